@@ -1,0 +1,30 @@
+"""vae_core: train variational autoencoders and export them as pickle-free bundles.
+
+All losses are in nats per image: summed over pixels and latent dimensions, averaged over
+images. ELBO = -(reconstruction + KL).
+
+    from vae_core import ModelConfig, TrainConfig, train, load_bundle
+    out = train(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", latent_dim=2),
+                TrainConfig(dataset="digits", epochs=20), "runs/digits")
+    bundle = load_bundle(out)
+    mu, logvar = bundle.model.encode(x)        # x: (B, C, H, W) float in [0, 1]
+    images = bundle.model.decode_mean(mu)      # (B, C, H, W) float in [0, 1]
+"""
+__version__ = "0.1.0"
+
+from .config import ConfigError, ModelConfig, TrainConfig  # noqa: E402
+from .data import DatasetNotFoundError, ImageSet, load_dataset  # noqa: E402
+from .model import VAE, VAEOutput  # noqa: E402
+from .objectives import Terms, active_units, gaussian_kl, importance_weighted_bound, terms  # noqa: E402
+from .checkpoint import Bundle, BundleError, find_bundles, load_bundle, read_history  # noqa: E402
+from .evaluation import evaluate  # noqa: E402
+from .training import train  # noqa: E402
+
+__all__ = [
+    "ModelConfig", "TrainConfig", "ConfigError",
+    "load_dataset", "ImageSet", "DatasetNotFoundError",
+    "VAE", "VAEOutput",
+    "terms", "Terms", "gaussian_kl", "importance_weighted_bound", "active_units",
+    "load_bundle", "find_bundles", "read_history", "Bundle", "BundleError",
+    "evaluate", "train",
+]

@@ -1,0 +1,161 @@
+"""Configuration dataclasses: validated on construction, round-tripped through JSON.
+
+A bundle's ``config.json`` stores both configs, so a model can be rebuilt from its folder
+alone. Unknown keys are refused loudly rather than ignored (a typo would otherwise train a
+different model than the one asked for).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+ARCHITECTURES = ("mlp", "conv")
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
+ACTIVATIONS = ("relu", "tanh")
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range or unknown; the message names the field."""
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    _check(not unknown, f"{cls.__name__}: unknown field(s) {unknown}")
+    kwargs = {}
+    for key, value in data.items():
+        # JSON has no tuples; the dataclasses use tuples so configs stay hashable.
+        kwargs[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # e.g. a required field missing
+        raise ConfigError(f"{cls.__name__}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture of a VAE.
+
+    Attributes:
+        image_shape: (C, H, W) of the images the model reads and writes.
+        latent_dim: dimension of z, 2 to 256.
+        architecture: ``"mlp"`` (any image size) or ``"conv"`` (H and W divisible by
+            2 ** len(channels); 28x28 MNIST with the default two stride-2 layers).
+        hidden: widths of the MLP's hidden layers (encoder; the decoder mirrors them).
+        channels: channels of the convolutional layers (encoder; the decoder mirrors them).
+        fc_hidden: width of the fully connected layer between convolutions and latent; 0 for none.
+        activation: ``"relu"`` or ``"tanh"``.
+        likelihood: decoder p(x|z): ``"bernoulli"`` (logits, binary cross-entropy),
+            ``"gaussian"`` (N(f(z), sigma^2 I), sigma fixed) or ``"gaussian-learned"``
+            (one trainable sigma, Dai & Wipf 2019).
+        sigma: decoder standard deviation for ``"gaussian"``, initial value for
+            ``"gaussian-learned"``; in the units of pixel intensity in [0, 1].
+    """
+
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+    latent_dim: int = 16
+    architecture: str = "conv"
+    hidden: tuple[int, ...] = (400,)
+    channels: tuple[int, ...] = (32, 64)
+    fc_hidden: int = 256
+    activation: str = "relu"
+    likelihood: str = "bernoulli"
+    sigma: float = 0.1
+
+    def __post_init__(self):
+        _check(len(self.image_shape) == 3 and all(isinstance(s, int) and s > 0 for s in self.image_shape),
+               f"image_shape must be three positive integers (C, H, W), got {self.image_shape}")
+        _check(isinstance(self.latent_dim, int) and 2 <= self.latent_dim <= 256,
+               f"latent_dim must be an integer from 2 to 256, got {self.latent_dim!r}")
+        _check(self.architecture in ARCHITECTURES,
+               f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}")
+        _check(self.likelihood in LIKELIHOODS,
+               f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        _check(self.activation in ACTIVATIONS,
+               f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        _check(all(isinstance(h, int) and h > 0 for h in self.hidden), f"hidden must be positive integers, got {self.hidden}")
+        _check(len(self.channels) >= 1 and all(isinstance(c, int) and c > 0 for c in self.channels),
+               f"channels must be one or more positive integers, got {self.channels}")
+        _check(isinstance(self.fc_hidden, int) and self.fc_hidden >= 0, f"fc_hidden must be >= 0, got {self.fc_hidden}")
+        _check(isinstance(self.sigma, (int, float)) and self.sigma > 0, f"sigma must be > 0, got {self.sigma!r}")
+        if self.architecture == "conv":
+            factor = 2 ** len(self.channels)
+            _, h, w = self.image_shape
+            _check(h % factor == 0 and w % factor == 0,
+                   f"conv architecture with {len(self.channels)} stride-2 layers needs H and W divisible "
+                   f"by {factor}, got {h}x{w}; use architecture 'mlp' or fewer channels")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained. Losses are in nats per image throughout.
+
+    Attributes:
+        dataset: ``"mnist"``, ``"fashion-mnist"`` or ``"digits"``.
+        epochs: maximum number of passes over the training split.
+        batch_size: images per optimisation step.
+        lr: Adam learning rate.
+        beta: weight of the KL term in D + beta * R (Higgins et al. 2017); 1 is the ELBO.
+        warmup_epochs: beta rises linearly from 0 to ``beta`` over this many epochs
+            (Bowman et al. 2016); 0 for none.
+        mc_samples: L, Monte Carlo samples of z per image for the reconstruction term.
+        binarize: dynamic binarization (pixels drawn as Bernoulli(intensity) every time a
+            batch is drawn); None means on for a Bernoulli decoder on MNIST, off otherwise.
+        patience: stop when the held-out ELBO has not improved for this many epochs; 0 never.
+        eval_k: importance samples k of the final L_k log-likelihood estimate on the test split.
+        probe_size: held-out test images stored in the bundle for the explorer.
+        seed: seeds the weights, the data order and the binarization.
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+    """
+
+    dataset: str = "mnist"
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    beta: float = 1.0
+    warmup_epochs: int = 0
+    mc_samples: int = 1
+    binarize: bool | None = None
+    patience: int = 0
+    eval_k: int = 100
+    probe_size: int = 4000
+    seed: int = 0
+    device: str = "auto"
+
+    def __post_init__(self):
+        from .data import DATASETS  # local: data imports torchvision, config should stay light
+
+        _check(self.dataset in DATASETS, f"dataset must be one of {tuple(DATASETS)}, got {self.dataset!r}")
+        for name in ("epochs", "batch_size", "mc_samples", "eval_k", "probe_size"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= 1, f"{name} must be an integer >= 1, got {value!r}")
+        for name in ("warmup_epochs", "patience", "seed"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and value >= 0, f"{name} must be an integer >= 0, got {value!r}")
+        _check(isinstance(self.lr, (int, float)) and self.lr > 0, f"lr must be > 0, got {self.lr!r}")
+        _check(isinstance(self.beta, (int, float)) and self.beta >= 0, f"beta must be >= 0, got {self.beta!r}")
+        _check(self.binarize in (None, True, False), f"binarize must be true, false or null, got {self.binarize!r}")
+        _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
+               f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        return _from_dict(cls, data)

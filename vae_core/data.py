@@ -1,0 +1,155 @@
+"""Named data sets as uint8 image tensors, and dynamic binarization.
+
+Every data set comes back as an :class:`ImageSet`: ``images`` (N, C, H, W) uint8 in
+[0, 255] and ``labels`` (N,) int64. Scaling to [0, 1] and binarization happen on the
+training device, batch by batch, so the whole set is held once, as bytes.
+
+MNIST and Fashion-MNIST are read with ``torchvision.datasets`` from a data directory in
+torchvision's layout (``<dir>/MNIST/raw/*.gz``); ``digits`` is scikit-learn's embedded
+8x8 set and needs no files.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DATA_DIR_ENV = "VAE_DATA_DIR"
+DEFAULT_DATA_DIR = Path.home() / ".cache" / "vae_core" / "data"
+
+# name -> (torchvision class name, folder under the data dir, class names)
+_TORCHVISION = {
+    "mnist": ("MNIST", "MNIST", [str(i) for i in range(10)]),
+    "fashion-mnist": ("FashionMNIST", "FashionMNIST",
+                      ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]),
+}
+DATASETS = ("mnist", "fashion-mnist", "digits")
+_RAW_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A data set's files are missing and could not be downloaded; the message says where to put them."""
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images and labels of one split.
+
+    Attributes:
+        images: (N, C, H, W) uint8 in [0, 255].
+        labels: (N,) int64 class indices.
+        classes: class names, indexed by label.
+        name: the data set's name.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: list[str]
+    name: str
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def subset(self, index: torch.Tensor) -> "ImageSet":
+        return ImageSet(self.images[index], self.labels[index], self.classes, self.name)
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The data directory: the argument, else ``$VAE_DATA_DIR``, else ``~/.cache/vae_core/data``."""
+    if data_dir is None:
+        data_dir = os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR
+    return Path(data_dir).expanduser()
+
+
+def default_binarize(dataset: str, likelihood: str) -> bool:
+    """Dynamic binarization is the convention for MNIST log-likelihoods (Burda et al. 2016)."""
+    return dataset == "mnist" and likelihood == "bernoulli"
+
+
+def load_dataset(name: str, split: str, data_dir: str | os.PathLike | None = None,
+                 *, download: bool = True) -> ImageSet:
+    """Load split ``"train"`` or ``"test"`` of a named data set.
+
+    Raises:
+        ValueError: unknown ``name`` or ``split``.
+        DatasetNotFoundError: MNIST or Fashion-MNIST files absent from the data directory
+            and not downloadable (no network, or ``download=False``).
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; choose one of {DATASETS}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if name == "digits":
+        return _load_digits(split)
+    return _load_torchvision(name, split, resolve_data_dir(data_dir), download)
+
+
+def _load_digits(split: str) -> ImageSet:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    # Values are 0..16; scale to bytes so every data set shares one convention.
+    images = torch.from_numpy((digits.images * (255.0 / 16.0)).round()).to(torch.uint8).unsqueeze(1)
+    labels = torch.from_numpy(digits.target).long()
+    # A fixed permutation, then the last 20 % as the test split.
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
+    cut = int(0.8 * len(labels))
+    index = order[:cut] if split == "train" else order[cut:]
+    return ImageSet(images[index], labels[index], [str(i) for i in range(10)], "digits")
+
+
+def _load_torchvision(name: str, split: str, data_dir: Path, download: bool) -> ImageSet:
+    import torchvision
+
+    class_name, folder, classes = _TORCHVISION[name]
+    root = _writable_root(data_dir, folder)
+    try:
+        ds = getattr(torchvision.datasets, class_name)(root=str(root), train=(split == "train"),
+                                                       download=download)
+    except Exception as exc:  # torchvision raises RuntimeError or URLError variants
+        raise DatasetNotFoundError(_missing_message(name, folder, data_dir, exc)) from None
+    return ImageSet(ds.data.unsqueeze(1).contiguous(), ds.targets.long(), classes, name)
+
+
+def _writable_root(data_dir: Path, folder: str) -> Path:
+    """torchvision extracts next to its .gz files, so a read-only data dir (a shared copy)
+    is mirrored by links into the user's cache, where the extraction can happen."""
+    raw = data_dir / folder / "raw"
+    if os.access(data_dir, os.W_OK) and (not raw.exists() or os.access(raw, os.W_OK)):
+        return data_dir
+    # str hash() is salted per process; a stable digest keeps one mirror per source folder.
+    digest = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    mirror = DEFAULT_DATA_DIR / "mirror" / digest
+    (mirror / folder / "raw").mkdir(parents=True, exist_ok=True)
+    for src in raw.glob("*.gz") if raw.is_dir() else []:
+        dst = mirror / folder / "raw" / src.name
+        if not dst.exists():
+            try:
+                dst.symlink_to(src.resolve())
+            except OSError:
+                shutil.copyfile(src, dst)
+    return mirror
+
+
+def _missing_message(name: str, folder: str, data_dir: Path, exc: Exception) -> str:
+    files = ", ".join(_RAW_FILES)
+    return (f"data set {name!r} not found and could not be downloaded ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}). Put {files} in "
+            f"{data_dir / folder / 'raw'}, or point --data-dir (or ${DATA_DIR_ENV}) at a folder "
+            f"that has {folder}/raw/ with them.")
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (..., C, H, W) in [0, 255] -> float32 in [0, 1], on the same device."""
+    return images.float().div_(255.0)
+
+
+def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Dynamic binarization: each pixel drawn as Bernoulli(intensity). ``x`` float in [0, 1]."""
+    return torch.bernoulli(x, generator=generator)

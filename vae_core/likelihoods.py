@@ -1,0 +1,65 @@
+"""Decoder likelihoods p(x|z): log-density in nats per image, mean and sample.
+
+``out`` is the decoder network's output (B, C, H, W); ``x`` the image (B, C, H, W) float
+in [0, 1]. ``log_prob`` sums over pixels, giving (B,) nats per image. The link from ``out``
+to the distribution's parameter lives here, so the model never sees logits versus means.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class Bernoulli(nn.Module):
+    """p(x|z) = prod_i Bernoulli(x_i; sigmoid(out_i)). Exact for binary x; for grey x in
+    [0, 1] it is the usual cross-entropy objective, not a normalised density."""
+
+    def log_prob(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        # -BCE = x log sigmoid(l) + (1 - x) log(1 - sigmoid(l)), computed stably from logits.
+        return -F.binary_cross_entropy_with_logits(out, x, reduction="none").flatten(1).sum(1)
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(out)
+
+    def sample(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.bernoulli(torch.sigmoid(out), generator=generator)
+
+
+class Gaussian(nn.Module):
+    """p(x|z) = N(x; sigmoid(out), sigma^2 I). With ``learned=True`` log sigma is one trainable
+    scalar (the gamma of Dai & Wipf 2019); otherwise sigma is fixed and the objective equals
+    MSE / (2 sigma^2) + const, i.e. beta = 2 sigma^2 in MSE + beta * KL."""
+
+    def __init__(self, sigma: float, learned: bool):
+        super().__init__()
+        log_sigma = torch.tensor(math.log(sigma))
+        if learned:
+            self.log_sigma = nn.Parameter(log_sigma)
+        else:
+            self.register_buffer("log_sigma", log_sigma)
+
+    def log_prob(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        mean = torch.sigmoid(out)
+        log_sigma = self.log_sigma
+        per_pixel = -0.5 * ((x - mean) / log_sigma.exp()) ** 2 - log_sigma - 0.5 * _LOG_2PI
+        return per_pixel.flatten(1).sum(1)
+
+    def mean(self, out: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(out)
+
+    def sample(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        noise = torch.randn(out.shape, generator=generator, device=out.device)
+        return (torch.sigmoid(out) + self.log_sigma.exp() * noise).clamp(0, 1)
+
+
+def build_likelihood(cfg: ModelConfig) -> nn.Module:
+    if cfg.likelihood == "bernoulli":
+        return Bernoulli()
+    return Gaussian(cfg.sigma, learned=cfg.likelihood == "gaussian-learned")

@@ -1,0 +1,82 @@
+"""The VAE: encode -> (mu, logvar), reparameterize, decode (Kingma & Welling 2014)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .likelihoods import build_likelihood
+from .networks import build_decoder, build_encoder
+
+
+@dataclass
+class VAEOutput:
+    """What ``VAE.forward`` returns.
+
+    Attributes:
+        mu: (B, D) posterior means of q(z|x).
+        logvar: (B, D) posterior log-variances, log sigma^2.
+        z: (L, B, D) samples z = mu + sigma * eps.
+        out: (L, B, C, H, W) decoder outputs for each z (logits or pre-sigmoid means).
+    """
+
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    z: torch.Tensor
+    out: torch.Tensor
+
+
+class VAE(nn.Module):
+    """Diagonal-Gaussian encoder, N(0, I) prior, decoder likelihood from the config.
+
+    Images are (B, C, H, W) float in [0, 1]; latents (B, D) with D = ``config.latent_dim``.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.encoder = build_encoder(config)
+        self.decoder = build_decoder(config)
+        self.likelihood = build_likelihood(config)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, H, W) in [0, 1] -> mu (B, D), logvar (B, D) of q(z|x)."""
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+        """z = mu + sigma * eps, eps ~ N(0, I): (B, D) -> (n_samples, B, D).
+
+        The noise is an input, so gradients flow to mu and logvar (Kingma & Welling 2014, sec. 2.4).
+        """
+        eps = torch.randn((n_samples, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + (0.5 * logvar).exp() * eps
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(..., D) -> (..., C, H, W) decoder outputs (Bernoulli logits or Gaussian pre-sigmoid mean)."""
+        lead = z.shape[:-1]
+        out = self.decoder(z.reshape(-1, z.shape[-1]))
+        return out.reshape(*lead, *out.shape[1:])
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """(..., D) -> (..., C, H, W) the decoder's mean E[x|z], float in [0, 1]."""
+        return self.likelihood.mean(self.decode(z))
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Decoder mean at z = mu(x): (B, C, H, W) in [0, 1] -> same shape in [0, 1]."""
+        mu, _ = self.encode(x)
+        return self.decode_mean(mu)
+
+    def forward(self, x: torch.Tensor, n_samples: int = 1,
+                generator: torch.Generator | None = None) -> VAEOutput:
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar, n_samples, generator)
+        return VAEOutput(mu=mu, logvar=logvar, z=z, out=self.decode(z))

@@ -1,0 +1,108 @@
+"""The objective's parts, in nats per image, with one sign convention.
+
+Conventions (product guide): the reconstruction term D = -E_q[log p(x|z)] and the KL term
+R = KL(q(z|x) || p(z)) are both >= 0 (D may be negative for a Gaussian decoder), summed
+over pixels and latent dimensions, and averaged over images. ELBO = -(D + R) is a lower
+bound on log p(x); the training loss is D + beta * R.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .model import VAE
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, in nats: (B, D) -> (B, D).
+
+    Closed form 1/2 (mu^2 + sigma^2 - log sigma^2 - 1) (Kingma & Welling 2014, appendix B).
+    """
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0)
+
+
+def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag exp(logvar)) summed over the last dimension: (..., D) -> (...)."""
+    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
+
+
+@dataclass
+class Terms:
+    """Per-image parts of the objective, each (B,) in nats per image.
+
+    Attributes:
+        reconstruction: D = -(1/L) sum_l log p(x | z_l), z_l ~ q(z|x).
+        kl: R = KL(q(z|x) || p(z)), closed form.
+        kl_per_dim: (B, D) the rate split by latent dimension.
+    """
+
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+    kl_per_dim: torch.Tensor
+
+    @property
+    def elbo(self) -> torch.Tensor:
+        """(B,) ELBO = -(D + R), nats per image; a lower bound on log p(x)."""
+        return -(self.reconstruction + self.kl)
+
+    def loss(self, beta: float) -> torch.Tensor:
+        """Scalar D + beta * R averaged over the batch (Higgins et al. 2017)."""
+        return (self.reconstruction + beta * self.kl).mean()
+
+
+def terms(model: VAE, x: torch.Tensor, n_samples: int = 1,
+          generator: torch.Generator | None = None) -> Terms:
+    """Reconstruction and KL terms of images ``x`` (B, C, H, W) in [0, 1], per image.
+
+    The reconstruction term is a Monte Carlo estimate with L = ``n_samples`` draws.
+    """
+    output = model(x, n_samples=n_samples, generator=generator)
+    log_px = model.likelihood.log_prob(x.expand(n_samples, *x.shape).flatten(0, 1),
+                                       output.out.flatten(0, 1)).view(n_samples, -1)
+    kl_per_dim = gaussian_kl(output.mu, output.logvar)
+    return Terms(reconstruction=-log_px.mean(0), kl=kl_per_dim.sum(1), kl_per_dim=kl_per_dim)
+
+
+def importance_weighted_bound(model: VAE, x: torch.Tensor, k: int, *, chunk: int = 256,
+                              generator: torch.Generator | None = None) -> torch.Tensor:
+    """L_k = log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x): (B, C, H, W) -> (B,) nats.
+
+    Burda et al. 2016, eq. 8. L_1 is the ELBO, L_k rises with k towards log p(x); k = 5000 is
+    the literature's test log-likelihood estimate. Samples are drawn ``chunk`` at a time so
+    memory stays bounded for any k.
+
+    Raises:
+        ValueError: k < 1 or chunk < 1.
+    """
+    if k < 1 or chunk < 1:
+        raise ValueError(f"k and chunk must be >= 1, got k={k}, chunk={chunk}")
+    mu, logvar = model.encode(x)
+    log_w = []
+    for start in range(0, k, chunk):
+        n = min(chunk, k - start)
+        z = model.reparameterize(mu, logvar, n, generator)  # (n, B, D)
+        out = model.decode(z)  # (n, B, C, H, W)
+        log_px_z = model.likelihood.log_prob(x.expand(n, *x.shape).flatten(0, 1),
+                                             out.flatten(0, 1)).view(n, -1)
+        log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
+        log_qz = log_normal(z, mu, logvar)
+        log_w.append(log_px_z + log_pz - log_qz)
+    return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)
+
+
+def active_units(mu: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:
+    """Which latent dimensions are active: Cov_x(E_q[z_u]) > threshold (Burda et al. 2016).
+
+    ``mu`` is (N, D), the posterior means of N images; returns (D,) bool.
+    """
+    return mu.var(dim=0, unbiased=True) > threshold
+
+
+def beta_at(epoch: float, beta: float, warmup_epochs: int) -> float:
+    """KL warm-up: beta rises linearly from 0 at epoch 0 to ``beta`` at ``warmup_epochs``
+    (Bowman et al. 2016), then stays. ``epoch`` may be fractional (step / steps per epoch)."""
+    if warmup_epochs <= 0:
+        return beta
+    return beta * min(1.0, epoch / warmup_epochs)

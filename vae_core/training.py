@@ -1,0 +1,246 @@
+"""Training loop and the command line behind ``python -m vae_core.train``.
+
+One run: load the data set once as uint8 on the device, draw shuffled batches from it
+(binarized on the fly where asked), minimise D + beta * R, log to ``history.jsonl`` every
+``log_every`` steps and every epoch, keep the bundle's weights at the epoch with the best
+held-out ELBO (written atomically, so a crash never loses it), and score the final model
+on the test split into ``metrics.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from . import checkpoint as ckpt
+from .config import ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, ConfigError, ModelConfig, TrainConfig
+from .data import DATASETS, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
+from .evaluation import binarization_note, evaluate, prepare, resolve_device
+from .model import VAE
+from .objectives import beta_at, terms
+
+
+def split_validation(train_set: ImageSet, fraction: float, seed: int) -> tuple[ImageSet, ImageSet]:
+    """A fixed random ``fraction`` of the training split held out for the validation ELBO."""
+    order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, int(round(fraction * len(train_set))))
+    return train_set.subset(order[n_val:]), train_set.subset(order[:n_val])
+
+
+def probe_subset(test_set: ImageSet, size: int) -> ImageSet:
+    """A fixed random subset of the test split (seed 0, so every bundle of a data set shares it)."""
+    order = torch.randperm(len(test_set), generator=torch.Generator().manual_seed(0))
+    return test_set.subset(order[:size].sort().values)
+
+
+def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | Path, *,
+          data_dir: str | Path | None = None, download: bool = True, command: str | None = None,
+          overwrite: bool = False, log_every: int = 100, progress: bool = True) -> Path:
+    """Train a VAE and write its bundle to ``out_dir``; returns the folder.
+
+    Raises:
+        DatasetNotFoundError: the data set is not on disk and cannot be downloaded.
+        FileExistsError: ``out_dir`` already holds a bundle and ``overwrite`` is False.
+        ValueError: the data set's image shape differs from ``model_config.image_shape``.
+    """
+    out = Path(out_dir)
+    if (out / ckpt.CONFIG).exists() and not overwrite:
+        raise FileExistsError(f"{out} already holds a bundle; choose another folder or pass --overwrite")
+    cfg, device = train_config, resolve_device(train_config.device)
+    torch.manual_seed(cfg.seed)
+    train_set, val_set = split_validation(load_dataset(cfg.dataset, "train", data_dir, download=download),
+                                          VAL_FRACTION, cfg.seed)
+    test_set = load_dataset(cfg.dataset, "test", data_dir, download=download)
+    if tuple(train_set.images.shape[1:]) != tuple(model_config.image_shape):
+        raise ValueError(f"{cfg.dataset} images are {tuple(train_set.images.shape[1:])}, "
+                         f"model expects {model_config.image_shape}")
+    use_binarize = default_binarize(cfg.dataset, model_config.likelihood) if cfg.binarize is None else cfg.binarize
+
+    model = VAE(model_config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    _start_bundle(out, model, model_config, cfg, test_set, use_binarize, command)
+
+    images = train_set.images.to(device)  # held once, as bytes, on the training device
+    x_val = prepare(val_set.images, use_binarize, seed=cfg.seed).to(device)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    steps_per_epoch = -(-len(images) // cfg.batch_size)
+    best_elbo, best_state, best_epoch, stale, step = -float("inf"), None, 0, 0, 0
+    started = time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        order = torch.randperm(len(images), generator=gen, device=device)
+        sums = torch.zeros(2, device=device)  # running reconstruction, KL; read back only when logging
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress,
+                   leave=False, unit="batch")
+        for i in bar:
+            x = to_float(images[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]])
+            if use_binarize:
+                x = binarize(x, gen)
+            beta = beta_at(epoch - 1 + i / steps_per_epoch, cfg.beta, cfg.warmup_epochs)
+            t = terms(model, x, n_samples=cfg.mc_samples, generator=gen)
+            loss = t.loss(beta)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            sums += torch.stack([t.reconstruction.mean(), t.kl.mean()]).detach()
+            if step % log_every == 0:
+                recon, kl = (sums / (i + 1)).tolist()
+                bar.set_postfix(recon=f"{recon:.1f}", kl=f"{kl:.2f}", beta=f"{beta:.2f}")
+                ckpt.append_history(out, _record("step", step, epoch, beta, recon, kl, cfg.lr, started))
+        recon, kl = (sums / steps_per_epoch).tolist()
+        val = evaluate(model, x_val, k=0, batch_size=1000, seed=cfg.seed)
+        record = _record("epoch", step, epoch, beta, recon, kl, cfg.lr, started)
+        record.update(val_elbo=val["elbo"], val_reconstruction=val["reconstruction"], val_kl=val["kl"],
+                      val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"])
+        ckpt.append_history(out, record)
+        if progress:
+            tqdm.write(f"epoch {epoch}: train recon {recon:.2f} KL {kl:.2f} | held-out ELBO "
+                       f"{val['elbo']:.2f} nats/image")
+        if val["elbo"] > best_elbo:
+            best_elbo, best_epoch, stale = val["elbo"], epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+            ckpt.write_weights(out, model)  # the bundle always holds the best epoch so far
+        else:
+            stale += 1
+            if cfg.patience and stale >= cfg.patience:
+                tqdm.write(f"held-out ELBO has not improved for {stale} epochs; stopping") if progress else None
+                break
+    wall = time.perf_counter() - started
+    model.load_state_dict(best_state)
+    _final_metrics(out, model, test_set, use_binarize, cfg, device, progress,
+                   epochs=epoch, best_epoch=best_epoch, wall_time_s=round(wall, 1))
+    return out
+
+
+VAL_FRACTION = 1 / 12  # 5,000 of MNIST's 60,000 training images
+
+
+def _start_bundle(out: Path, model: VAE, model_config: ModelConfig, cfg: TrainConfig,
+                  test_set: ImageSet, use_binarize: bool, command: str | None) -> None:
+    probe = probe_subset(test_set, min(cfg.probe_size, len(test_set)))
+    dataset = {"name": cfg.dataset, "image_shape": list(model_config.image_shape), "value_range": [0.0, 1.0],
+               "classes": test_set.classes, "binarized": use_binarize, "likelihood": model_config.likelihood}
+    out.mkdir(parents=True, exist_ok=True)
+    for stale_file in (ckpt.HISTORY, ckpt.METRICS):
+        (out / stale_file).unlink(missing_ok=True)
+    ckpt.write_config(out, model_config, cfg, dataset, command)
+    ckpt.write_probe(out, probe.images, probe.labels)
+    ckpt.write_weights(out, model)
+
+
+def _record(kind: str, step: int, epoch: int, beta: float, recon: float, kl: float, lr: float,
+            started: float) -> dict[str, Any]:
+    return {"kind": kind, "step": step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
+            "elbo": -(recon + kl), "loss": recon + beta * kl, "lr": lr,
+            "time_s": round(time.perf_counter() - started, 2)}
+
+
+def _final_metrics(out: Path, model: VAE, test_set: ImageSet, use_binarize: bool, cfg: TrainConfig,
+                   device: torch.device, progress: bool, **run: Any) -> None:
+    started = time.perf_counter()
+    x_test = prepare(test_set.images, use_binarize, seed=0).to(device)
+    metrics = evaluate(model, x_test, k=cfg.eval_k, seed=0, progress=progress)
+    metrics.update(split="test", binarization=binarization_note(use_binarize, 0), device=str(device),
+                   eval_seconds=round(time.perf_counter() - started, 1), **run)
+    ckpt.write_metrics(out, metrics)
+
+
+# ---------------------------------------------------------------- command line
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    m, t = ModelConfig(), TrainConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m vae_core.train",
+        description="Train a VAE and write a checkpoint bundle. Losses are in nats per image: "
+                    "summed over pixels and latent dimensions, averaged over images.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", choices=DATASETS, default=t.dataset, help="named data set; 'digits' is scikit-learn's embedded 8x8 set")
+    g.add_argument("--data-dir", default=None, help="folder in torchvision's layout (MNIST/raw/*.gz); default $VAE_DATA_DIR or ~/.cache/vae_core/data")
+    g.add_argument("--no-download", action="store_true", help="never try to download a missing data set")
+    g.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
+                   help="dynamic binarization: pixels drawn as Bernoulli(intensity) each time a batch is drawn; default on for MNIST with a Bernoulli decoder")
+    g = p.add_argument_group("model")
+    g.add_argument("--arch", choices=ARCHITECTURES, default=m.architecture, help="encoder/decoder body; 'conv' needs H, W divisible by 2**len(channels)")
+    g.add_argument("--latent-dim", type=int, default=m.latent_dim, help="dimension of z, 2 to 256")
+    g.add_argument("--hidden", type=_ints, default=m.hidden, help="MLP hidden widths, comma-separated")
+    g.add_argument("--channels", type=_ints, default=m.channels, help="conv channels per stride-2 layer, comma-separated")
+    g.add_argument("--fc-hidden", type=int, default=m.fc_hidden, help="conv: width of the dense layer before z; 0 for none")
+    g.add_argument("--activation", choices=ACTIVATIONS, default=m.activation, help="hidden-layer nonlinearity")
+    g.add_argument("--likelihood", choices=LIKELIHOODS, default=m.likelihood, help="decoder p(x|z): Bernoulli logits, Gaussian with fixed sigma, or Gaussian with learned sigma")
+    g.add_argument("--sigma", type=float, default=m.sigma, help="Gaussian decoder std in pixel units (fixed, or initial if learned); beta = 2 sigma^2 links MSE + beta KL to the ELBO")
+    g = p.add_argument_group("objective and optimisation")
+    g.add_argument("--beta", type=float, default=t.beta, help="weight of the KL term in D + beta R; 1 is the ELBO, 0 a plain autoencoder")
+    g.add_argument("--warmup-epochs", type=int, default=t.warmup_epochs, help="epochs over which beta rises linearly from 0 (KL warm-up); 0 for none")
+    g.add_argument("--mc-samples", type=int, default=t.mc_samples, help="L, samples of z per image in the reconstruction term")
+    g.add_argument("--epochs", type=int, default=t.epochs, help="maximum passes over the training split")
+    g.add_argument("--patience", type=int, default=t.patience, help="stop after this many epochs without a better held-out ELBO; 0 never")
+    g.add_argument("--batch-size", type=int, default=t.batch_size, help="images per step")
+    g.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
+    g.add_argument("--seed", type=int, default=t.seed, help="seeds weights, data order and binarization")
+    g.add_argument("--device", default=t.device, help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'")
+    g = p.add_argument_group("output")
+    g.add_argument("--out", required=True, help="bundle folder to write")
+    g.add_argument("--overwrite", action="store_true", help="replace a bundle already in --out")
+    g.add_argument("--eval-k", type=int, default=t.eval_k, help="importance samples k of the final test-set L_k estimate (5000 is the literature's)")
+    g.add_argument("--probe-size", type=int, default=t.probe_size, help="test images stored in the bundle for the explorer")
+    g.add_argument("--log-every", type=int, default=100, help="steps between history.jsonl records")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def configs_from_args(args: argparse.Namespace, image_shape: tuple[int, int, int]) -> tuple[ModelConfig, TrainConfig]:
+    model = ModelConfig(image_shape=image_shape, latent_dim=args.latent_dim, architecture=args.arch,
+                        hidden=args.hidden, channels=args.channels, fc_hidden=args.fc_hidden,
+                        activation=args.activation, likelihood=args.likelihood, sigma=args.sigma)
+    train_cfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            beta=args.beta, warmup_epochs=args.warmup_epochs, mc_samples=args.mc_samples,
+                            binarize=args.binarize, patience=args.patience, eval_k=args.eval_k,
+                            probe_size=args.probe_size, seed=args.seed, device=args.device)
+    return model, train_cfg
+
+
+IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "digits": (1, 8, 8)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        model_cfg, train_cfg = configs_from_args(args, IMAGE_SHAPES[args.dataset])
+    except ConfigError as exc:
+        parser.error(str(exc))  # exits with status 2 and one line naming the option
+    if args.log_every < 1:
+        parser.error("--log-every must be >= 1")
+    command = "python -m vae_core.train " + shlex.join(argv)
+    try:
+        out = train(model_cfg, train_cfg, args.out, data_dir=args.data_dir, download=not args.no_download,
+                    command=command, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet)
+    except (DatasetNotFoundError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    metrics = ckpt.load_bundle(out).metrics or {}
+    print(f"wrote {out}: test ELBO {metrics.get('elbo', float('nan')):.2f} nats/image, "
+          f"L_k {metrics.get('log_likelihood', {}).get('estimate', float('nan')):.2f} "
+          f"(k = {train_cfg.eval_k}), {metrics.get('active_units')} active units")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
