@@ -144,10 +144,19 @@ def write_metrics(folder: Path, metrics: dict[str, Any]) -> None:
 
 def append_history(folder: Path, record: dict[str, Any]) -> None:
     """Append one line; a reader skips a half-written last line (see read_history)."""
-    with open(folder / HISTORY, "a") as f:
-        f.write(json.dumps(record, allow_nan=True) + "\n")
+    path = folder / HISTORY
+    # A writer killed mid-line leaves no newline; start a fresh line so this record survives.
+    lead = "\n" if path.is_file() and path.stat().st_size and _last_byte(path) != b"\n" else ""
+    with open(path, "a") as f:
+        f.write(lead + json.dumps(record, allow_nan=True) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1)
 
 
 # ---------------------------------------------------------------- reading

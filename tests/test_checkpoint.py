@@ -1,0 +1,100 @@
+"""The bundle contract: exact file set, exact weights back, and one error for every broken bundle."""
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from vae_core import BundleError, find_bundles, load_bundle, read_history
+from vae_core.checkpoint import append_history
+
+FILES = {"config.json", "model.safetensors", "probe.safetensors", "metrics.json", "history.jsonl"}
+
+
+def test_bundle_holds_exactly_the_contract_files(digits_bundle):
+    assert {p.name for p in digits_bundle.iterdir()} == FILES
+
+
+def test_bundle_loads_back_every_weight_exactly(digits_bundle):
+    bundle = load_bundle(digits_bundle)
+    stored = load_file(digits_bundle / "model.safetensors")
+    state = bundle.model.state_dict()
+    assert set(state) == set(stored)
+    for name, tensor in stored.items():
+        assert torch.equal(state[name], tensor), name
+    assert bundle.probe_images.dtype == torch.uint8 and bundle.probe_images.shape[1:] == (1, 8, 8)
+    assert bundle.metrics["log_likelihood"]["k"] == 8
+    assert not bundle.model.training
+
+
+def test_history_has_one_record_per_epoch_and_skips_a_half_written_line(digits_bundle, tmp_path):
+    epochs = [r for r in read_history(digits_bundle) if r["kind"] == "epoch"]
+    assert [r["epoch"] for r in epochs] == [1, 2, 3]
+    assert all(r["elbo"] == pytest.approx(-(r["reconstruction"] + r["kl"])) for r in epochs)
+    copy = shutil.copytree(digits_bundle, tmp_path / "b")
+    with open(copy / "history.jsonl", "a") as f:
+        f.write('{"kind": "epoch", "ep')  # a writer caught mid-line
+    assert len(read_history(copy)) == len(read_history(digits_bundle))
+    append_history(copy, {"kind": "step", "step": 1})
+    assert read_history(copy)[-1] == {"kind": "step", "step": 1}
+
+
+def test_half_precision_weights_load(digits_bundle, tmp_path):
+    copy = shutil.copytree(digits_bundle, tmp_path / "b")
+    weights = load_file(copy / "model.safetensors")
+    save_file({k: v.half() for k, v in weights.items()}, copy / "model.safetensors")
+    model = load_bundle(copy).model
+    for k, v in weights.items():
+        torch.testing.assert_close(model.state_dict()[k], v.half().float())
+
+
+def _broken(src, tmp_path, name):
+    return shutil.copytree(src, tmp_path / name)
+
+
+def _edit_json(path, **changes):
+    data = json.loads(path.read_text())
+    for dotted, value in changes.items():
+        *parents, key = dotted.split("__")
+        node = data
+        for p in parents:
+            node = node[p]
+        node[key] = value
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("damage, file, problem", [
+    (lambda b: (b / "model.safetensors").unlink(), "model.safetensors", "missing"),
+    (lambda b: (b / "config.json").unlink(), "config.json", "missing"),
+    (lambda b: (b / "model.safetensors").write_bytes((b / "model.safetensors").read_bytes()[:500]),
+     "model.safetensors", "safetensors"),
+    (lambda b: (b / "config.json").write_text("{not json"), "config.json", "JSON"),
+    (lambda b: _edit_json(b / "config.json", format_version=99), "config.json", "format_version"),
+    (lambda b: _edit_json(b / "config.json", model__latent_dim=5), "model.safetensors", "shape mismatch"),
+    (lambda b: _edit_json(b / "config.json", model__latent_dim=0), "config.json", "latent_dim"),
+    (lambda b: _edit_json(b / "config.json", model__architecture="conv"), "model.safetensors", "do not match"),
+    (lambda b: save_file({"images": torch.zeros(3, 1, 8, 8)}, b / "probe.safetensors"), "probe.safetensors", "labels"),
+    (lambda b: save_file({k: v.fill_(float("nan")) for k, v in load_file(b / "model.safetensors").items()},
+                         b / "model.safetensors"), "model.safetensors", "NaN"),
+    (lambda b: (b / "metrics.json").write_text("[1, 2"), "metrics.json", "JSON"),
+])
+def test_broken_bundles_raise_one_error_naming_file_and_problem(digits_bundle, tmp_path, damage, file, problem):
+    broken = _broken(digits_bundle, tmp_path, "broken")
+    damage(broken)
+    with pytest.raises(BundleError) as info:
+        load_bundle(broken)
+    assert info.value.path.name == file
+    assert problem in str(info.value)
+
+
+def test_not_a_folder_is_a_bundle_error(tmp_path):
+    with pytest.raises(BundleError, match="not a folder"):
+        load_bundle(tmp_path / "nothing")
+
+
+def test_find_bundles_lists_folders_with_a_config(digits_bundle, tmp_path):
+    (tmp_path / "not-a-bundle").mkdir()
+    shutil.copytree(digits_bundle, tmp_path / "one")
+    assert find_bundles(tmp_path) == [(tmp_path / "one").resolve()]
+    assert find_bundles(tmp_path / "one") == [(tmp_path / "one").resolve()]

@@ -1,0 +1,134 @@
+"""The objective's math against torch.distributions and against an exact log-likelihood."""
+import math
+
+import pytest
+import torch
+from torch import distributions as D
+from torch import nn
+
+from vae_core import ModelConfig, VAE, active_units, gaussian_kl, importance_weighted_bound, terms
+from vae_core.likelihoods import Bernoulli, Gaussian
+from vae_core.objectives import beta_at
+
+
+def test_closed_form_kl_matches_torch_distributions():
+    mu, logvar = torch.randn(5, 7), torch.randn(5, 7)
+    q = D.Normal(mu, (0.5 * logvar).exp())
+    p = D.Normal(torch.zeros(5, 7), torch.ones(5, 7))
+    torch.testing.assert_close(gaussian_kl(mu, logvar), D.kl_divergence(q, p))
+
+
+def test_kl_is_zero_only_at_the_prior():
+    assert gaussian_kl(torch.zeros(1, 3), torch.zeros(1, 3)).abs().max() < 1e-7
+    assert (gaussian_kl(torch.full((1, 3), 0.1), torch.zeros(1, 3)) > 0).all()
+
+
+def test_bernoulli_log_prob_matches_torch_distributions():
+    logits = torch.randn(4, 1, 5, 5) * 3
+    x = torch.bernoulli(torch.full((4, 1, 5, 5), 0.5))
+    expected = D.Independent(D.Bernoulli(logits=logits), 3).log_prob(x)
+    torch.testing.assert_close(Bernoulli().log_prob(x, logits), expected)
+
+
+@pytest.mark.parametrize("learned", [False, True])
+def test_gaussian_log_prob_matches_torch_distributions(learned):
+    out, x = torch.randn(4, 1, 5, 5), torch.rand(4, 1, 5, 5)
+    lik = Gaussian(sigma=0.3, learned=learned)
+    expected = D.Independent(D.Normal(torch.sigmoid(out), 0.3), 3).log_prob(x)
+    torch.testing.assert_close(lik.log_prob(x, out), expected)
+    assert any(True for _ in lik.parameters()) == learned
+
+
+def test_gaussian_objective_is_mse_over_two_sigma_squared():
+    """beta = 2 sigma^2: -log p(x|z) = ||x - f(z)||^2 / (2 sigma^2) + const (the seeds' derivation)."""
+    out, x, sigma = torch.randn(3, 1, 4, 4), torch.rand(3, 1, 4, 4), 0.2
+    nll = -Gaussian(sigma, learned=False).log_prob(x, out)
+    sse = (x - torch.sigmoid(out)).pow(2).flatten(1).sum(1)
+    const = 16 * (math.log(sigma) + 0.5 * math.log(2 * math.pi))
+    torch.testing.assert_close(nll, sse / (2 * sigma ** 2) + const)
+
+
+def test_terms_units_are_per_image_sums():
+    model = VAE(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=3))
+    x = torch.rand(6, 1, 8, 8)
+    t = terms(model, x, n_samples=4)
+    assert t.reconstruction.shape == t.kl.shape == (6,)
+    assert t.kl_per_dim.shape == (6, 3)
+    torch.testing.assert_close(t.kl, t.kl_per_dim.sum(1))
+    torch.testing.assert_close(t.elbo, -(t.reconstruction + t.kl))
+    # An untrained Bernoulli decoder scores about 64 * log 2 nats per 8x8 image, not per pixel.
+    assert 20 < t.reconstruction.mean() < 200
+    torch.testing.assert_close(t.loss(0.5), (t.reconstruction + 0.5 * t.kl).mean())
+
+
+def test_beta_warmup_is_linear_then_flat():
+    assert beta_at(0, 4.0, 2) == 0
+    assert beta_at(1, 4.0, 2) == 2.0
+    assert beta_at(5, 4.0, 2) == 4.0
+    assert beta_at(0, 4.0, 0) == 4.0
+
+
+def test_active_units_counts_dimensions_whose_mean_varies():
+    mu = torch.zeros(1000, 4)
+    mu[:, 0] = torch.randn(1000)          # informative
+    mu[:, 1] = 0.01 * torch.randn(1000)   # variance 1e-4: inactive
+    assert active_units(mu).tolist() == [True, False, False, False]
+
+
+# ------------------------------------------------------- linear-Gaussian (probabilistic PCA)
+
+class LinearGaussianVAE(nn.Module):
+    """p(z) = N(0, I), p(x|z) = N(W z + b, s^2 I): log p(x) = log N(x; b, W W^T + s^2 I) exactly.
+
+    W has orthogonal columns, so the true posterior is a diagonal Gaussian; ``shift`` and
+    ``scale`` move the encoder away from it to open a gap between the ELBO and log p(x).
+    """
+
+    def __init__(self, dim=6, latent=2, s=0.5, shift=0.0, scale=1.0):
+        super().__init__()
+        q, _ = torch.linalg.qr(torch.randn(dim, latent))
+        self.W, self.b, self.s = q * torch.tensor([2.0, 1.0]), torch.randn(dim), s
+        m_diag = (self.W ** 2).sum(0) + s ** 2                   # M = W^T W + s^2 I, diagonal
+        self.post_var = s ** 2 / m_diag
+        self.shift, self.scale = shift, scale
+        self.likelihood = self
+
+    def encode(self, x):
+        mu = (x - self.b) @ self.W / (self.W ** 2).sum(0).add(self.s ** 2)
+        logvar = (self.post_var * self.scale).log().expand_as(mu)
+        return mu + self.shift, logvar
+
+    reparameterize = staticmethod(VAE.reparameterize)
+
+    def decode(self, z):
+        return z @ self.W.T + self.b
+
+    def log_prob(self, x, out):
+        return D.Independent(D.Normal(out, self.s), 1).log_prob(x)
+
+    def log_px(self, x):
+        cov = self.W @ self.W.T + self.s ** 2 * torch.eye(len(self.b))
+        return D.MultivariateNormal(self.b, cov).log_prob(x)
+
+
+def test_elbo_equals_log_px_with_the_exact_posterior():
+    model = LinearGaussianVAE()
+    x = model.decode(torch.randn(20, 2)) + 0.5 * torch.randn(20, 6)
+    torch.testing.assert_close(importance_weighted_bound(model, x, k=1), model.log_px(x), atol=1e-4, rtol=0)
+
+
+def test_importance_weighted_bound_is_ordered_and_converges():
+    torch.manual_seed(1)
+    model = LinearGaussianVAE(shift=0.7, scale=3.0)
+    x = model.decode(torch.randn(50, 2)) + 0.5 * torch.randn(50, 6)
+    exact = model.log_px(x).mean()
+    bounds = {k: importance_weighted_bound(model, x, k=k, chunk=64).mean() for k in (1, 10, 100, 5000)}
+    gaps = [exact - bounds[k] for k in (1, 10, 100, 5000)]
+    assert gaps[0] > 0.5, "the shifted encoder should leave a visible gap at k = 1"
+    assert all(a > b for a, b in zip(gaps, gaps[1:])), f"L_k must rise with k, gaps {gaps}"
+    assert gaps[-1] > -0.01 and gaps[-1] < 0.05, f"L_5000 should reach log p(x), gap {gaps[-1]}"
+
+
+def test_importance_weighted_bound_rejects_bad_k():
+    with pytest.raises(ValueError):
+        importance_weighted_bound(LinearGaussianVAE(), torch.zeros(1, 6), k=0)
