@@ -18,6 +18,7 @@ from .model import VAE, VAEOutput  # noqa: E402
 from .objectives import Terms, active_units, gaussian_kl, importance_weighted_bound, terms  # noqa: E402
 from .checkpoint import Bundle, BundleError, find_bundles, load_bundle, read_history  # noqa: E402
 from .evaluation import evaluate  # noqa: E402
+from . import analysis  # noqa: E402
 from .training import train  # noqa: E402
 
 __all__ = [
@@ -26,5 +27,5 @@ __all__ = [
     "VAE", "VAEOutput",
     "terms", "Terms", "gaussian_kl", "importance_weighted_bound", "active_units",
     "load_bundle", "find_bundles", "read_history", "Bundle", "BundleError",
-    "evaluate", "train",
+    "evaluate", "train", "analysis",
 ]

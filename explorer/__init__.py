@@ -1,0 +1,1 @@
+"""The Streamlit explorer: ``streamlit run explorer/app.py``."""

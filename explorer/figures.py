@@ -1,0 +1,114 @@
+"""Plotly figure builders: arrays in, ``plotly.graph_objects.Figure`` out, no Streamlit.
+
+Every axis states its unit; terms of the objective are in nats per image.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+import torch
+from torchvision.utils import make_grid
+
+PAD = 2
+NATS = "nats per image"
+
+
+def to_uint8_grid(images: np.ndarray | torch.Tensor, scale: int = 3) -> np.ndarray:
+    """(R, N, C, H, W) float in [0, 1] -> one (H', W', 3) uint8 picture, R rows of N cells,
+    each pixel drawn as a ``scale`` x ``scale`` block (nearest neighbour keeps digits crisp)."""
+    images = torch.as_tensor(np.asarray(images), dtype=torch.float32)
+    rows, cols = images.shape[:2]
+    flat = images.reshape(rows * cols, *images.shape[2:])
+    flat = torch.nn.functional.interpolate(flat, scale_factor=scale, mode="nearest")
+    grid = make_grid(flat, nrow=cols, padding=PAD, pad_value=1.0)  # (3, H', W')
+    return (grid.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+
+
+def image_grid(images: np.ndarray | torch.Tensor, *, row_labels: list[str] | None = None,
+               col_labels: list[str] | None = None, scale: int = 3, title: str | None = None,
+               x_title: str | None = None, y_title: str | None = None) -> go.Figure:
+    """A grid of images with a label per row and per column. ``images``: (R, N, C, H, W) in [0, 1]."""
+    rows, cols, _, h, w = np.asarray(images).shape
+    picture = to_uint8_grid(images, scale)
+    fig = px.imshow(picture, binary_string=True)  # sent as one PNG, not as numbers
+    cell_w, cell_h = w * scale + PAD, h * scale + PAD
+    fig.update_xaxes(tickvals=[PAD + cell_w * (i + 0.5) for i in range(cols)], ticktext=col_labels or [""] * cols,
+                     side="bottom", showgrid=False, title=x_title, tickfont_size=11)
+    fig.update_yaxes(tickvals=[PAD + cell_h * (i + 0.5) for i in range(rows)], ticktext=row_labels or [""] * rows,
+                     showgrid=False, title=y_title)
+    fig.update_traces(hoverinfo="skip", hovertemplate=None)
+    fig.update_layout(title=title, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      height=max(160, rows * cell_h + 90 + (30 if col_labels and "<br>" in col_labels[0] else 0)))
+    return fig
+
+
+def _class_names(labels: np.ndarray, classes: list[str]) -> list[str]:
+    return [classes[i] if 0 <= i < len(classes) else str(i) for i in labels]
+
+
+def latent_map(coords: np.ndarray, labels: np.ndarray, classes: list[str], axis_titles: tuple[str, str],
+               *, title: str | None = None) -> go.Figure:
+    """Scatter of 2-D coordinates (N, 2) coloured by class; hover shows label and probe index."""
+    names = np.array(_class_names(labels, classes))
+    fig = go.Figure()
+    palette = px.colors.qualitative.T10 if len(classes) <= 10 else px.colors.qualitative.Alphabet
+    for i, cls in enumerate(dict.fromkeys(classes)):
+        idx = np.flatnonzero(names == cls)
+        if len(idx) == 0:
+            continue
+        fig.add_trace(go.Scattergl(
+            x=coords[idx, 0], y=coords[idx, 1], mode="markers", name=cls,
+            marker=dict(size=5, color=palette[i % len(palette)], opacity=0.75),
+            customdata=np.stack([idx, labels[idx]], axis=1),
+            hovertemplate=f"label {cls}<br>probe index %{{customdata[0]}}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], height=560,
+                      legend_title_text="label", margin=dict(l=10, r=10, t=40 if title else 10, b=10))
+    return fig
+
+
+def kl_per_dimension(kl_mean: np.ndarray, active: np.ndarray) -> go.Figure:
+    """Bars of the average KL of each latent dimension (D,), largest first; active units coloured."""
+    order = np.argsort(-kl_mean)
+    fig = go.Figure()
+    for is_active, name, color in ((True, "active unit (Cov_x(mu) > 0.01)", "#1f77b4"),
+                                   (False, "inactive (collapsed to the prior)", "#c7c7c7")):
+        pick = [j for j in order if bool(active[j]) == is_active]
+        fig.add_trace(go.Bar(x=[f"z{j}" for j in pick], y=kl_mean[pick], name=name, marker_color=color,
+                             hovertemplate="%{x}: %{y:.2f} nats per image<extra></extra>"))
+    fig.update_xaxes(categoryorder="array", categoryarray=[f"z{j}" for j in order],
+                     title="latent dimension (sorted by KL)")
+    fig.update_layout(yaxis_title=f"KL, {NATS}", height=360, legend=dict(orientation="h", y=1.12),
+                      margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def reconstruction_vs_kl(recon: np.ndarray, kl: np.ndarray, labels: np.ndarray, classes: list[str]) -> go.Figure:
+    """Each image as a point (KL R, reconstruction D), with dotted lines of equal ELBO (D + R = c)."""
+    fig = latent_map(np.stack([kl, recon], axis=1), labels, classes,
+                     (f"KL R, {NATS}", f"reconstruction D, {NATS}"))
+    fig.update_traces(hovertemplate="label %{fullData.name}<br>probe index %{customdata[0]}"
+                                    "<br>R %{x:.1f}, D %{y:.1f} nats<extra></extra>")
+    total = recon + kl
+    lo, hi = np.percentile(total, [5, 95])
+    x_max = float(np.max(kl)) * 1.05
+    for c in np.linspace(lo, hi, 4).round(-1):
+        fig.add_trace(go.Scatter(x=[0, x_max], y=[c, c - x_max], mode="lines", showlegend=False,
+                                 line=dict(dash="dot", color="grey", width=1), hoverinfo="skip"))
+        fig.add_annotation(x=0, y=c, text=f"ELBO = {-c:.0f}", showarrow=False, xanchor="left",
+                           yanchor="bottom", font=dict(size=10, color="grey"))
+    fig.update_layout(height=460)
+    return fig
+
+
+def objective_bar(recon: float, kl: float, beta: float) -> go.Figure:
+    """The objective D + β·R as stacked parts, next to the ELBO's D + R (β = 1)."""
+    fig = go.Figure()
+    rows = [f"D + β·R (β = {beta:g})", "−ELBO = D + R (β = 1)"]
+    fig.add_trace(go.Bar(y=rows, x=[recon, recon], name="reconstruction D", orientation="h", marker_color="#1f77b4",
+                         hovertemplate="D = %{x:.2f} nats per image<extra></extra>"))
+    fig.add_trace(go.Bar(y=rows, x=[beta * kl, kl], name="KL term (β·R, or R)", orientation="h",
+                         marker_color="#ff7f0e", hovertemplate="%{x:.2f} nats per image<extra></extra>"))
+    fig.update_layout(barmode="stack", xaxis_title=NATS, height=220, legend=dict(orientation="h", y=1.25),
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig

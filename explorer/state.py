@@ -1,0 +1,107 @@
+"""Cached loading. Models are loaded once per process (st.cache_resource) and shared by every
+session; arrays derived from them are cached by bundle path and weights' mtime (st.cache_data),
+so a retrained bundle is picked up and a second visit, from any session, is instant."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from vae_core import Bundle, BundleError, analysis, evaluate, find_bundles, load_bundle
+
+REPO = Path(__file__).resolve().parents[1]
+CHECKPOINTS = REPO / "checkpoints"
+BUNDLES_ENV = "VAE_EXPLORER_BUNDLES"
+
+
+def bundle_roots() -> list[Path]:
+    """Where the sidebar looks: checkpoints/, then ``--bundles DIR`` (``streamlit run
+    explorer/app.py -- --bundles DIR``), then the folders in $VAE_EXPLORER_BUNDLES."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--bundles", action="append", default=[])
+    extra = parser.parse_known_args(sys.argv[1:])[0].bundles
+    env = [p for p in os.environ.get(BUNDLES_ENV, "").split(os.pathsep) if p]
+    return [CHECKPOINTS, *map(Path, extra), *map(Path, env)]
+
+
+def available_bundles() -> list[Path]:
+    return find_bundles(*bundle_roots())
+
+
+def _stamp(path: str) -> float:
+    weights = Path(path) / "model.safetensors"
+    return weights.stat().st_mtime if weights.exists() else 0.0
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
+def _load(path: str, stamp: float) -> Bundle:
+    torch.set_grad_enabled(False)
+    return load_bundle(path)  # already in eval mode
+
+
+def get_bundle(path: str | Path) -> Bundle:
+    """The bundle at ``path``, loaded once per process. Raises BundleError."""
+    return _load(str(path), _stamp(str(path)))
+
+
+def try_bundle(path: str | Path) -> tuple[Bundle | None, str | None]:
+    try:
+        return get_bundle(path), None
+    except BundleError as exc:
+        return None, str(exc)
+
+
+def current() -> Bundle:
+    """The bundle picked in the sidebar; app.py stops the page before this when none loads."""
+    return get_bundle(st.session_state["bundle_path"])
+
+
+@st.cache_data(show_spinner="Encoding the probe images…", max_entries=32)
+def probe_arrays(path: str, stamp: float) -> dict[str, np.ndarray]:
+    """Everything per probe image: x (as scored), mu, logvar, reconstruction term D, KL R and
+    KL per dimension (nats), labels."""
+    bundle = _load(path, stamp)
+    x = analysis.probe_inputs(bundle)
+    mu, logvar = analysis.encode_images(bundle.model, x)
+    t = analysis.image_terms(bundle.model, x)
+    return {"x": x.numpy(), "mu": mu.numpy(), "logvar": logvar.numpy(), "reconstruction": t.reconstruction.numpy(),
+            "kl": t.kl.numpy(), "kl_per_dim": t.kl_per_dim.numpy(), "labels": bundle.probe_labels.numpy()}
+
+
+def probe(bundle: Bundle) -> dict[str, np.ndarray]:
+    return probe_arrays(str(bundle.path), _stamp(str(bundle.path)))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def projection(path: str, stamp: float, method: str, n: int) -> analysis.Projection:
+    """PCA / t-SNE of the first ``n`` probe means, shared across sessions."""
+    return analysis.project(probe_arrays(path, stamp)["mu"][:n], method)
+
+
+def get_projection(bundle: Bundle, method: str, n: int) -> analysis.Projection:
+    return projection(str(bundle.path), _stamp(str(bundle.path)), method, n)
+
+
+@st.cache_data(show_spinner="Estimating L_k on the probe images…", max_entries=32)
+def probe_bounds(path: str, stamp: float, n: int, k: int) -> dict:
+    """ELBO and importance-weighted L_k on the first ``n`` probe images, nats per image."""
+    bundle = _load(path, stamp)
+    return evaluate(bundle.model, analysis.probe_inputs(bundle)[:n], k=k, seed=0)
+
+
+def get_probe_bounds(bundle: Bundle, n: int = 500, k: int = 50) -> dict:
+    return probe_bounds(str(bundle.path), _stamp(str(bundle.path)), n, k)
+
+
+def describe(bundle: Bundle) -> str:
+    """One line for the sidebar: data set, body, latent size, decoder, beta, test ELBO."""
+    m, t = bundle.model_config, bundle.train_config
+    line = f"{t.dataset} · {m.architecture} · {m.latent_dim}-D latent · {m.likelihood} decoder · β = {t.beta:g}"
+    if bundle.metrics:
+        line += f" · test ELBO {bundle.metrics['elbo']:.1f} nats/image"
+    return line

@@ -1,0 +1,60 @@
+"""The objective's parts: KL per dimension, D against R per image, and a live beta slider."""
+import numpy as np
+import streamlit as st
+
+from explorer import figures, state
+from vae_core.evaluation import ACTIVE_THRESHOLD
+
+bundle = state.current()
+arrays = state.probe(bundle)
+recon, kl, labels = arrays["reconstruction"], arrays["kl"], arrays["labels"]
+kl_mean = arrays["kl_per_dim"].mean(0)
+active = arrays["mu"].var(0, ddof=1) > ACTIVE_THRESHOLD
+trained_beta = float(bundle.train_config.beta)
+
+st.title("β / KL versus reconstruction")
+st.markdown(
+    "The training loss is the **reconstruction term D** plus **β times the KL term R** (the rate). "
+    "With β = 1 it is the negative ELBO; β > 1 presses q(z|x) towards the prior (fewer active units, "
+    "blurrier reconstructions), β → 0 gives a plain autoencoder. For a Gaussian decoder with fixed σ, "
+    "MSE + β·KL with β = 2σ² has the same optimum as the ELBO. All figures: nats per image, "
+    f"averaged over the bundle's {len(recon):,} probe images.")
+st.latex(r"\mathcal{L}_\beta(x) = D + \beta R = -\mathbb{E}_{q(z|x)}[\log p(x\mid z)] + "
+         r"\beta\,\tfrac12\sum_j\left(\mu_j^2+\sigma_j^2-\log\sigma_j^2-1\right)")
+
+st.subheader("KL per latent dimension")
+st.plotly_chart(figures.kl_per_dimension(kl_mean, active), key="kl_dims")
+st.caption(f"{int(active.sum())} of {len(active)} active units: dimensions whose posterior mean varies "
+           f"across images, Cov_x(μ_j) > {ACTIVE_THRESHOLD} (Burda et al. 2016). Trained with β = {trained_beta:g}.")
+
+st.subheader("The objective as β moves")
+beta = st.slider("β (weight of the KL term)", 0.0, 10.0, trained_beta, 0.1, key="beta")
+d, r = float(recon.mean()), float(kl.mean())
+c = st.columns(5)
+c[0].metric("D, reconstruction (nats/image)", f"{d:.2f}")
+c[1].metric("R, KL (nats/image)", f"{r:.2f}")
+c[2].metric("β·R (nats/image)", f"{beta * r:.2f}")
+c[3].metric("D + β·R (nats/image)", f"{d + beta * r:.2f}", help="the training loss at this β")
+c[4].metric("ELBO = −(D + R) (nats/image)", f"{-(d + r):.2f}", help="does not depend on β")
+st.plotly_chart(figures.objective_bar(d, r, beta), key="objective_bar")
+st.caption("Moving β re-weights the same model's D and R; a model *trained* at another β would sit "
+           "elsewhere on the rate–distortion plane.")
+
+st.subheader("ELBO and the importance-weighted bound")
+bounds = state.get_probe_bounds(bundle)
+rows = [{"images": f"probe, first {bounds['n_images']}", "ELBO = L_1 (nats/image)": round(bounds["elbo"], 2),
+         "L_k (nats/image)": round(bounds["log_likelihood"]["estimate"], 2), "k": bounds["log_likelihood"]["k"]}]
+if bundle.metrics and "log_likelihood" in bundle.metrics:
+    m = bundle.metrics
+    rows.append({"images": f"test set, {m['n_images']:,} (metrics.json)", "ELBO = L_1 (nats/image)": round(m["elbo"], 2),
+                 "L_k (nats/image)": round(m["log_likelihood"]["estimate"], 2), "k": m["log_likelihood"]["k"]})
+st.dataframe(rows, hide_index=True)
+st.caption("ELBO = L_1 ≤ L_k ≤ log p(x) (Burda et al. 2016): L_k − ELBO is a lower "
+           "estimate of the gap KL(q(z|x) ‖ p(z|x)), how far the encoder is from the true posterior.")
+
+st.subheader("Reconstruction against KL, image by image")
+st.plotly_chart(figures.reconstruction_vs_kl(recon[:2000], kl[:2000], labels[:2000], bundle.classes),
+                key="recon_vs_kl")
+st.caption("Dotted lines join points of equal ELBO (D + R = constant). Images up and to the left are "
+           "poorly reconstructed with little information in z; down and to the right, well "
+           "reconstructed at a high rate.")

@@ -1,0 +1,97 @@
+"""Every view of the app, run with Streamlit's AppTest on the shipped bundles."""
+import re
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO, shipped_bundles
+
+APP = str(REPO / "explorer" / "app.py")
+VIEWS = ["views/reconstructions.py", "views/latent_map.py", "views/traversals.py", "views/objective.py"]
+BUNDLES = shipped_bundles()
+
+
+def open_app(bundle=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    if bundle is not None:
+        at.sidebar.selectbox(key="bundle_picker").set_value(str(bundle.resolve())).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def show(at: AppTest, view: str) -> AppTest:
+    at.switch_page(view).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_shipped_bundles_exist():
+    names = {b.name for b in BUNDLES}
+    assert {"mnist-conv-z16", "mnist-conv-z2"} <= names, names
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=[b.name for b in BUNDLES])
+def test_every_view_runs_on_a_shipped_bundle(bundle):
+    at = open_app(bundle)
+    assert bundle.name == at.session_state["bundle_path"].split("/")[-1]
+    assert "nats/image" in at.sidebar.markdown[0].value  # test-set metrics shown with units
+    for view in VIEWS:
+        show(at, view)
+        assert at.title[0].value and at.latex, view
+
+
+def test_default_bundle_and_reconstruction_numbers():
+    at = open_app()
+    assert at.session_state["bundle_path"].endswith("mnist-conv-z16")
+    assert "nats per image" in at.main.caption[-1].value
+    at.selectbox(key="recon_class").set_value("3").run()
+    at.radio(key="recon_order").set_value("worst (highest D)").run()
+    assert not at.exception
+
+
+def test_latent_map_tsne_and_latent_2d():
+    at = open_app(next(b for b in BUNDLES if b.name == "mnist-conv-z2"))
+    show(at, "views/latent_map.py")
+    assert at.radio(key="map_method").value == "z itself (2-D latent)"
+    at.select_slider(key="map_n").set_value(500)
+    at.radio(key="map_method").set_value("t-SNE").run()
+    assert not at.exception and "t-SNE" in at.caption[0].value
+
+
+def test_beta_slider_recomputes_the_objective():
+    at = show(open_app(), "views/objective.py")
+    metric = {m.label: float(m.value) for m in at.metric}
+    d, r = metric["D, reconstruction (nats/image)"], metric["R, KL (nats/image)"]
+    at.slider(key="beta").set_value(4.0).run()
+    metric = {m.label: float(m.value) for m in at.metric}
+    assert metric["D + β·R (nats/image)"] == pytest.approx(d + 4 * r, abs=0.05)  # shown to 2 decimals
+    assert metric["ELBO = −(D + R) (nats/image)"] == pytest.approx(-(d + r), abs=0.02)
+
+
+def test_traversal_sliders_decode_live():
+    at = show(open_app(), "views/traversals.py")
+    sliders = [s for s in at.slider if s.key and s.key.startswith("live_")]
+    assert len(sliders) == 4  # the leading dimensions by KL
+    image = at.image[-1]
+    before = image.value[0], image.captions[0]
+    sliders[0].set_value(2.0).run()
+    image = at.image[-1]
+    # Media URLs are content hashes: a new URL is a newly decoded picture.
+    assert image.value[0] != before[0]
+    dim = sliders[0].key.removeprefix("live_")
+    z_of = lambda caption: float(re.search(rf"z{dim} = ([-+][0-9.]+)", caption).group(1))  # noqa: E731
+    assert z_of(image.captions[0]) == pytest.approx(z_of(before[1]) + 2.0, abs=0.011)
+    at.radio(key="trav_anchor").set_value("the prior mean z = 0").run()
+    assert not at.exception
+
+
+def test_a_broken_bundle_is_a_message_not_a_traceback(tmp_path, monkeypatch, digits_bundle):
+    broken = shutil.copytree(digits_bundle, tmp_path / "broken-bundle")
+    (broken / "model.safetensors").write_bytes(b"\x00" * 10)
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(tmp_path))
+    at = open_app()
+    at.sidebar.selectbox(key="bundle_picker").set_value(str(broken.resolve())).run()
+    assert not at.exception
+    assert "model.safetensors" in at.sidebar.error[0].value

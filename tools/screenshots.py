@@ -1,0 +1,62 @@
+"""Screenshots of every explorer view in headless Chromium (Debian's), for eyes and for README.
+
+    python tools/screenshots.py [--url http://127.0.0.1:8501] [--out docs/screenshots] [--bundle NAME]
+
+Expects a running ``streamlit run explorer/app.py``. Waits for each page's script to finish
+and its figures to draw before taking the picture.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+VIEWS = {"reconstructions": "", "latent_map": "latent_map", "traversals": "traversals", "objective": "objective"}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def wait_until_drawn(page, timeout_s: float = 180) -> None:
+    """Wait until the page's figures are in the DOM and Streamlit's 'running' indicator has been
+    gone for a steady second (it can reappear while cached work finishes), then let plotly draw."""
+    page.wait_for_selector(".js-plotly-plot, [data-testid='stAlert']", timeout=timeout_s * 1000)
+    deadline, quiet_since = time.time() + timeout_s, None
+    while time.time() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        quiet_since = None if running else (quiet_since or time.time())
+        if quiet_since and time.time() - quiet_since > 1.0:
+            break
+        time.sleep(0.2)
+    page.wait_for_timeout(1000)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--url", default="http://127.0.0.1:8501")
+    p.add_argument("--out", default="docs/screenshots")
+    p.add_argument("--bundle", default=None, help="bundle name to pick in the sidebar first")
+    p.add_argument("--height", type=int, default=2400, help="viewport height in pixels")
+    p.add_argument("--chromium", default="/usr/bin/chromium")
+    args = p.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": args.height})
+        for name, path in VIEWS.items():
+            page.goto(f"{args.url}/{path}")
+            wait_until_drawn(page)
+            if args.bundle:
+                page.get_by_test_id("stSelectbox").first.click()
+                page.get_by_role("option", name=args.bundle).click()
+                wait_until_drawn(page)
+            target = out / f"{name}{'-' + args.bundle if args.bundle else ''}.png"
+            page.screenshot(path=str(target))  # Streamlit scrolls inside the page: a tall viewport shows all
+            print(target)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
