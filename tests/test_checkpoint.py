@@ -98,3 +98,18 @@ def test_find_bundles_lists_folders_with_a_config(digits_bundle, tmp_path):
     shutil.copytree(digits_bundle, tmp_path / "one")
     assert find_bundles(tmp_path) == [(tmp_path / "one").resolve()]
     assert find_bundles(tmp_path / "one") == [(tmp_path / "one").resolve()]
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian", "gaussian-learned"])
+def test_every_likelihood_trains_and_round_trips(tmp_path, likelihood):
+    from vae_core import ModelConfig, TrainConfig, train
+
+    out = train(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=2,
+                            likelihood=likelihood, sigma=0.2),
+                TrainConfig(dataset="digits", epochs=1, eval_k=2, probe_size=10, device="cpu"),
+                tmp_path / likelihood, progress=False)
+    bundle = load_bundle(out)
+    assert bundle.model.config.likelihood == likelihood
+    stored = load_file(out / "model.safetensors")
+    assert ("likelihood.log_sigma" in stored) == likelihood.startswith("gaussian")
+    assert all(torch.equal(bundle.model.state_dict()[k], v) for k, v in stored.items())

@@ -95,3 +95,11 @@ def test_a_broken_bundle_is_a_message_not_a_traceback(tmp_path, monkeypatch, dig
     at.sidebar.selectbox(key="bundle_picker").set_value(str(broken.resolve())).run()
     assert not at.exception
     assert "model.safetensors" in at.sidebar.error[0].value
+
+
+def test_every_view_runs_on_a_small_mlp_bundle(monkeypatch, digits_bundle):
+    """A stranger's bundle from --bundles/$VAE_EXPLORER_BUNDLES: MLP, grey levels, 200 probe images."""
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(digits_bundle.parent))
+    at = open_app(digits_bundle)
+    for view in VIEWS:
+        show(at, view)

@@ -29,6 +29,7 @@ _TORCHVISION = {
                        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]),
 }
 DATASETS = ("mnist", "fashion-mnist", "digits")
+IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "digits": (1, 8, 8)}  # (C, H, W)
 _RAW_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 

@@ -21,10 +21,12 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
 from .config import ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, ConfigError, ModelConfig, TrainConfig
-from .data import DATASETS, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
+from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
 from .evaluation import binarization_note, evaluate, prepare, resolve_device
 from .model import VAE
 from .objectives import beta_at, terms
+
+VAL_FRACTION = 1 / 12  # 5,000 of MNIST's 60,000 training images, for the held-out ELBO
 
 
 def split_validation(train_set: ImageSet, fraction: float, seed: int) -> tuple[ImageSet, ImageSet]:
@@ -111,16 +113,14 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
         else:
             stale += 1
             if cfg.patience and stale >= cfg.patience:
-                tqdm.write(f"held-out ELBO has not improved for {stale} epochs; stopping") if progress else None
+                if progress:
+                    tqdm.write(f"held-out ELBO has not improved for {stale} epochs; stopping")
                 break
     wall = time.perf_counter() - started
     model.load_state_dict(best_state)
     _final_metrics(out, model, test_set, use_binarize, cfg, device, progress,
                    epochs=epoch, best_epoch=best_epoch, wall_time_s=round(wall, 1))
     return out
-
-
-VAL_FRACTION = 1 / 12  # 5,000 of MNIST's 60,000 training images
 
 
 def _start_bundle(out: Path, model: VAE, model_config: ModelConfig, cfg: TrainConfig,
@@ -213,9 +213,6 @@ def configs_from_args(args: argparse.Namespace, image_shape: tuple[int, int, int
                             binarize=args.binarize, patience=args.patience, eval_k=args.eval_k,
                             probe_size=args.probe_size, seed=args.seed, device=args.device)
     return model, train_cfg
-
-
-IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "digits": (1, 8, 8)}
 
 
 def main(argv: list[str] | None = None) -> int:
