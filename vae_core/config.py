@@ -24,24 +24,29 @@ def _check(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _from_dict(cls, data: dict[str, Any]):
-    if not isinstance(data, dict):
-        raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    _check(not unknown, f"{cls.__name__}: unknown field(s) {unknown}")
-    kwargs = {}
-    for key, value in data.items():
+class _JSONConfig:
+    """to_dict / from_dict for the config dataclasses; unknown keys are refused."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        _check(not unknown, f"{cls.__name__}: unknown field(s) {unknown}")
         # JSON has no tuples; the dataclasses use tuples so configs stay hashable.
-        kwargs[key] = tuple(value) if isinstance(value, list) else value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:  # e.g. a required field missing
-        raise ConfigError(f"{cls.__name__}: {exc}") from None
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # e.g. a wrongly typed value reaching a comparison
+            raise ConfigError(f"{cls.__name__}: {exc}") from None
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(_JSONConfig):
     """The architecture of a VAE.
 
     Attributes:
@@ -93,16 +98,9 @@ class ModelConfig:
                    f"conv architecture with {len(self.channels)} stride-2 layers needs H and W divisible "
                    f"by {factor}, got {h}x{w}; use architecture 'mlp' or fewer channels")
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        return _from_dict(cls, data)
-
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(_JSONConfig):
     """How a model is trained. Losses are in nats per image throughout.
 
     Attributes:
@@ -152,10 +150,3 @@ class TrainConfig:
         _check(self.binarize in (None, True, False), f"binarize must be true, false or null, got {self.binarize!r}")
         _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
                f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
-        return _from_dict(cls, data)
