@@ -27,6 +27,7 @@ DEFAULT_BUNDLE = "mnist-conv-z16"
 def sidebar() -> bool:
     """Bundle picker; True when a bundle is loaded and the page can be drawn."""
     st.sidebar.title("VAE explorer")
+    st.sidebar.caption("Pick a trained model; each page shows one part of what it learned.")
     bundles = state.available_bundles()
     if not bundles:
         st.sidebar.error(f"No bundle found. Train one with `python -m vae_core.train --out checkpoints/NAME` "

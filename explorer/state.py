@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import torch
 
 from vae_core import Bundle, BundleError, analysis, evaluate, find_bundles, load_bundle
 
@@ -40,8 +39,7 @@ def _stamp(path: str) -> float:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
 def _load(path: str, stamp: float) -> Bundle:
-    torch.set_grad_enabled(False)
-    return load_bundle(path)  # already in eval mode
+    return load_bundle(path)  # in eval mode; vae_core.analysis runs without gradients
 
 
 def get_bundle(path: str | Path) -> Bundle:

@@ -78,6 +78,9 @@ def _edit_json(path, **changes):
     (lambda b: save_file({k: v.fill_(float("nan")) for k, v in load_file(b / "model.safetensors").items()},
                          b / "model.safetensors"), "model.safetensors", "NaN"),
     (lambda b: (b / "metrics.json").write_text("[1, 2"), "metrics.json", "JSON"),
+    (lambda b: save_file({"images": torch.zeros(0, 1, 8, 8, dtype=torch.uint8),
+                          "labels": torch.zeros(0, dtype=torch.int64)}, b / "probe.safetensors"),
+     "probe.safetensors", "no images"),
 ])
 def test_broken_bundles_raise_one_error_naming_file_and_problem(digits_bundle, tmp_path, damage, file, problem):
     broken = _broken(digits_bundle, tmp_path, "broken")

@@ -241,6 +241,8 @@ def _check_probe(path: Path, probe: dict[str, torch.Tensor], image_shape: tuple[
     if images.dtype != torch.uint8 or images.dim() != 4 or tuple(images.shape[1:]) != tuple(image_shape):
         raise BundleError(path, f"'images' must be uint8 (N, {', '.join(map(str, image_shape))}), "
                                 f"got {images.dtype} {tuple(images.shape)}")
+    if images.shape[0] == 0:
+        raise BundleError(path, "holds no images; the explorer needs at least one")
     if labels.dim() != 1 or labels.shape[0] != images.shape[0] or labels.dtype != torch.int64:
         raise BundleError(path, f"'labels' must be int64 ({images.shape[0]},), got {labels.dtype} "
                                 f"{tuple(labels.shape)}")
