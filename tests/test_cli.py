@@ -56,3 +56,13 @@ def test_missing_dataset_is_one_clear_error(tmp_path):
                "--out", str(tmp_path / "x"), check=False)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "t10k-images-idx3-ubyte.gz" in proc.stderr
+
+
+def test_a_diverging_run_stops_with_a_message_and_keeps_the_last_good_weights(tmp_path):
+    out = tmp_path / "b"
+    proc = run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "16", "--latent-dim", "2",
+               "--likelihood", "gaussian", "--sigma", "1e-6", "--lr", "1e6", "--epochs", "3",
+               "--out", str(out), "--quiet", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "not finite" in proc.stderr and "--lr" in proc.stderr
+    assert load_bundle(out).metrics is None  # the bundle still opens: its last good weights

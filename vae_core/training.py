@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import shlex
 import sys
 import time
@@ -51,6 +52,8 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
         DatasetNotFoundError: the data set is not on disk and cannot be downloaded.
         FileExistsError: ``out_dir`` already holds a bundle and ``overwrite`` is False.
         ValueError: the data set's image shape differs from ``model_config.image_shape``.
+        FloatingPointError: the held-out ELBO became NaN or infinite; the bundle keeps the
+            last good epoch.
     """
     out = Path(out_dir)
     if (out / ckpt.CONFIG).exists() and not overwrite:
@@ -71,41 +74,18 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
 
     images = train_set.images.to(device)  # held once, as bytes, on the training device
     x_val = prepare(val_set.images, use_binarize, seed=cfg.seed).to(device)
-    gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    steps_per_epoch = -(-len(images) // cfg.batch_size)
-    best_elbo, best_state, best_epoch, stale, step = -float("inf"), None, 0, 0, 0
-    started = time.perf_counter()
+    run = _Run(out, cfg, use_binarize, torch.Generator(device=device).manual_seed(cfg.seed), log_every, progress)
+    best_elbo, best_state, best_epoch, stale = -float("inf"), None, 0, 0
     for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        order = torch.randperm(len(images), generator=gen, device=device)
-        sums = torch.zeros(2, device=device)  # running reconstruction, KL; read back only when logging
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}", disable=not progress,
-                   leave=False, unit="batch")
-        for i in bar:
-            x = to_float(images[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]])
-            if use_binarize:
-                x = binarize(x, gen)
-            beta = beta_at(epoch - 1 + i / steps_per_epoch, cfg.beta, cfg.warmup_epochs)
-            t = terms(model, x, n_samples=cfg.mc_samples, generator=gen)
-            loss = t.loss(beta)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            sums += torch.stack([t.reconstruction.mean(), t.kl.mean()]).detach()
-            if step % log_every == 0:
-                recon, kl = (sums / (i + 1)).tolist()
-                bar.set_postfix(recon=f"{recon:.1f}", kl=f"{kl:.2f}", beta=f"{beta:.2f}")
-                ckpt.append_history(out, _record("step", step, epoch, beta, recon, kl, cfg.lr, started))
-        recon, kl = (sums / steps_per_epoch).tolist()
+        record = run.epoch(model, optimizer, images, epoch)
         val = evaluate(model, x_val, k=0, batch_size=1000, seed=cfg.seed)
-        record = _record("epoch", step, epoch, beta, recon, kl, cfg.lr, started)
+        _require_finite(val["elbo"], f"held-out ELBO after epoch {epoch} (step {run.step})", out, best_epoch,
+                        cfg, model_config)
         record.update(val_elbo=val["elbo"], val_reconstruction=val["reconstruction"], val_kl=val["kl"],
                       val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"])
         ckpt.append_history(out, record)
-        if progress:
-            tqdm.write(f"epoch {epoch}: train recon {recon:.2f} KL {kl:.2f} | held-out ELBO "
-                       f"{val['elbo']:.2f} nats/image")
+        run.say(f"epoch {epoch}: train recon {record['reconstruction']:.2f} KL {record['kl']:.2f} | "
+                f"held-out ELBO {val['elbo']:.2f} nats/image")
         if val["elbo"] > best_elbo:
             best_elbo, best_epoch, stale = val["elbo"], epoch, 0
             best_state = copy.deepcopy(model.state_dict())
@@ -113,14 +93,63 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
         else:
             stale += 1
             if cfg.patience and stale >= cfg.patience:
-                if progress:
-                    tqdm.write(f"held-out ELBO has not improved for {stale} epochs; stopping")
+                run.say(f"held-out ELBO has not improved for {stale} epochs; stopping")
                 break
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - run.started
     model.load_state_dict(best_state)
-    _final_metrics(out, model, test_set, use_binarize, cfg, device, progress,
-                   epochs=epoch, best_epoch=best_epoch, wall_time_s=round(wall, 1))
+    metrics = _final_metrics(model, test_set, use_binarize, cfg, device, progress,
+                             epochs=epoch, best_epoch=best_epoch, wall_time_s=round(wall, 1))
+    # NaN or infinity in either bound propagates through the sum.
+    _require_finite(metrics["elbo"] + metrics.get("log_likelihood", {}).get("estimate", 0.0),
+                    "the test-set ELBO or L_k", out, best_epoch, cfg, model_config)
+    ckpt.write_metrics(out, metrics)
     return out
+
+
+class _Run:
+    """State shared by the epochs of one run: the step count, the random generator, the log."""
+
+    def __init__(self, out: Path, cfg: TrainConfig, use_binarize: bool, gen: torch.Generator,
+                 log_every: int, progress: bool):
+        self.out, self.cfg, self.use_binarize, self.gen = out, cfg, use_binarize, gen
+        self.log_every, self.progress = log_every, progress
+        self.step, self.started = 0, time.perf_counter()
+
+    def say(self, line: str) -> None:
+        if self.progress:
+            tqdm.write(line)
+
+    def epoch(self, model: VAE, optimizer: torch.optim.Optimizer, images: torch.Tensor, epoch: int) -> dict[str, Any]:
+        """One pass over ``images`` (N, C, H, W) uint8 in a fresh random order; returns the epoch's record."""
+        cfg, gen = self.cfg, self.gen
+        model.train()
+        steps = -(-len(images) // cfg.batch_size)
+        order = torch.randperm(len(images), generator=gen, device=images.device)
+        sums = torch.zeros(2, device=images.device)  # running D, R; read back only when logging
+        bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.progress, leave=False,
+                   unit="batch")
+        for i in bar:
+            x = to_float(images[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]])
+            if self.use_binarize:
+                x = binarize(x, gen)
+            beta = beta_at(epoch - 1 + i / steps, cfg.beta, cfg.warmup_epochs)
+            t = terms(model, x, n_samples=cfg.mc_samples, generator=gen)
+            optimizer.zero_grad(set_to_none=True)
+            t.loss(beta).backward()
+            optimizer.step()
+            self.step += 1
+            sums += torch.stack([t.reconstruction.mean(), t.kl.mean()]).detach()
+            if self.step % self.log_every == 0:
+                recon, kl = (sums / (i + 1)).tolist()
+                bar.set_postfix(recon=f"{recon:.1f}", kl=f"{kl:.2f}", beta=f"{beta:.2f}")
+                ckpt.append_history(self.out, self.record("step", epoch, beta, recon, kl))
+        recon, kl = (sums / steps).tolist()
+        return self.record("epoch", epoch, beta, recon, kl)
+
+    def record(self, kind: str, epoch: int, beta: float, recon: float, kl: float) -> dict[str, Any]:
+        return {"kind": kind, "step": self.step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
+                "elbo": -(recon + kl), "loss": recon + beta * kl, "lr": self.cfg.lr,
+                "time_s": round(time.perf_counter() - self.started, 2)}
 
 
 def _start_bundle(out: Path, model: VAE, model_config: ModelConfig, cfg: TrainConfig,
@@ -136,21 +165,23 @@ def _start_bundle(out: Path, model: VAE, model_config: ModelConfig, cfg: TrainCo
     ckpt.write_weights(out, model)
 
 
-def _record(kind: str, step: int, epoch: int, beta: float, recon: float, kl: float, lr: float,
-            started: float) -> dict[str, Any]:
-    return {"kind": kind, "step": step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
-            "elbo": -(recon + kl), "loss": recon + beta * kl, "lr": lr,
-            "time_s": round(time.perf_counter() - started, 2)}
+def _require_finite(value: float, what: str, out: Path, best_epoch: int, cfg: TrainConfig,
+                    model_config: ModelConfig) -> None:
+    if not math.isfinite(value):
+        raise FloatingPointError(
+            f"{what} is not finite; the bundle in {out} keeps the weights of epoch {best_epoch} "
+            f"(0: untrained) and gets no metrics.json. Likely causes: a learning rate too high (--lr {cfg.lr:g}) "
+            f"or, for a Gaussian decoder, sigma too small (--sigma {model_config.sigma:g}).")
 
 
-def _final_metrics(out: Path, model: VAE, test_set: ImageSet, use_binarize: bool, cfg: TrainConfig,
-                   device: torch.device, progress: bool, **run: Any) -> None:
+def _final_metrics(model: VAE, test_set: ImageSet, use_binarize: bool, cfg: TrainConfig,
+                   device: torch.device, progress: bool, **run: Any) -> dict[str, Any]:
     started = time.perf_counter()
     x_test = prepare(test_set.images, use_binarize, seed=0).to(device)
     metrics = evaluate(model, x_test, k=cfg.eval_k, seed=0, progress=progress)
     metrics.update(split="test", binarization=binarization_note(use_binarize, 0), device=str(device),
                    eval_seconds=round(time.perf_counter() - started, 1), **run)
-    ckpt.write_metrics(out, metrics)
+    return metrics
 
 
 # ---------------------------------------------------------------- command line
@@ -229,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = train(model_cfg, train_cfg, args.out, data_dir=args.data_dir, download=not args.no_download,
                     command=command, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet)
-    except (DatasetNotFoundError, FileExistsError) as exc:
+    except (DatasetNotFoundError, FileExistsError, FloatingPointError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     metrics = ckpt.load_bundle(out).metrics or {}
