@@ -32,16 +32,16 @@ if anchor_kind.startswith("the prior"):
 else:
     anchor = torch.as_tensor(arrays["mu"][index])
     c1.image(figures.to_uint8_grid(arrays["x"][index][None, None], scale=3),
-             caption=f"probe #{index}, label {bundle.classes[arrays['labels'][index]]}")
+             caption=f"probe #{index}, label {bundle.classes[arrays['labels'][index]]}", output_format="PNG")
 
 values = torch.linspace(-3, 3, steps)
 dims = order[:rows]
 grid = analysis.traversal(bundle.model, anchor, dims, values)
 st.plotly_chart(figures.image_grid(
-    grid.numpy(), row_labels=[f"z{j} · KL {kl_mean[j]:.2f}" for j in dims],
+    grid.numpy(), row_labels=[f"z{j} · KL {kl_mean[j]:.2f} nats" for j in dims],
     col_labels=[f"{t:+.1f}" for t in values.tolist()], scale=2,
-    x_title="offset t added to z_j (prior standard deviations)",
-    y_title="dimension · average KL (nats per image)"), key="trav_grid")
+    x_title="offset t added to z_j (prior standard deviations); rows: dimension · average KL per image"),
+    key="trav_grid")
 
 
 @st.fragment
@@ -56,7 +56,8 @@ def live_decoder():
                             -3.0, 3.0, 0.0, 0.1, key=f"live_{j}")
     image = analysis.decode(bundle.model, z)
     right.image(figures.to_uint8_grid(image[None, None].numpy(), scale=8),
-                caption="E[x | z] at " + ", ".join(f"z{j} = {z[j]:+.2f}" for j in lead))
+                caption="E[x | z] at " + ", ".join(f"z{j} = {z[j]:+.2f}" for j in lead),
+                output_format="PNG")  # JPEG would blur the pixels
 
 
 live_decoder()
