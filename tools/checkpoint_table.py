@@ -1,0 +1,36 @@
+"""Print README's table of shipped checkpoints from the bundles themselves (config.json and
+metrics.json), so every quoted figure comes from a file and a command.
+
+    python tools/checkpoint_table.py [checkpoints]
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def row(folder: Path) -> tuple[str, str]:
+    """One table row and the command that made the bundle."""
+    config = json.loads((folder / "config.json").read_text())
+    m = json.loads((folder / "metrics.json").read_text())
+    ll = m.get("log_likelihood", {})
+    stopped = "early stop" if m["epochs"] < config["train"]["epochs"] else "epoch cap"
+    return (f"| `{folder.name}` | {m['epochs']} ({stopped}; best {m['best_epoch']}) | {m['wall_time_s'] / 60:.0f} min "
+            f"on {m['device']} | {m['elbo']:.2f} | {m['reconstruction']:.2f} | {m['kl']:.2f} | "
+            f"{ll.get('estimate', float('nan')):.2f} (k = {ll.get('k', '-')}) | {m['active_units']} of "
+            f"{m['latent_dim']} |"), f"- `{folder.name}`: `{config['command']}`"
+
+
+def main() -> None:
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else "checkpoints")
+    rows = [row(p.parent) for p in sorted(root.glob("*/metrics.json"))]
+    print("| bundle | epochs | wall time | test ELBO | reconstruction D | KL R | L_k | active units |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("\n".join(r for r, _ in rows))
+    print("\nMade by:\n")
+    print("\n".join(c for _, c in rows))
+
+
+if __name__ == "__main__":
+    main()
