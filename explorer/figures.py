@@ -109,6 +109,7 @@ def objective_bar(recon: float, kl: float, beta: float) -> go.Figure:
                          hovertemplate="D = %{x:.2f} nats per image<extra></extra>"))
     fig.add_trace(go.Bar(y=rows, x=[beta * kl, kl], name="KL term (β·R, or R)", orientation="h",
                          marker_color="#ff7f0e", hovertemplate="%{x:.2f} nats per image<extra></extra>"))
-    fig.update_layout(barmode="stack", xaxis_title=NATS, height=220, legend=dict(orientation="h", y=1.25),
+    fig.update_layout(barmode="stack", xaxis_title=NATS, height=220,
+                      legend=dict(orientation="h", y=1.25, traceorder="normal"),
                       margin=dict(l=10, r=10, t=40, b=10))
     return fig

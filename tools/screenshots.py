@@ -13,7 +13,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-VIEWS = {"reconstructions": "", "latent_map": "latent_map", "traversals": "traversals", "objective": "objective"}
+# view -> (URL path, viewport height in pixels: Streamlit scrolls inside the page, so the
+# viewport must be tall enough to show the whole view)
+VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1150),
+         "traversals": ("traversals", 2000), "objective": ("objective", 2250)}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -37,15 +40,15 @@ def main() -> None:
     p.add_argument("--url", default="http://127.0.0.1:8501")
     p.add_argument("--out", default="docs/screenshots")
     p.add_argument("--bundle", default=None, help="bundle name to pick in the sidebar first")
-    p.add_argument("--height", type=int, default=2400, help="viewport height in pixels")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": args.height})
-        for name, path in VIEWS.items():
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for name, (path, height) in VIEWS.items():
+            page.set_viewport_size({"width": 1400, "height": height})
             page.goto(f"{args.url}/{path}")
             wait_until_drawn(page)
             if args.bundle:
@@ -53,7 +56,7 @@ def main() -> None:
                 page.get_by_role("option", name=args.bundle).click()
                 wait_until_drawn(page)
             target = out / f"{name}{'-' + args.bundle if args.bundle else ''}.png"
-            page.screenshot(path=str(target))  # Streamlit scrolls inside the page: a tall viewport shows all
+            page.screenshot(path=str(target))
             print(target)
         browser.close()
 
