@@ -15,8 +15,11 @@ def row(folder: Path) -> tuple[str, str]:
     config = json.loads((folder / "config.json").read_text())
     m = json.loads((folder / "metrics.json").read_text())
     ll = m.get("log_likelihood", {})
-    stopped = "early stop" if m["epochs"] < config["train"]["epochs"] else "epoch cap"
-    return (f"| `{folder.name}` | {m['epochs']} ({stopped}; best {m['best_epoch']}) | {m['wall_time_s'] / 60:.0f} min "
+    patience = config["train"]["patience"]
+    stale = m["epochs"] - m["best_epoch"]
+    stopped = (f"held-out ELBO flat for {stale} epochs" if patience and stale >= patience
+               else "epoch cap")
+    return (f"| `{folder.name}` | {m['epochs']}, best {m['best_epoch']} ({stopped}) | {m['wall_time_s'] / 60:.0f} min "
             f"on {m['device']} | {m['elbo']:.2f} | {m['reconstruction']:.2f} | {m['kl']:.2f} | "
             f"{ll.get('estimate', float('nan')):.2f} (k = {ll.get('k', '-')}) | {m['active_units']} of "
             f"{m['latent_dim']} |"), f"- `{folder.name}`: `{config['command']}`"

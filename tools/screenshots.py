@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 # view -> (URL path, viewport height in pixels: Streamlit scrolls inside the page, so the
 # viewport must be tall enough to show the whole view)
 VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1150),
-         "traversals": ("traversals", 2000), "objective": ("objective", 2250)}
+         "traversals": ("traversals", 2450), "objective": ("objective", 2250)}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -55,9 +55,16 @@ def main() -> None:
                 page.get_by_test_id("stSelectbox").first.click()
                 page.get_by_role("option", name=args.bundle).click()
                 wait_until_drawn(page)
-            target = out / f"{name}{'-' + args.bundle if args.bundle else ''}.png"
-            page.screenshot(path=str(target))
-            print(target)
+            suffix = f"-{args.bundle}" if args.bundle else ""
+            page.screenshot(path=str(out / f"{name}{suffix}.png"))
+            print(out / f"{name}{suffix}.png")
+            if name == "latent_map":  # the t-SNE map too: it is where the classes separate
+                started = time.time()
+                page.get_by_text("t-SNE", exact=True).click()
+                page.wait_for_timeout(500)
+                wait_until_drawn(page)
+                page.screenshot(path=str(out / f"latent_map_tsne{suffix}.png"))
+                print(out / f"latent_map_tsne{suffix}.png", f"(t-SNE drawn {time.time() - started:.1f} s after the click)")
         browser.close()
 
 
