@@ -103,3 +103,11 @@ def test_every_view_runs_on_a_small_mlp_bundle(monkeypatch, digits_bundle):
     at = open_app(digits_bundle)
     for view in VIEWS:
         show(at, view)
+
+
+def test_bundle_folders_come_from_the_option_and_the_environment(monkeypatch, tmp_path):
+    from explorer import state
+
+    monkeypatch.setattr("sys.argv", ["app.py", "--bundles", str(tmp_path / "a")])
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", f"{tmp_path / 'b'}:{tmp_path / 'c'}")
+    assert state.bundle_roots() == [state.CHECKPOINTS, tmp_path / "a", tmp_path / "b", tmp_path / "c"]

@@ -85,12 +85,10 @@ class Projection:
     Attributes:
         coords: (N, 2) float.
         axis_titles: labels of the two axes, with what the units mean.
-        method: "pca", "tsne" or "latent".
     """
 
     coords: np.ndarray
     axis_titles: tuple[str, str]
-    method: str
 
 
 def project(mu: np.ndarray, method: str, *, seed: int = 0, perplexity: float = 30.0) -> Projection:
@@ -104,18 +102,18 @@ def project(mu: np.ndarray, method: str, *, seed: int = 0, perplexity: float = 3
     if method == "latent":
         if mu.shape[1] != 2:
             raise ValueError(f"method 'latent' needs a 2-D latent space, this one has {mu.shape[1]} dimensions")
-        return Projection(mu, ("z1 = mu1 (latent units)", "z2 = mu2 (latent units)"), method)
+        return Projection(mu, ("z1 = mu1 (latent units)", "z2 = mu2 (latent units)"))
     if method == "pca":
         from sklearn.decomposition import PCA
 
         pca = PCA(n_components=2, random_state=seed).fit(mu)
         share = pca.explained_variance_ratio_ * 100
         return Projection(pca.transform(mu), (f"PC 1 ({share[0]:.0f}% of variance of mu)",
-                                              f"PC 2 ({share[1]:.0f}% of variance of mu)"), method)
+                                              f"PC 2 ({share[1]:.0f}% of variance of mu)"))
     if method == "tsne":
         from sklearn.manifold import TSNE
 
         perplexity = min(perplexity, (len(mu) - 1) / 3)  # t-SNE needs perplexity < N
         coords = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(mu)
-        return Projection(coords, ("t-SNE 1 (no units)", "t-SNE 2 (no units)"), method)
+        return Projection(coords, ("t-SNE 1 (no units)", "t-SNE 2 (no units)"))
     raise ValueError(f"unknown projection {method!r}; choose 'pca', 'tsne' or 'latent'")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ class Bundle:
         metrics: contents of metrics.json, or None when not evaluated yet.
         command: the command line that made it, when known.
         created: ISO 8601 creation time.
+        package_version: the vae_core version that wrote it.
     """
 
     path: Path
@@ -76,7 +77,7 @@ class Bundle:
     metrics: dict[str, Any] | None = None
     command: str | None = None
     created: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
+    package_version: str | None = None
 
     @property
     def name(self) -> str:
@@ -277,7 +278,7 @@ def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -
                   train_config=train_config, dataset=config["dataset"], probe_images=images,
                   probe_labels=labels, metrics=metrics, command=config.get("command"),
                   created=config.get("created"),
-                  info={"package_version": config.get("package_version")})
+                  package_version=config.get("package_version"))
 
 
 def find_bundles(*roots: str | os.PathLike) -> list[Path]:

@@ -1,4 +1,4 @@
-"""Decoder likelihoods p(x|z): log-density in nats per image, mean and sample.
+"""Decoder likelihoods p(x|z): log-density in nats per image, and mean.
 
 ``out`` is the decoder network's output (B, C, H, W); ``x`` the image (B, C, H, W) float
 in [0, 1]. ``log_prob`` sums over pixels, giving (B,) nats per image. The link from ``out``
@@ -28,9 +28,6 @@ class Bernoulli(nn.Module):
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
 
-    def sample(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.bernoulli(torch.sigmoid(out), generator=generator)
-
 
 class Gaussian(nn.Module):
     """p(x|z) = N(x; sigmoid(out), sigma^2 I). With ``learned=True`` log sigma is one trainable
@@ -53,10 +50,6 @@ class Gaussian(nn.Module):
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
-
-    def sample(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        noise = torch.randn(out.shape, generator=generator, device=out.device)
-        return (torch.sigmoid(out) + self.log_sigma.exp() * noise).clamp(0, 1)
 
 
 def build_likelihood(cfg: ModelConfig) -> nn.Module:

@@ -6,8 +6,6 @@ logits or Gaussian mean before the likelihood's link).
 """
 from __future__ import annotations
 
-import math
-
 from torch import nn
 
 from .config import ModelConfig
@@ -66,7 +64,3 @@ def build_decoder(cfg: ModelConfig) -> nn.Module:
             layers.append(_act(cfg.activation))
     return nn.Sequential(*stem, *layers)
 
-
-def n_pixels(cfg: ModelConfig) -> int:
-    """C * H * W, the number of values a decoder predicts per image."""
-    return math.prod(cfg.image_shape)
