@@ -21,7 +21,7 @@ def test_one_epoch_training_run_writes_a_bundle_that_loads_back(tmp_path):
     proc = run("vae_core.train", "--dataset", "digits", "--arch", "conv", "--channels", "8,16",
                "--fc-hidden", "0", "--latent-dim", "4", "--epochs", "1", "--eval-k", "4",
                "--out", str(out), "--quiet")
-    assert "nats/image" in proc.stdout
+    assert "nats per image" in proc.stdout
     bundle = load_bundle(out)
     stored = load_file(out / "model.safetensors")
     assert all(torch.equal(bundle.model.state_dict()[k], v) for k, v in stored.items())

@@ -84,8 +84,8 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
         record.update(val_elbo=val["elbo"], val_reconstruction=val["reconstruction"], val_kl=val["kl"],
                       val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"])
         ckpt.append_history(out, record)
-        run.say(f"epoch {epoch}: train recon {record['reconstruction']:.2f} KL {record['kl']:.2f} | "
-                f"held-out ELBO {val['elbo']:.2f} nats/image")
+        run.say(f"epoch {epoch}: training D {record['reconstruction']:.2f}, KL {record['kl']:.2f} | "
+                f"held-out ELBO {val['elbo']:.2f} (nats per image)")
         if val["elbo"] > best_elbo:
             best_elbo, best_epoch, stale = val["elbo"], epoch, 0
             best_state = copy.deepcopy(model.state_dict())
@@ -264,9 +264,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     metrics = ckpt.load_bundle(out).metrics or {}
-    print(f"wrote {out}: test ELBO {metrics.get('elbo', float('nan')):.2f} nats/image, "
-          f"L_k {metrics.get('log_likelihood', {}).get('estimate', float('nan')):.2f} "
-          f"(k = {train_cfg.eval_k}), {metrics.get('active_units')} active units")
+    print(f"wrote {out}: test ELBO {metrics.get('elbo', float('nan')):.2f}, "
+          f"L_k {metrics.get('log_likelihood', {}).get('estimate', float('nan')):.2f} with k = {train_cfg.eval_k} "
+          f"(nats per image), {metrics.get('active_units')} of {model_cfg.latent_dim} active units")
     return 0
 
 
