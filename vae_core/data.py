@@ -110,9 +110,12 @@ def _load_torchvision(name: str, split: str, data_dir: Path, download: bool) -> 
 
     class_name, folder, classes = _TORCHVISION[name]
     root = _writable_root(data_dir, folder)
+    # With the .gz files in place, torchvision's "download" only checks their md5 and
+    # extracts them; it goes online only for a missing or corrupt file.
+    have_raw = all((root / folder / "raw" / f).exists() for f in _RAW_FILES)
     try:
         ds = getattr(torchvision.datasets, class_name)(root=str(root), train=(split == "train"),
-                                                       download=download)
+                                                       download=download or have_raw)
     except Exception as exc:  # torchvision raises RuntimeError or URLError variants
         raise DatasetNotFoundError(_missing_message(name, folder, data_dir, exc)) from None
     return ImageSet(ds.data.unsqueeze(1).contiguous(), ds.targets.long(), classes, name)
