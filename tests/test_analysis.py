@@ -58,3 +58,78 @@ def test_probe_inputs_follow_the_bundle_binarization(digits_bundle):
     xb = analysis.probe_inputs(bundle)
     assert set(xb.unique().tolist()) <= {0.0, 1.0}
     torch.testing.assert_close(xb, analysis.probe_inputs(bundle))  # seeded: the same every call
+
+
+def test_gaussian_quantiles_cover_equal_prior_mass():
+    q = analysis.gaussian_quantiles(5)
+    assert q.shape == (5,) and torch.all(q[1:] > q[:-1])
+    torch.testing.assert_close(q[2], torch.tensor(0.0))  # the median
+    torch.testing.assert_close(q[-1], torch.tensor(1.6449), atol=1e-3, rtol=0)  # Phi^-1(0.95)
+    steps = torch.distributions.Normal(0.0, 1.0).cdf(q).diff()
+    torch.testing.assert_close(steps, torch.full((4,), 0.225))
+
+
+def test_manifold_grid_varies_two_dimensions_and_holds_the_rest(model):
+    anchor = torch.tensor([0.3, -0.7, 1.1])
+    images, q = analysis.manifold_grid(model, anchor, (0, 2), 4)
+    assert images.shape == (4, 4, 1, 8, 8)
+    z = anchor.clone()
+    z[0], z[2] = q[1], q[-1]  # column 1, top row (largest z_j)
+    torch.testing.assert_close(images[0, 1], analysis.decode(model, z))
+    with pytest.raises(ValueError, match="two different dimensions"):
+        analysis.manifold_grid(model, anchor, (1, 1), 4)
+
+
+def test_interpolations_start_and_end_at_the_ends():
+    z0, z1 = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 3.0])
+    for method in ("linear", "spherical"):
+        path = analysis.interpolate(z0, z1, 5, method)
+        torch.testing.assert_close(path[0], z0)
+        torch.testing.assert_close(path[-1], z1)
+    # Halfway: linear cuts the corner (norm 3/sqrt 2), spherical keeps the radius 3.
+    assert analysis.interpolate(z0, z1, 3, "linear")[1].norm() == pytest.approx(3 / 2 ** 0.5)
+    assert analysis.interpolate(z0, z1, 3, "spherical")[1].norm() == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="unknown interpolation"):
+        analysis.interpolate(z0, z1, 3, "cubic")
+
+
+def test_prior_samples_mean_versus_pixel_sample(model):
+    means = analysis.prior_samples(model, 6, seed=1)
+    assert means.shape == (6, 1, 8, 8) and 0 < means.min() and means.max() < 1
+    binary = analysis.prior_samples(model, 6, seed=1, sample_pixels=True)
+    assert set(binary.unique().tolist()) <= {0.0, 1.0}  # Bernoulli decoder: pixels are 0 or 1
+    torch.testing.assert_close(analysis.prior_samples(model, 6, seed=1), means)  # seeded
+    cold = analysis.prior_samples(model, 6, temperature=0.0)
+    torch.testing.assert_close(cold, analysis.decode(model, torch.zeros(6, 3)))  # T = 0: the prior mean
+    with pytest.raises(ValueError, match="temperature"):
+        analysis.prior_samples(model, 2, temperature=-1)
+
+
+def test_gaussian_decoder_samples_are_noisy_around_the_mean():
+    model = VAE(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=3,
+                            likelihood="gaussian", sigma=0.1)).eval()
+    mean = analysis.prior_samples(model, 200, seed=2)
+    sample = analysis.prior_samples(model, 200, seed=2, sample_pixels=True)
+    residual = (sample - mean)[(mean > 0.3) & (mean < 0.7)]  # away from the clipping at 0 and 1
+    assert residual.std().item() == pytest.approx(0.1, rel=0.1)
+
+
+def test_posterior_samples_spread_with_sigma(model):
+    x = torch.rand(1, 8, 8)
+    draws = analysis.posterior_samples(model, x, 5)
+    assert draws.shape == (5, 1, 8, 8) and not torch.equal(draws[0], draws[1])
+    with torch.no_grad():
+        model.encoder[-1].bias[3:] = -30.0  # logvar -> -30: sigma ~ 3e-7, every draw is mu
+    tight = analysis.posterior_samples(model, x, 5)
+    torch.testing.assert_close(tight[0], tight[4])
+
+
+def test_corruptions():
+    x = torch.full((2, 1, 10, 10), 0.5)
+    masked = analysis.corrupt(x, "mask", 0.36)
+    assert (masked == 0).sum().item() == 2 * 36 and masked[0, 0, 0, 0] == 0.5  # a centred 6x6 block
+    noisy = analysis.corrupt(x, "noise", 0.1, seed=3)
+    assert noisy.std().item() == pytest.approx(0.1, rel=0.2) and noisy.min() >= 0
+    torch.testing.assert_close(analysis.corrupt(x, "noise", 0.0), x)
+    with pytest.raises(ValueError, match="unknown corruption"):
+        analysis.corrupt(x, "blur", 0.1)

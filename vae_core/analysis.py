@@ -78,6 +78,122 @@ def traversal(model: VAE, anchor: torch.Tensor, dims: list[int], values: torch.T
     return decode(model, z)
 
 
+def gaussian_quantiles(n: int, low: float = 0.05, high: float = 0.95) -> torch.Tensor:
+    """(n,) points of N(0, 1) at evenly spaced probabilities from ``low`` to ``high``: the inverse
+    CDF of a uniform grid, so each step covers equal prior mass (Kingma & Welling 2014, fig. 4)."""
+    p = torch.linspace(low, high, n, dtype=torch.float64)
+    return torch.distributions.Normal(0.0, 1.0).icdf(p).float()
+
+
+@torch.no_grad()
+def manifold_grid(model: VAE, anchor: torch.Tensor, dims: tuple[int, int], n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode a grid over two latent dimensions at Gaussian quantiles, the others held at ``anchor``.
+
+    Args:
+        anchor: (D,) the values of every other dimension (the prior mean 0, or an image's mu).
+        dims: (i, j); z_i varies along columns, z_j along rows (top row = largest z_j).
+        n: grid points per side.
+
+    Returns:
+        images (n, n, C, H, W) decoder means in [0, 1], and the (n,) quantile values used.
+
+    Raises:
+        ValueError: i == j, or a dimension out of range.
+    """
+    i, j = dims
+    d = anchor.shape[-1]
+    if i == j or not (0 <= i < d and 0 <= j < d):
+        raise ValueError(f"manifold grid needs two different dimensions in 0..{d - 1}, got {dims}")
+    q = gaussian_quantiles(n)
+    z = anchor.expand(n, n, -1).clone()
+    z[:, :, i] = q[None, :]
+    z[:, :, j] = q.flip(0)[:, None]
+    return decode(model, z), q
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
+    """Points from ``z0`` to ``z1`` (both (D,)), ends included: (steps, D).
+
+    ``"linear"``: (1 - t) z0 + t z1. ``"spherical"``: slerp (Shoemake 1985), which keeps the
+    norm near that of prior samples, where a linear path through the origin leaves the
+    typical set (White 2016, "Sampling generative networks").
+
+    Raises:
+        ValueError: unknown method, or steps < 2.
+    """
+    if steps < 2:
+        raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
+    t = torch.linspace(0, 1, steps)[:, None]
+    if method == "linear":
+        return (1 - t) * z0 + t * z1
+    if method != "spherical":
+        raise ValueError(f"unknown interpolation {method!r}; choose 'linear' or 'spherical'")
+    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1, 1))
+    if omega.abs() < 1e-4:  # (anti)parallel ends: slerp degenerates to lerp
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+@torch.no_grad()
+def prior_samples(model: VAE, n: int, *, temperature: float = 1.0, seed: int = 0,
+                  sample_pixels: bool = False) -> torch.Tensor:
+    """Images generated from z ~ N(0, T^2 I): (n, C, H, W) in [0, 1], on the CPU.
+
+    ``temperature`` T scales the prior's standard deviation (T < 1 trades variety for typical
+    images). ``sample_pixels=False`` shows the decoder mean E[x|z]; True draws x ~ p(x|z),
+    which for a Bernoulli decoder is a binary image (the noise the mean hides).
+
+    Raises:
+        ValueError: temperature < 0.
+    """
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    dev = _device(model)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    z = temperature * torch.randn((n, model.latent_dim), generator=gen, device=dev)
+    out = model.decode(z)
+    return (model.likelihood.sample(out, generator=gen) if sample_pixels else model.likelihood.mean(out)).cpu()
+
+
+@torch.no_grad()
+def posterior_samples(model: VAE, x: torch.Tensor, n: int, *, seed: int = 0) -> torch.Tensor:
+    """Decoder means of n draws z ~ q(z|x) for one image ``x`` (C, H, W): (n, C, H, W) in [0, 1].
+
+    How much they differ shows how uncertain the encoder is about this image.
+    """
+    dev = _device(model)
+    mu, logvar = model.encode(x[None].to(dev))
+    z = model.reparameterize(mu, logvar, n, generator=torch.Generator(device=dev).manual_seed(seed))
+    return model.decode_mean(z[:, 0]).cpu()
+
+
+def corrupt(x: torch.Tensor, kind: str, amount: float, *, seed: int = 0) -> torch.Tensor:
+    """A damaged copy of images (N, C, H, W) in [0, 1].
+
+    ``"noise"``: add N(0, amount^2) per pixel, clipped to [0, 1]. ``"mask"``: blank a centred
+    square covering ``amount`` of the image's area (0 to 1).
+
+    Raises:
+        ValueError: unknown kind, or amount outside its range.
+    """
+    if kind == "noise":
+        if amount < 0:
+            raise ValueError(f"noise level must be >= 0, got {amount}")
+        gen = torch.Generator().manual_seed(seed)
+        return (x + amount * torch.randn(x.shape, generator=gen)).clamp(0, 1)
+    if kind == "mask":
+        if not 0 <= amount <= 1:
+            raise ValueError(f"masked fraction must be in [0, 1], got {amount}")
+        out = x.clone()
+        h, w = x.shape[-2:]
+        side_h, side_w = round(h * amount ** 0.5), round(w * amount ** 0.5)
+        top, left = (h - side_h) // 2, (w - side_w) // 2
+        out[..., top:top + side_h, left:left + side_w] = 0.0
+        return out
+    raise ValueError(f"unknown corruption {kind!r}; choose 'noise' or 'mask'")
+
+
 @dataclass
 class Projection:
     """2-D coordinates of N points and how they were made.

@@ -28,6 +28,10 @@ class Bernoulli(nn.Module):
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
 
+    def sample(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x ~ p(x|z): each pixel 0 or 1."""
+        return torch.bernoulli(torch.sigmoid(out), generator=generator)
+
 
 class Gaussian(nn.Module):
     """p(x|z) = N(x; sigmoid(out), sigma^2 I). With ``learned=True`` log sigma is one trainable
@@ -50,6 +54,11 @@ class Gaussian(nn.Module):
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
+
+    def sample(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x ~ p(x|z), clipped to [0, 1] for display (the density itself is not truncated)."""
+        noise = torch.randn(out.shape, generator=generator, device=out.device, dtype=out.dtype)
+        return (torch.sigmoid(out) + self.log_sigma.exp() * noise).clamp(0, 1)
 
 
 def build_likelihood(cfg: ModelConfig) -> nn.Module:
