@@ -116,3 +116,97 @@ def test_every_likelihood_trains_and_round_trips(tmp_path, likelihood):
     stored = load_file(out / "model.safetensors")
     assert ("likelihood.log_sigma" in stored) == likelihood.startswith("gaussian")
     assert all(torch.equal(bundle.model.state_dict()[k], v) for k, v in stored.items())
+
+
+def _copy(src, dst):
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_projections_round_trip_and_go_stale_with_new_weights(digits_bundle, tmp_path):
+    from vae_core.checkpoint import read_projections, write_projections, write_weights
+
+    folder = _copy(digits_bundle, tmp_path / "b")
+    coords = torch.randn(50, 2)
+    write_projections(folder, {"pca": (coords, ("PC 1", "PC 2"))})
+    maps = read_projections(folder)
+    assert torch.equal(maps["pca"][0], coords) and maps["pca"][1] == ("PC 1", "PC 2")
+    model = load_bundle(folder).model
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    write_weights(folder, model)  # retrained: the stored map no longer describes this model
+    assert read_projections(folder) == {}
+    (folder / "projections.safetensors").write_bytes(b"junk")
+    assert read_projections(folder) == {}  # a cache: never an error
+
+
+def test_half_precision_weights_load_widened(digits_bundle, tmp_path):
+    from vae_core.checkpoint import write_weights
+
+    folder = _copy(digits_bundle, tmp_path / "b")
+    full = load_bundle(folder).model
+    write_weights(folder, full, torch.float16)
+    assert (folder / "model.safetensors").stat().st_size < 0.6 * (digits_bundle / "model.safetensors").stat().st_size
+    half = load_bundle(folder).model
+    for (name, a), b in zip(full.state_dict().items(), half.state_dict().values()):
+        assert b.dtype == torch.float32
+        torch.testing.assert_close(a, b, atol=2e-3, rtol=1e-3, msg=name)
+
+
+def _zip(path, entries):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _entries(folder, prefix=""):
+    return {prefix + p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("prefix", ["", "my-bundle/"])
+def test_zipped_bundle_extracts_and_loads(digits_bundle, tmp_path, prefix):
+    from vae_core.checkpoint import extract_zipped_bundle
+
+    archive = _zip(tmp_path / "b.zip", _entries(digits_bundle, prefix))
+    out = extract_zipped_bundle(archive, tmp_path / "out")
+    assert load_bundle(out).model_config == load_bundle(digits_bundle).model_config
+
+
+@pytest.mark.parametrize("mutate, problem", [
+    (lambda e: {"../evil.json": b"{}", **e}, "escapes"),
+    (lambda e: {"/etc/config.json": b"{}", **e}, "escapes"),
+    (lambda e: {"a/b/config.json": b"{}", **{k: v for k, v in e.items() if k != "config.json"}}, "nested"),
+    (lambda e: {**e, "run.py": b"import os"}, "not a bundle file"),
+    (lambda e: {k: v for k, v in e.items() if k != "model.safetensors"}, "missing model.safetensors"),
+    (lambda e: {**{"x/" + k: v for k, v in e.items()}, "config.json": e["config.json"]}, "duplicate"),
+])
+def test_zipped_bundle_refuses_unsafe_archives(digits_bundle, tmp_path, mutate, problem):
+    from vae_core.checkpoint import extract_zipped_bundle
+
+    archive = _zip(tmp_path / "b.zip", mutate(_entries(digits_bundle)))
+    with pytest.raises(BundleError, match=problem):
+        extract_zipped_bundle(archive, tmp_path / "out")
+    assert not (tmp_path / "evil.json").exists() and not list((tmp_path / "out").glob("*"))
+
+
+def test_zip_bomb_is_refused_before_writing(digits_bundle, tmp_path, monkeypatch):
+    from vae_core import checkpoint
+
+    monkeypatch.setattr(checkpoint, "MAX_UNZIPPED_BYTES", 10 * 2**20)
+    entries = _entries(digits_bundle)
+    entries["history.jsonl"] = b"\n" * (20 * 2**20)  # 20 MiB of newlines deflate to ~20 KiB
+    archive = _zip(tmp_path / "bomb.zip", entries)
+    assert archive.stat().st_size < 2**20
+    with pytest.raises(BundleError, match="over the limits"):
+        checkpoint.extract_zipped_bundle(archive, tmp_path / "out")
+
+
+def test_not_a_zip_is_refused(tmp_path):
+    from vae_core.checkpoint import extract_zipped_bundle
+
+    (tmp_path / "b.zip").write_bytes(b"PK but not really")
+    with pytest.raises(BundleError, match="not a readable zip"):
+        extract_zipped_bundle(tmp_path / "b.zip", tmp_path / "out")

@@ -9,6 +9,8 @@ A bundle is a folder, with no pickle anywhere, so opening a stranger's can never
 ``probe.safetensors`` held-out test images (N, C, H, W) uint8 and labels (N,) int64
 ``metrics.json``     held-out metrics in nats per image (written by ``evaluate``)
 ``history.jsonl``    one JSON object per epoch, appended while training runs
+``projections.safetensors`` optional: precomputed 2-D maps (PCA, t-SNE) of the first n
+                     probe means, tied to the weights by their SHA-256
 ==================== ==========================================================
 
 Every file is written to a temporary name, flushed to disk and renamed over the old one,
@@ -16,9 +18,12 @@ so a reader (the explorer, while training runs) never sees half a file.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,8 +40,10 @@ from .model import VAE
 
 FORMAT = "vae-explorer-bundle"
 FORMAT_VERSION = 1
-CONFIG, WEIGHTS, PROBE, METRICS, HISTORY = (
-    "config.json", "model.safetensors", "probe.safetensors", "metrics.json", "history.jsonl")
+CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS = (
+    "config.json", "model.safetensors", "probe.safetensors", "metrics.json", "history.jsonl",
+    "projections.safetensors")
+BUNDLE_FILES = (CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS)
 REQUIRED = (CONFIG, WEIGHTS, PROBE)
 MAX_FILE_BYTES = 256 * 2**20  # no shipped or sensible bundle file comes near this
 _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -127,9 +134,49 @@ def write_config(folder: Path, model_config: ModelConfig, train_config: TrainCon
     }))
 
 
-def write_weights(folder: Path, model: VAE) -> None:
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+def write_weights(folder: Path, model: VAE, dtype: torch.dtype = torch.float32) -> None:
+    """Write the weights; ``dtype=torch.float16`` halves the file (the loader widens it back)."""
+    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
     _atomic_write(folder / WEIGHTS, st_save(state, metadata={"format": FORMAT}))
+
+
+def weights_digest(folder: str | os.PathLike) -> str:
+    """SHA-256 of ``model.safetensors``: what precomputed projections are tied to."""
+    return hashlib.sha256(_read_bytes(Path(folder) / WEIGHTS)).hexdigest()
+
+
+def write_projections(folder: str | os.PathLike, maps: dict[str, tuple[Any, tuple[str, str]]]) -> None:
+    """Store 2-D maps of the first n probe means: ``{"pca": (coords (n, 2), axis titles), ...}``.
+
+    They are stamped with the weights' digest, so a retrained bundle never shows a stale map.
+    """
+    folder = Path(folder)
+    tensors = {name: torch.as_tensor(coords, dtype=torch.float32).contiguous() for name, (coords, _) in maps.items()}
+    titles = {name: list(axis) for name, (_, axis) in maps.items()}
+    _atomic_write(folder / PROJECTIONS, st_save(tensors, metadata={
+        "weights_sha256": weights_digest(folder), "axis_titles": json.dumps(titles)}))
+
+
+def read_projections(folder: str | os.PathLike) -> dict[str, tuple[torch.Tensor, tuple[str, str]]]:
+    """The precomputed maps, ``{name: (coords (n, 2), axis titles)}``; {} when the file is absent,
+    unreadable, malformed or made for other weights (they are a cache, never required)."""
+    path = Path(folder) / PROJECTIONS
+    if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+        return {}
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+            if meta.get("weights_sha256") != weights_digest(folder):
+                return {}
+            titles = json.loads(meta.get("axis_titles", "{}"))
+            maps = {name: (f.get_tensor(name), tuple(titles[name])) for name in f.keys()}
+    except (SafetensorError, BundleError, OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return {}
+    return {name: (coords, axis) for name, (coords, axis) in maps.items()
+            if coords.dim() == 2 and coords.shape[1] == 2 and len(axis) == 2
+            and coords.dtype == torch.float32 and bool(torch.isfinite(coords).all())}
 
 
 def write_probe(folder: Path, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -291,3 +338,82 @@ def find_bundles(*roots: str | os.PathLike) -> list[Path]:
         elif root.is_dir():
             found.update(p.parent.resolve() for p in root.glob(f"*/{CONFIG}"))
     return sorted(found)
+
+
+# ---------------------------------------------------------------- zipped bundles
+
+MAX_ZIP_ENTRIES = 16
+MAX_UNZIPPED_BYTES = 512 * 2**20
+
+
+def extract_zipped_bundle(archive: str | os.PathLike | Any, dest: str | os.PathLike) -> Path:
+    """Unpack a zipped bundle into the empty or new folder ``dest`` and return ``dest``.
+
+    The archive holds the bundle's files at its top level or inside one folder. Only the
+    bundle's own file names are accepted, so no entry can escape ``dest`` (no absolute paths,
+    no ``..``), and sizes are checked against the limits before anything is written and again
+    while writing, which defeats zip bombs whose headers lie. Load the result with
+    :func:`load_bundle`, which validates the contents.
+
+    Raises:
+        BundleError: not a zip file, unexpected, nested or duplicate entries, a file over
+            ``MAX_FILE_BYTES`` or in all over ``MAX_UNZIPPED_BYTES``, or a required file missing.
+    """
+    dest = Path(dest)
+    name = getattr(archive, "name", None) or str(archive)
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BundleError(name, f"not a readable zip file ({exc})") from None
+    with zf:
+        members = _bundle_members(name, zf.infolist())
+        dest.mkdir(parents=True, exist_ok=True)
+        for info, target in members:
+            _extract_capped(zf, info, dest / target, name)
+    return dest
+
+
+def _bundle_members(name: str, infos: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, str]]:
+    files = [i for i in infos if not i.is_dir()]
+    if len(files) > MAX_ZIP_ENTRIES:
+        raise BundleError(name, f"{len(files)} entries; a bundle has at most {len(BUNDLE_FILES)} files")
+    members, seen = [], set()
+    for info in files:
+        parts = info.filename.replace("\\", "/").split("/")
+        if len(parts) > 2 or info.filename.startswith("/") or ".." in parts:
+            raise BundleError(name, f"entry {info.filename!r} is nested or escapes the bundle folder")
+        base = parts[-1]
+        if base not in BUNDLE_FILES:
+            raise BundleError(name, f"entry {info.filename!r} is not a bundle file (expected {', '.join(BUNDLE_FILES)})")
+        if base in seen:
+            raise BundleError(name, f"duplicate entry for {base!r}")
+        seen.add(base)
+        members.append((info, base))
+    if len({i.filename.split("/")[0] for i in files if "/" in i.filename}) > 1:
+        raise BundleError(name, "entries come from more than one folder")
+    missing = [f for f in REQUIRED if f not in seen]
+    if missing:
+        raise BundleError(name, f"missing {', '.join(missing)}")
+    declared = sum(i.file_size for i in files)
+    if declared > MAX_UNZIPPED_BYTES or any(i.file_size > MAX_FILE_BYTES for i in files):
+        raise BundleError(name, f"unpacks to {declared} bytes, over the limits ({MAX_FILE_BYTES} per file, "
+                                f"{MAX_UNZIPPED_BYTES} in all)")
+    return members
+
+
+def _extract_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, name: str) -> None:
+    written = 0
+    try:
+        with zf.open(info) as src, open(target, "wb") as out:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > min(info.file_size, MAX_FILE_BYTES):  # the header lied: a zip bomb
+                    raise BundleError(name, f"entry {info.filename!r} unpacks beyond its declared size")
+                out.write(chunk)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        target.unlink(missing_ok=True)
+        raise BundleError(name, f"entry {info.filename!r} cannot be unpacked ({exc})") from None
+    except BundleError:
+        target.unlink(missing_ok=True)
+        raise
+
