@@ -1,8 +1,10 @@
 """Entry point: ``streamlit run explorer/app.py [-- --bundles DIR]``.
 
-The sidebar picks a bundle (checkpoints/, --bundles, $VAE_EXPLORER_BUNDLES); each view is a
-file in views/ (not pages/, which Streamlit would list on its own before st.navigation runs).
-A bundle that fails validation is reported in the sidebar, never as a traceback.
+The sidebar picks a bundle (checkpoints/, --bundles, $VAE_EXPLORER_BUNDLES, or a zip
+uploaded in the browser) and the selected probe image; each view is a file in views/ (not
+pages/, which Streamlit would list on its own before st.navigation runs). Bundle, view and
+selected images live in the URL. A bundle that fails validation is reported in the sidebar,
+never as a traceback.
 """
 import sys
 from pathlib import Path
@@ -11,30 +13,64 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any fol
 
 import streamlit as st  # noqa: E402
 
-from explorer import state  # noqa: E402
+from explorer import figures, selection, state  # noqa: E402
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
 
-PAGES = [
-    st.Page("views/reconstructions.py", title="Reconstructions", icon=":material/image:", default=True),
-    st.Page("views/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
-    st.Page("views/traversals.py", title="Latent traversals", icon=":material/tune:"),
-    st.Page("views/objective.py", title="β / KL vs reconstruction", icon=":material/balance:"),
-]
+PAGES = {
+    "Images": [
+        st.Page("views/reconstructions.py", title="Reconstructions", icon=":material/image:", default=True),
+        st.Page("views/posterior.py", title="Posterior spread", icon=":material/blur_on:"),
+        st.Page("views/generation.py", title="Generation", icon=":material/auto_awesome:"),
+    ],
+    "Latent space": [
+        st.Page("views/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
+        st.Page("views/traversals.py", title="Latent traversals", icon=":material/tune:"),
+        st.Page("views/manifold.py", title="Manifold grid", icon=":material/grid_on:"),
+        st.Page("views/interpolation.py", title="Interpolation", icon=":material/linear_scale:"),
+    ],
+    "Objective and model": [
+        st.Page("views/objective.py", title="β / KL vs reconstruction", icon=":material/balance:"),
+        st.Page("views/model_card.py", title="Model card", icon=":material/badge:"),
+    ],
+}
 DEFAULT_BUNDLE = "mnist-conv-z16"
 
 
+def upload_box(options: list[str]) -> None:
+    """A zipped bundle from the browser, unpacked safely and validated like any other."""
+    with st.sidebar.expander("Open a zipped bundle"):
+        file = st.file_uploader(f"A .zip of one bundle folder, at most {state.MAX_UPLOAD_MB} MB", type="zip",
+                                key="upload")
+        if file is None:
+            return
+        path, error = state.open_upload(file.name, file.getvalue())
+        if error:
+            st.error(f"This upload cannot be opened.\n\n{error}")
+            return
+        uploads = st.session_state.setdefault("uploads", [])
+        if path not in uploads:
+            uploads.append(path)
+            st.session_state["bundle_path"] = path  # open it once, right after the upload
+            st.session_state.pop("bundle_picker", None)
+        if path not in options:
+            options.append(path)
+        st.success(f"Opened {Path(path).name}; it is listed in the picker for this session.")
+
+
 def sidebar() -> bool:
-    """Bundle picker; True when a bundle is loaded and the page can be drawn."""
+    """Bundle picker and selected image; True when a bundle is loaded and the page can be drawn."""
     st.sidebar.title("VAE explorer")
     st.sidebar.caption("Pick a trained model; each page shows one part of what it learned.")
     bundles = state.available_bundles()
-    if not bundles:
+    selection.read_url(bundles)
+    options = [str(p) for p in bundles] + list(st.session_state.get("uploads", []))
+    upload_box(options)
+    if not options:
         st.sidebar.error(f"No bundle found. Train one with `python -m vae_core.train --out checkpoints/NAME` "
                          f"or point ${state.BUNDLES_ENV} at a folder of bundles.")
         return False
-    options = [str(p) for p in bundles]
-    default = next((i for i, p in enumerate(bundles) if p.name == DEFAULT_BUNDLE), 0)
+    default = next((i for i, p in enumerate(options) if Path(p).name == DEFAULT_BUNDLE), 0)
     # The widget's own key can be dropped when pages switch; the plain key "bundle_path" is what
     # pages read, so it is set on every run.
     remembered = st.session_state.get("bundle_path")
@@ -48,17 +84,34 @@ def sidebar() -> bool:
         st.sidebar.error(f"This bundle cannot be opened.\n\n{error}")
         return False
     st.sidebar.caption(state.describe(bundle))
-    m = bundle.metrics
-    if m:
-        ll = m.get("log_likelihood")
-        st.sidebar.markdown(
-            f"**Test set** ({m['n_images']:,} images, {m.get('binarization', '').split(':')[0]} binarization)  \n"
-            f"ELBO **{m['elbo']:.2f}** nats/image  \n"
-            + (f"L_{ll['k']} **{ll['estimate']:.2f}** nats/image  \n" if ll else "")
-            + f"active units **{m['active_units']}** of {m['latent_dim']}")
-    else:
-        st.sidebar.info("No metrics.json yet: run `python -m vae_core.evaluate` on this bundle.")
+    metrics_box(bundle)
+    image_box(bundle)
+    selection.write_url(bundle.name)
     return True
+
+
+def metrics_box(bundle) -> None:
+    m = bundle.metrics
+    if not m:
+        st.sidebar.info("No metrics.json yet: run `python -m vae_core.evaluate` on this bundle.")
+        return
+    ll = m.get("log_likelihood")
+    st.sidebar.markdown(
+        f"**Test set** ({m['n_images']:,} images, {m.get('binarization', '').split(':')[0]} binarization)  \n"
+        f"ELBO **{m['elbo']:.2f}** nats/image  \n"
+        + (f"L_{ll['k']} **{ll['estimate']:.2f}** nats/image  \n" if ll else "")
+        + f"active units **{m['active_units']}** of {m['latent_dim']}")
+
+
+def image_box(bundle) -> None:
+    """The selected probe image, used by inspection, traversals, posterior spread, interpolation."""
+    arrays = state.probe(bundle)
+    n = len(arrays["labels"])
+    left, right = st.sidebar.columns([3, 2])
+    i = selection.number_input(left, f"Selected image (0 to {n - 1})", selection.FIRST, n,
+                               help="A probe image's index. Click a point on the latent map to select it.")
+    right.image(figures.to_uint8_grid(arrays["x"][i][None, None], scale=2), output_format="PNG",
+                caption=f"label {bundle.classes[arrays['labels'][i]]}")
 
 
 navigation = st.navigation(PAGES)

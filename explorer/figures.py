@@ -48,8 +48,14 @@ def _class_names(labels: np.ndarray, classes: list[str]) -> list[str]:
 
 
 def latent_map(coords: np.ndarray, labels: np.ndarray, classes: list[str], axis_titles: tuple[str, str],
-               *, title: str | None = None) -> go.Figure:
-    """Scatter of 2-D coordinates (N, 2) coloured by class; hover shows label and probe index."""
+               *, title: str | None = None, highlight: list[int] = (),
+               ellipses: list[tuple[np.ndarray, np.ndarray]] = ()) -> go.Figure:
+    """Scatter of 2-D coordinates (N, 2) coloured by class; hover shows label and probe index.
+
+    ``highlight``: indices drawn with a black ring (the selected images). ``ellipses``: (centre
+    (2,), radii (2,)) pairs drawn as axis-aligned ellipses, the 1-sigma contour of a diagonal
+    q(z|x) when the map is z itself.
+    """
     names = np.array(_class_names(labels, classes))
     fig = go.Figure()
     palette = px.colors.qualitative.T10 if len(classes) <= 10 else px.colors.qualitative.Alphabet
@@ -62,9 +68,73 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, classes: list[str], axis_
             marker=dict(size=5, color=palette[i % len(palette)], opacity=0.75),
             customdata=np.stack([idx, labels[idx]], axis=1),
             hovertemplate=f"label {cls}<br>probe index %{{customdata[0]}}<extra></extra>"))
+    for centre, radii in ellipses:
+        fig.add_shape(type="circle", xref="x", yref="y", x0=centre[0] - radii[0], x1=centre[0] + radii[0],
+                      y0=centre[1] - radii[1], y1=centre[1] + radii[1], line=dict(color="black", width=1.5))
+    if len(highlight):
+        pick = np.asarray(highlight)
+        fig.add_trace(go.Scatter(x=coords[pick, 0], y=coords[pick, 1], mode="markers", name="selected",
+                                 marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(color="black", width=2)),
+                                 customdata=np.stack([pick, labels[pick]], axis=1),
+                                 hovertemplate="selected: probe index %{customdata[0]}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], height=560,
-                      legend_title_text="label", margin=dict(l=10, r=10, t=40 if title else 10, b=10))
+                      legend_title_text="label", margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      dragmode="pan", clickmode="event+select")
     return fig
+
+
+def posterior_bars(mu: np.ndarray, sigma: np.ndarray, kl: np.ndarray) -> go.Figure:
+    """One image's q(z|x): mu per dimension with +-sigma error bars, and its KL per dimension
+    (nats). All arrays (D,); dimensions in index order, the prior N(0, 1) drawn as a band."""
+    from plotly.subplots import make_subplots
+
+    names = [f"z{j}" for j in range(len(mu))]
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+                        subplot_titles=("posterior mean μ_j ± σ_j (latent units)", f"KL_j ({NATS})"))
+    fig.add_hrect(y0=-1, y1=1, fillcolor="lightgrey", opacity=0.35, line_width=0, row=1, col=1,
+                  annotation_text="prior ±1", annotation_position="top left")
+    fig.add_trace(go.Scatter(x=names, y=mu, mode="markers", marker=dict(size=9, color="#1f77b4"),
+                             error_y=dict(type="data", array=sigma, visible=True), name="μ ± σ",
+                             hovertemplate="%{x}: μ %{y:.2f} ± %{error_y.array:.2f}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Bar(x=names, y=kl, marker_color="#ff7f0e", name="KL",
+                         hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"), 1, 2)
+    fig.update_layout(height=300, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def training_curve(history: list[dict]) -> go.Figure:
+    """Reconstruction, KL and -ELBO (nats per image) against epoch, from history.jsonl records:
+    training steps as thin lines, held-out epochs as markers."""
+    fig = go.Figure()
+    steps = [r for r in history if r.get("kind") == "step"]
+    epochs = [r for r in history if r.get("kind") == "epoch"]
+    per_epoch = max((r.get("step", 0) for r in epochs[:1]), default=0) or 1
+    for key, name, color in (("reconstruction", "reconstruction D", "#1f77b4"), ("kl", "KL R", "#ff7f0e")):
+        if steps:
+            fig.add_trace(go.Scatter(x=[r["step"] / per_epoch for r in steps], y=[r.get(key) for r in steps],
+                                     mode="lines", line=dict(color=color, width=1), opacity=0.5,
+                                     name=f"{name}, training batches"))
+    for key, name, color in (("val_reconstruction", "reconstruction D", "#1f77b4"), ("val_kl", "KL R", "#ff7f0e"),
+                             ("val_elbo", "−ELBO", "#2ca02c")):
+        ys = [(-r[key] if key == "val_elbo" else r[key]) for r in epochs if r.get(key) is not None]
+        if ys:
+            fig.add_trace(go.Scatter(x=[r["epoch"] for r in epochs if r.get(key) is not None], y=ys,
+                                     mode="lines+markers", line=dict(color=color, width=2),
+                                     name=f"{name}, held out"))
+    fig.update_layout(xaxis_title="epoch", yaxis_title=NATS, height=380, yaxis_type="log",
+                      legend=dict(orientation="h", y=1.15), margin=dict(l=10, r=10, t=30, b=10))
+    return fig
+
+
+def png_bytes(picture: np.ndarray) -> bytes:
+    """(H, W, 3) uint8 -> PNG file bytes, for download buttons."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.fromarray(picture).save(out, format="PNG")
+    return out.getvalue()
 
 
 def kl_per_dimension(kl_mean: np.ndarray, active: np.ndarray) -> go.Figure:
@@ -113,3 +183,4 @@ def objective_bar(recon: float, kl: float, beta: float) -> go.Figure:
                       legend=dict(orientation="h", y=1.25, traceorder="normal"),
                       margin=dict(l=10, r=10, t=40, b=10))
     return fig
+

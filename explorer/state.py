@@ -4,14 +4,21 @@ so a retrained bundle is picked up and a second visit, from any session, is inst
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import os
+import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 import streamlit as st
 
-from vae_core import Bundle, BundleError, analysis, evaluate, find_bundles, load_bundle
+from vae_core import (Bundle, BundleError, analysis, evaluate, extract_zipped_bundle, find_bundles, load_bundle,
+                      read_projections)
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINTS = REPO / "checkpoints"
@@ -77,7 +84,11 @@ def probe(bundle: Bundle) -> dict[str, np.ndarray]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def projection(path: str, stamp: float, method: str, n: int) -> analysis.Projection:
-    """PCA / t-SNE of the first ``n`` probe means, shared across sessions."""
+    """PCA / t-SNE of the first ``n`` probe means, shared across sessions; taken from the
+    bundle's precomputed projections.safetensors when it holds this map for these weights."""
+    stored = read_projections(path).get(method)
+    if stored is not None and stored[0].shape[0] == n:
+        return analysis.Projection(stored[0].numpy().astype(np.float64), stored[1])
     return analysis.project(probe_arrays(path, stamp)["mu"][:n], method)
 
 
@@ -103,3 +114,56 @@ def describe(bundle: Bundle) -> str:
     if bundle.metrics:
         line += f" · test ELBO {bundle.metrics['elbo']:.1f} nats/image"
     return line
+
+
+MAX_UPLOAD_MB = 100  # also server.maxUploadSize in .streamlit/config.toml
+UPLOADS = Path(tempfile.gettempdir()) / "vae-explorer-uploads"
+
+
+def open_upload(filename: str, data: bytes) -> tuple[str | None, str | None]:
+    """Unpack an uploaded zipped bundle (once per distinct content) and load it.
+
+    Returns (bundle folder, None) or (None, the problem in words)."""
+    if len(data) > MAX_UPLOAD_MB * 2**20:
+        return None, f"{filename} is {len(data) / 2**20:.0f} MB, over the {MAX_UPLOAD_MB} MB limit."
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).stem)[:60] or "bundle"
+    folder = UPLOADS / digest / stem
+    if not folder.is_dir():
+        UPLOADS.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".unpack-", dir=UPLOADS))
+        try:
+            extract_zipped_bundle(io.BytesIO(data), work / stem)
+            load_bundle(work / stem)  # validate before anything is kept
+            folder.parent.mkdir(exist_ok=True)
+            os.replace(work / stem, folder)
+        except BundleError as exc:
+            return None, exc.problem
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    bundle, error = try_bundle(folder)
+    return (str(folder), None) if bundle else (None, error)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _encodings_csv(path: str, stamp: float) -> bytes:
+    arrays = probe_arrays(path, stamp)
+    mu, sigma, labels = arrays["mu"], np.exp(0.5 * arrays["logvar"]), arrays["labels"]
+    d = mu.shape[1]
+    header = ["index", "label"] + [f"mu_{j}" for j in range(d)] + [f"sigma_{j}" for j in range(d)]
+    out = io.StringIO()
+    out.write(",".join(header) + "\n")
+    table = np.column_stack([np.arange(len(labels)), labels, mu, sigma])
+    np.savetxt(out, table, delimiter=",", fmt=["%d", "%d"] + ["%.6g"] * (2 * d))
+    return out.getvalue().encode()
+
+
+def encodings_csv(bundle: Bundle) -> bytes:
+    """Every probe image's index, label, mu_j and sigma_j (latent units) as CSV bytes."""
+    return _encodings_csv(str(bundle.path), _stamp(str(bundle.path)))
+
+
+def reconstruction(bundle: Bundle, i: int) -> np.ndarray:
+    """E[x | z = mu(x)] of probe image i: (C, H, W) in [0, 1]."""
+    x = probe(bundle)["x"][i]
+    return analysis.reconstruct(bundle.model, torch.as_tensor(x)[None])[0].numpy()

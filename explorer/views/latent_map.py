@@ -1,20 +1,23 @@
-"""PCA and t-SNE of the encoder means of the probe images, coloured by label."""
+"""PCA and t-SNE of the encoder means, coloured by label; click a point to inspect it."""
 import time
 
+import numpy as np
 import streamlit as st
 
-from explorer import figures, state
+from explorer import figures, selection, state
 
 bundle = state.current()
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
+sigma = np.exp(0.5 * arrays["logvar"])
 
 st.title("Latent map")
 st.markdown(
     "Each point is one held-out image placed by its **posterior mean** μ(x), the centre of q(z|x), "
     f"projected from {dim} dimensions to 2. PCA keeps the directions of largest variance (distances "
     "mean something); t-SNE keeps neighbourhoods (clusters mean something, distances between them "
-    "do not). Colour is the true label, which the model never saw.")
+    "do not). Colour is the true label, which the model never saw. **Click a point** (or draw a box "
+    "or lasso) to inspect it below.")
 st.latex(r"q(z\mid x) = \mathcal{N}\big(\mu(x), \operatorname{diag}\sigma^2(x)\big),\qquad "
          r"\text{point} = \mathrm{proj}(\mu(x))")
 
@@ -27,14 +30,56 @@ n = c2.select_slider("Images (N)", sizes, value=min(2000, sizes[-1]), key="map_n
 
 started = time.perf_counter()
 if keys[method] == "tsne":
-    with st.spinner(f"Running t-SNE on {n:,} points (tens of seconds on a 2-core CPU; cached afterwards "
+    with st.spinner(f"Running t-SNE on {n:,} points (up to 20 s on a 2-core CPU; cached afterwards "
                     "for every visitor)…"):
         proj = state.get_projection(bundle, "tsne", n)
 else:
     proj = state.get_projection(bundle, keys[method], n)
 elapsed = time.perf_counter() - started
 
-fig = figures.latent_map(proj.coords, arrays["labels"][:n], bundle.classes, proj.axis_titles)
-st.plotly_chart(fig, key="latent_map")
+picked = [i for i in st.session_state.get("map_picked", []) if i < n]
+i = selection.get(selection.FIRST, n_probe)
+highlight = list(dict.fromkeys(([i] if i < n else []) + picked))[:50]
+ellipses = [(arrays["mu"][k], sigma[k]) for k in highlight] if keys[method] == "latent" else []
+fig = figures.latent_map(proj.coords, arrays["labels"][:n], bundle.classes, proj.axis_titles,
+                         highlight=highlight, ellipses=ellipses)
+
+
+def on_pick():
+    """Runs before the rerun: the clicked or boxed points become the selection."""
+    indices = selection.points_to_indices(fig, st.session_state["latent_map"].selection)
+    if indices:
+        st.session_state["map_picked"] = indices
+        selection.choose(selection.FIRST, indices[0])
+
+
+st.plotly_chart(fig, key="latent_map", on_select=on_pick, selection_mode=("points", "box", "lasso"),
+                config={"toImageButtonOptions": {"format": "png", "scale": 2, "filename": f"{bundle.name}-latent-map"}})
 st.caption(f"{n:,} probe images, {method}; computed or fetched from the cache in {elapsed:.2f} s. "
-           "Hover a point for its label and probe index (use the index on the traversal page).")
+           + ("Black ellipses: the 1σ contour of q(z|x) of the selected images. " if ellipses else "")
+           + "The camera icon above the chart saves it as PNG.")
+
+csv = state.encodings_csv(bundle)
+st.download_button("Download the encodings (CSV: index, label, μ, σ)", csv, f"{bundle.name}-encodings.csv",
+                   "text/csv", key="map_csv", icon=":material/download:", on_click="ignore")
+
+st.header(f"Inspect image #{i}")
+if len(picked) > 1:
+    st.caption(f"{len(picked)} points selected; showing the first. Their indices: "
+               + ", ".join(map(str, picked[:30])) + ("…" if len(picked) > 30 else ""))
+left, right = st.columns([1, 4])
+recon = state.reconstruction(bundle, i)
+left.image(figures.to_uint8_grid(np.stack([arrays["x"][i][None], recon[None]]), scale=4), output_format="PNG",
+           caption=f"top: input x (label {bundle.classes[arrays['labels'][i]]}); bottom: E[x | z = μ(x)]")
+left.markdown(f"D **{arrays['reconstruction'][i]:.1f}**, R **{arrays['kl'][i]:.1f}** nats per image")
+right.plotly_chart(figures.posterior_bars(arrays["mu"][i], sigma[i], arrays["kl_per_dim"][i]), key="inspect_bars")
+right.caption("Left: where q(z|x) sits in each dimension; a σ near 1 and μ near 0 is a dimension this image "
+              "leaves at the prior (KL ≈ 0). Right: KL_j = ½(μ_j² + σ_j² − log σ_j² − 1), nats; they sum to R.")
+b1, b2, b3 = st.columns(3)
+if b1.button("Use as traversal anchor", icon=":material/tune:", key="to_traversal"):
+    st.session_state["trav_anchor_kind"] = "image"
+    st.switch_page("views/traversals.py")
+if b2.button("Interpolate from it", icon=":material/linear_scale:", key="to_interpolation"):
+    st.switch_page("views/interpolation.py")
+if b3.button("See its posterior spread", icon=":material/blur_on:", key="to_posterior"):
+    st.switch_page("views/posterior.py")

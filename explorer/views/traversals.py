@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, state
+from explorer import figures, selection, state, widgets
 from vae_core import analysis
 
 bundle = state.current()
@@ -21,22 +21,26 @@ st.markdown(
 st.latex(r"x_{j,t} = \mathbb{E}\left[x \mid z = \bar z + t\,e_j\right],\quad t \in [-3, 3]")
 
 c1, c2, c3 = st.columns([2, 2, 2])
-anchor_kind = c1.radio("Anchor z̄", ["a probe image's μ", "the prior mean z = 0"], key="trav_anchor")
-index = c2.number_input(f"Probe image (0 to {n_probe - 1})", 0, n_probe - 1, 0, key="trav_index",
-                        disabled=anchor_kind.startswith("the prior"))
+kinds = {"image": "the selected image's μ", "prior": "the prior mean z = 0"}
+kind = c1.radio("Anchor z̄", list(kinds), format_func=kinds.get, key="trav_anchor",
+                index=list(kinds).index(st.session_state.get("trav_anchor_kind", "image")))
+st.session_state["trav_anchor_kind"] = kind
 steps = c3.select_slider("Columns", [5, 7, 9, 11], value=9, key="trav_steps")
 rows = st.slider("Rows (dimensions, by KL)", 1, dim, min(dim, 16), key="trav_rows") if dim > 1 else 1
 
-if anchor_kind.startswith("the prior"):
+if kind == "prior":
     anchor = torch.zeros(dim)
 else:
+    index = selection.get(selection.FIRST, n_probe)
     anchor = torch.as_tensor(arrays["mu"][index])
-    c1.image(figures.to_uint8_grid(arrays["x"][index][None, None], scale=3),
-             caption=f"probe #{index}, label {bundle.classes[arrays['labels'][index]]}", output_format="PNG")
+    c2.image(figures.to_uint8_grid(arrays["x"][index][None, None], scale=3),
+             caption=f"anchor: probe #{index}, label {bundle.classes[arrays['labels'][index]]} "
+                     "(change it in the sidebar or on the latent map)", output_format="PNG")
 
 values = torch.linspace(-3, 3, steps)
 dims = order[:rows]
 grid = analysis.traversal(bundle.model, anchor, dims, values)
+widgets.download_png(grid.numpy(), f"{bundle.name}-traversal.png", key="trav_png")
 st.plotly_chart(figures.image_grid(
     grid.numpy(), row_labels=[f"z{j} · KL {kl_mean[j]:.2f} nats" for j in dims],
     col_labels=[f"{t:+.1f}" for t in values.tolist()], scale=2,

@@ -1,0 +1,78 @@
+"""The images a user has picked, shared by every view and mirrored in the URL.
+
+``?bundle=NAME&i=12&j=40`` on any view's address opens that bundle with probe image 12
+selected (and 40 as the second image, the interpolation's end), so a teacher can send a link
+to exactly what the class should see. The view itself is the address's path.
+
+Values live under plain session keys ("i", "j"); each widget has its own key ("i_w") that
+is re-seeded from the plain one, because Streamlit drops a widget's state on pages where the
+widget is not drawn.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+FIRST, SECOND = "i", "j"
+_DEFAULTS = {FIRST: 0, SECOND: 1}
+
+
+def read_url(bundles: list[Path]) -> None:
+    """Adopt the URL's bundle and images, once per browser session."""
+    ss = st.session_state
+    if ss.get("_url_read"):
+        return
+    ss["_url_read"] = True
+    params = st.query_params
+    name = params.get("bundle")
+    match = [p for p in bundles if p.name == name]
+    if match:
+        ss["bundle_path"] = str(match[0])
+    for key in _DEFAULTS:
+        value = params.get(key, "")
+        if value.isdigit():
+            ss[key] = int(value)
+
+
+def write_url(bundle_name: str) -> None:
+    """Put the current bundle and images in the address bar (switching pages clears it)."""
+    wanted = {"bundle": bundle_name, **{k: str(get(k)) for k in _DEFAULTS}}
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def get(key: str, n: int | None = None) -> int:
+    """The selected probe index under ``key``, clamped to 0..n-1 when ``n`` is given."""
+    value = int(st.session_state.get(key, _DEFAULTS[key]))
+    return min(max(value, 0), n - 1) if n else value
+
+
+def choose(key: str, value: int) -> None:
+    """Select an image; call from a widget callback (it runs before any widget is drawn)."""
+    st.session_state[key] = int(value)
+    st.session_state[key + "_w"] = int(value)
+
+
+def number_input(container, label: str, key: str, n: int, **kwargs) -> int:
+    """A number input bound to the selection ``key``, valid for a probe set of ``n`` images."""
+    widget = key + "_w"
+    if widget not in st.session_state or not 0 <= st.session_state[widget] < n:
+        st.session_state[widget] = get(key, n)
+    value = container.number_input(label, 0, n - 1, key=key + "_w", **kwargs)
+    st.session_state[key] = int(value)
+    return int(value)
+
+
+def points_to_indices(figure, selection) -> list[int]:
+    """Probe indices of the points picked on a latent map (click, box or lasso).
+
+    Each trace's ``customdata`` row starts with the probe index (see figures.latent_map).
+    """
+    indices = []
+    for p in (selection or {}).get("points", []):
+        custom = p.get("customdata")
+        if custom is None:
+            custom = figure.data[p["curve_number"]].customdata[p["point_index"]]
+        indices.append(int(custom[0]))
+    return indices

@@ -1,0 +1,41 @@
+"""Images from the prior: z ~ N(0, T² I), decoded as the mean or as a sample of p(x|z)."""
+import numpy as np
+import streamlit as st
+
+from explorer import figures, state, widgets
+from vae_core import analysis
+
+bundle = state.current()
+likelihood = bundle.model_config.likelihood
+
+st.title("Generation")
+st.markdown(
+    "A VAE is a generative model: draw z from the prior and decode. The **decoder mean** E[x|z] is the "
+    "smooth picture usually shown; a **sample** x ~ p(x|z) adds the decoder's own noise (for a Bernoulli "
+    "decoder every pixel becomes 0 or 1), which is what the model's likelihood actually describes. "
+    "The **temperature** T scales the prior's spread: T < 1 stays near the centre (typical, less varied "
+    "images), T > 1 reaches regions the decoder rarely saw.")
+st.latex(r"z \sim \mathcal{N}(0, T^2 I),\qquad x \sim p_\theta(x\mid z)\quad\text{or}\quad "
+         r"\hat x = \mathbb{E}_{p_\theta(x|z)}[x]")
+
+c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
+temperature = c1.slider("Temperature T", 0.0, 2.0, 1.0, 0.1, key="gen_t")
+show = c2.radio("Show", ["decoder mean E[x|z]", "sample x ~ p(x|z)", "both"], key="gen_show")
+count = c3.select_slider("Images", [8, 16, 32, 64], value=32, key="gen_n")
+if c4.button("New draw", key="gen_new", icon=":material/casino:"):
+    st.session_state["gen_seed"] = st.session_state.get("gen_seed", 0) + 1
+seed = st.session_state.get("gen_seed", 0)
+
+means = analysis.prior_samples(bundle.model, count, temperature=temperature, seed=seed).numpy()
+samples = analysis.prior_samples(bundle.model, count, temperature=temperature, seed=seed,
+                                 sample_pixels=True).numpy()
+per_row = 16 if count > 16 else count
+grids = {"decoder mean E[x|z]": means, "sample x ~ p(x|z)": samples}
+chosen = list(grids) if show == "both" else [show]
+for name in chosen:
+    images = grids[name].reshape(-1, per_row, *grids[name].shape[1:])
+    st.plotly_chart(figures.image_grid(images, scale=3, title=name), key=f"gen_{name[:6]}")
+st.caption(f"{count} draws with seed {seed}; the same z in both grids, image for image. Decoder: {likelihood}"
+           + (f", σ = {bundle.model_config.sigma:g}" if likelihood == "gaussian" else "") + ".")
+both = np.concatenate([grids[n].reshape(-1, per_row, *means.shape[1:]) for n in chosen])
+widgets.download_png(both, f"{bundle.name}-samples-T{temperature:g}.png", key="gen_png")

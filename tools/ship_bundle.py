@@ -1,0 +1,68 @@
+"""Prepare a trained bundle for checkpoints/: float16 weights (checked) and precomputed maps.
+
+    python tools/ship_bundle.py checkpoints/NAME [--half] [--n 2000]
+
+--half stores the weights in float16 (half the bytes) after checking that the probe set's
+ELBO, computed with the same seed, moves by less than 0.05 nats per image; otherwise it
+keeps float32 and says so. Then PCA and t-SNE of the first n probe means are written to
+projections.safetensors, so the explorer's first visit to the latent map is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vae_core import analysis, evaluate, load_bundle  # noqa: E402
+from vae_core.checkpoint import write_projections, write_weights  # noqa: E402
+
+TOLERANCE = 0.05  # nats per image
+
+
+def probe_elbo(folder: Path) -> float:
+    bundle = load_bundle(folder)
+    return evaluate(bundle.model, analysis.probe_inputs(bundle), k=0, seed=0)["elbo"]
+
+
+def halve(folder: Path) -> None:
+    before = probe_elbo(folder)
+    original = (folder / "model.safetensors").read_bytes()
+    write_weights(folder, load_bundle(folder).model, torch.float16)
+    after = probe_elbo(folder)
+    print(f"probe ELBO float32 {before:.3f}, float16 {after:.3f} nats/image (change {after - before:+.3f})")
+    if abs(after - before) >= TOLERANCE:
+        (folder / "model.safetensors").write_bytes(original)
+        print(f"change over {TOLERANCE} nats: kept float32 weights")
+
+
+def project(folder: Path, n: int) -> None:
+    bundle = load_bundle(folder)
+    mu, _ = analysis.encode_images(bundle.model, analysis.probe_inputs(bundle)[:n])
+    maps = {}
+    for method in ("pca", "tsne"):
+        started = time.perf_counter()
+        p = analysis.project(mu.numpy(), method)
+        maps[method] = (p.coords, p.axis_titles)
+        print(f"{method}: {len(mu)} points in {time.perf_counter() - started:.1f} s")
+    write_projections(folder, maps)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("--half", action="store_true", help="store float16 weights if the ELBO is unchanged")
+    parser.add_argument("--n", type=int, default=2000, help="probe images in the precomputed maps (default: 2000)")
+    args = parser.parse_args()
+    if args.half:
+        halve(args.bundle)
+    project(args.bundle, args.n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
