@@ -73,8 +73,9 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, classes: list[str], axis_
                       y0=centre[1] - radii[1], y1=centre[1] + radii[1], line=dict(color="black", width=1.5))
     if len(highlight):
         pick = np.asarray(highlight)
-        fig.add_trace(go.Scatter(x=coords[pick, 0], y=coords[pick, 1], mode="markers", name="selected",
-                                 marker=dict(size=13, color="rgba(0,0,0,0)", line=dict(color="black", width=2)),
+        # WebGL too: an SVG trace would be drawn under the WebGL canvas of the classes.
+        fig.add_trace(go.Scattergl(x=coords[pick, 0], y=coords[pick, 1], mode="markers", name="selected",
+                                   marker=dict(size=14, symbol="circle-open", color="black", line=dict(width=2)),
                                  customdata=np.stack([pick, labels[pick]], axis=1),
                                  hovertemplate="selected: probe index %{customdata[0]}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], height=560,
@@ -91,38 +92,44 @@ def posterior_bars(mu: np.ndarray, sigma: np.ndarray, kl: np.ndarray) -> go.Figu
     names = [f"z{j}" for j in range(len(mu))]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
                         subplot_titles=("posterior mean μ_j ± σ_j (latent units)", f"KL_j ({NATS})"))
-    fig.add_hrect(y0=-1, y1=1, fillcolor="lightgrey", opacity=0.35, line_width=0, row=1, col=1,
-                  annotation_text="prior ±1", annotation_position="top left")
+    fig.add_shape(type="rect", xref="x domain", yref="y", x0=0, x1=1, y0=-1, y1=1, fillcolor="lightgrey",
+                  opacity=0.35, line_width=0, layer="below")  # the prior's +-1 standard deviation
     fig.add_trace(go.Scatter(x=names, y=mu, mode="markers", marker=dict(size=9, color="#1f77b4"),
                              error_y=dict(type="data", array=sigma, visible=True), name="μ ± σ",
                              hovertemplate="%{x}: μ %{y:.2f} ± %{error_y.array:.2f}<extra></extra>"), 1, 1)
     fig.add_trace(go.Bar(x=names, y=kl, marker_color="#ff7f0e", name="KL",
                          hovertemplate="%{x}: %{y:.2f} nats<extra></extra>"), 1, 2)
+    reach = max(3.0, float(np.max(np.abs(mu) + sigma)) * 1.1)
+    fig.update_yaxes(range=[-reach, reach], row=1, col=1)  # the prior's scale, so sigma = 1 looks like 1
     fig.update_layout(height=300, showlegend=False, margin=dict(l=10, r=10, t=40, b=10))
     return fig
 
 
 def training_curve(history: list[dict]) -> go.Figure:
-    """Reconstruction, KL and -ELBO (nats per image) against epoch, from history.jsonl records:
-    training steps as thin lines, held-out epochs as markers."""
-    fig = go.Figure()
+    """Left: reconstruction D and -ELBO; right: KL R; nats per image against epoch, from
+    history.jsonl records. Training batches as thin lines, the held-out split as markers."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+                        subplot_titles=(f"reconstruction D and −ELBO ({NATS})", f"KL R ({NATS})"))
     steps = [r for r in history if r.get("kind") == "step"]
     epochs = [r for r in history if r.get("kind") == "epoch"]
-    per_epoch = max((r.get("step", 0) for r in epochs[:1]), default=0) or 1
-    for key, name, color in (("reconstruction", "reconstruction D", "#1f77b4"), ("kl", "KL R", "#ff7f0e")):
+    per_epoch = (epochs[0].get("step") or 1) if epochs else 1
+    series = [("reconstruction", "val_reconstruction", "D", "#1f77b4", 1), ("elbo", "val_elbo", "−ELBO", "#2ca02c", 1),
+              ("kl", "val_kl", "R", "#ff7f0e", 2)]
+    for train_key, val_key, name, color, col in series:
+        sign = -1 if train_key == "elbo" else 1
         if steps:
-            fig.add_trace(go.Scatter(x=[r["step"] / per_epoch for r in steps], y=[r.get(key) for r in steps],
-                                     mode="lines", line=dict(color=color, width=1), opacity=0.5,
-                                     name=f"{name}, training batches"))
-    for key, name, color in (("val_reconstruction", "reconstruction D", "#1f77b4"), ("val_kl", "KL R", "#ff7f0e"),
-                             ("val_elbo", "−ELBO", "#2ca02c")):
-        ys = [(-r[key] if key == "val_elbo" else r[key]) for r in epochs if r.get(key) is not None]
-        if ys:
-            fig.add_trace(go.Scatter(x=[r["epoch"] for r in epochs if r.get(key) is not None], y=ys,
-                                     mode="lines+markers", line=dict(color=color, width=2),
-                                     name=f"{name}, held out"))
-    fig.update_layout(xaxis_title="epoch", yaxis_title=NATS, height=380, yaxis_type="log",
-                      legend=dict(orientation="h", y=1.15), margin=dict(l=10, r=10, t=30, b=10))
+            fig.add_trace(go.Scatter(x=[r["step"] / per_epoch for r in steps], y=[sign * r[train_key] for r in steps],
+                                     mode="lines", line=dict(color=color, width=1), opacity=0.45,
+                                     name=f"{name}, training batches"), 1, col)
+        held = [r for r in epochs if r.get(val_key) is not None]
+        if held:
+            fig.add_trace(go.Scatter(x=[r["epoch"] for r in held], y=[sign * r[val_key] for r in held],
+                                     mode="lines+markers", line=dict(color=color, width=2), marker_size=4,
+                                     name=f"{name}, held out"), 1, col)
+    fig.update_xaxes(title="epoch")
+    fig.update_layout(height=380, legend=dict(orientation="h", y=1.18), margin=dict(l=10, r=10, t=60, b=10))
     return fig
 
 

@@ -8,12 +8,16 @@ from streamlit.testing.v1 import AppTest
 from conftest import REPO, shipped_bundles
 
 APP = str(REPO / "explorer" / "app.py")
-VIEWS = ["views/reconstructions.py", "views/latent_map.py", "views/traversals.py", "views/objective.py"]
+VIEWS = ["views/reconstructions.py", "views/posterior.py", "views/generation.py", "views/latent_map.py",
+         "views/traversals.py", "views/manifold.py", "views/interpolation.py", "views/objective.py",
+         "views/model_card.py"]
 BUNDLES = shipped_bundles()
 
 
-def open_app(bundle=None) -> AppTest:
+def open_app(bundle=None, query=None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
     at.run()
     if bundle is not None:
         at.sidebar.selectbox(key="bundle_picker").set_value(str(bundle.resolve())).run()
@@ -29,7 +33,8 @@ def show(at: AppTest, view: str) -> AppTest:
 
 def test_shipped_bundles_exist():
     names = {b.name for b in BUNDLES}
-    assert {"mnist-conv-z16", "mnist-conv-z2"} <= names, names
+    assert {"mnist-conv-z16", "mnist-conv-z2", "fashion-conv-z16", "digits-mlp-z2"} <= names, names
+    assert sum(f.stat().st_size for b in BUNDLES for f in b.iterdir()) < 60 * 2**20  # the size budget
 
 
 @pytest.mark.parametrize("bundle", BUNDLES, ids=[b.name for b in BUNDLES])
@@ -55,6 +60,7 @@ def test_latent_map_tsne_and_latent_2d():
     at = open_app(next(b for b in BUNDLES if b.name == "mnist-conv-z2"))
     show(at, "views/latent_map.py")
     assert at.radio(key="map_method").value == "z itself (2-D latent)"
+    assert "1σ contour" in at.caption[0].value  # the selected image's ellipse is drawn
     at.select_slider(key="map_n").set_value(500)
     at.radio(key="map_method").set_value("t-SNE").run()
     assert not at.exception and "t-SNE" in at.caption[0].value
@@ -74,16 +80,16 @@ def test_traversal_sliders_decode_live():
     at = show(open_app(), "views/traversals.py")
     sliders = [s for s in at.slider if s.key and s.key.startswith("live_")]
     assert len(sliders) == 4  # the leading dimensions by KL
-    image = at.image[-1]
+    image = at.main.image[-1]
     before = image.value[0], image.captions[0]
     sliders[0].set_value(2.0).run()
-    image = at.image[-1]
+    image = at.main.image[-1]
     # Media URLs are content hashes: a new URL is a newly decoded picture.
     assert image.value[0] != before[0]
     dim = sliders[0].key.removeprefix("live_")
     z_of = lambda caption: float(re.search(rf"z{dim} = ([-+][0-9.]+)", caption).group(1))  # noqa: E731
     assert z_of(image.captions[0]) == pytest.approx(z_of(before[1]) + 2.0, abs=0.011)
-    at.radio(key="trav_anchor").set_value("the prior mean z = 0").run()
+    at.radio(key="trav_anchor").set_value("prior").run()
     assert not at.exception
 
 
@@ -111,3 +117,75 @@ def test_bundle_folders_come_from_the_option_and_the_environment(monkeypatch, tm
     monkeypatch.setattr("sys.argv", ["app.py", "--bundles", str(tmp_path / "a")])
     monkeypatch.setenv("VAE_EXPLORER_BUNDLES", f"{tmp_path / 'b'}:{tmp_path / 'c'}")
     assert state.bundle_roots() == [state.CHECKPOINTS, tmp_path / "a", tmp_path / "b", tmp_path / "c"]
+
+
+def test_the_url_opens_a_bundle_with_an_image_selected():
+    at = open_app(query={"bundle": "mnist-conv-z2", "i": "42", "j": "7"})
+    assert at.session_state["bundle_path"].endswith("mnist-conv-z2")
+    assert at.sidebar.number_input(key="i_w").value == 42
+    show(at, "views/interpolation.py")
+    assert at.number_input(key="j_w").value == 7 and "#42" in at.markdown[1].value
+    assert dict(at.query_params) == {"bundle": "mnist-conv-z2", "i": "42", "j": "7"}
+    at.sidebar.number_input(key="i_w").set_value(5).run()
+    assert at.query_params["i"] == "5"  # the address follows the selection
+
+
+def test_a_url_with_unknown_values_falls_back_to_defaults():
+    at = open_app(query={"bundle": "no-such-bundle", "i": "-3"})
+    assert at.session_state["bundle_path"].endswith("mnist-conv-z16") and not at.exception
+    assert at.sidebar.number_input(key="i_w").value == 0
+
+
+def test_inspect_panel_follows_the_selected_image_and_opens_traversals():
+    at = show(open_app(query={"i": "12"}), "views/latent_map.py")
+    assert at.header[0].value == "Inspect image #12"
+    at.sidebar.number_input(key="i_w").set_value(30).run()
+    assert at.header[0].value == "Inspect image #30"
+    at.button(key="to_traversal").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Latent traversals"
+    assert any("anchor: probe #30" in c for img in at.image for c in img.captions)
+
+
+def test_views_respond_to_their_controls():
+    at = show(open_app(), "views/manifold.py")
+    at.selectbox(key="mf_j").set_value(at.selectbox(key="mf_i").value).run()
+    assert "two different dimensions" in at.warning[0].value
+    show(at, "views/generation.py")
+    first = at.get("plotly_chart")[0].proto.spec
+    at.slider(key="gen_t").set_value(0.0).run()
+    assert at.get("plotly_chart")[0].proto.spec != first  # T = 0: every image is the prior mean's
+    show(at, "views/posterior.py")
+    at.radio(key="post_kind").set_value("mask").run()
+    assert "damaged input" in at.main.caption[-1].value and not at.exception
+    show(at, "views/model_card.py")
+    assert at.code[0].value.startswith("python -m vae_core.train")
+
+
+def test_an_uploaded_zip_opens_and_a_bad_one_is_a_message(digits_bundle, tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    from explorer import state
+
+    monkeypatch.setattr(state, "UPLOADS", tmp_path / "uploads")
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        for f in digits_bundle.iterdir():
+            zf.write(f, f"digits/{f.name}")
+    path, error = state.open_upload("my digits.zip", data.getvalue())
+    assert error is None and path.endswith("my_digits")
+    assert state.open_upload("my digits.zip", data.getvalue())[0] == path  # same content: unpacked once
+    bad = io.BytesIO()
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("../../etc/config.json", "{}")
+    path_bad, error = state.open_upload("evil.zip", bad.getvalue())
+    assert path_bad is None and "escapes" in error
+    assert state.open_upload("big.zip", b"0" * (state.MAX_UPLOAD_MB * 2**20 + 1))[1].endswith("MB limit.")
+    # An opened upload joins the picker and every view runs on it.
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["uploads"] = [path]
+    at.session_state["bundle_path"] = path
+    at.run()
+    assert at.sidebar.selectbox(key="bundle_picker").value == path and not at.exception
+    show(at, "views/latent_map.py")

@@ -30,3 +30,44 @@ def test_kl_and_objective_figures_state_nats():
     assert bar.data[1].x[0] == 80.0 and "nats" in bar.layout.xaxis.title.text
     scatter = figures.reconstruction_vs_kl(np.array([80.0, 90.0]), np.array([20.0, 25.0]), np.array([0, 1]), ["a", "b"])
     assert "nats per image" in scatter.layout.xaxis.title.text and "reconstruction" in scatter.layout.yaxis.title.text
+
+
+def test_latent_map_rings_the_selection_and_draws_ellipses():
+    coords = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0]])
+    fig = figures.latent_map(coords, np.array([0, 1, 0]), ["a", "b"], ("x", "y"), highlight=[2],
+                             ellipses=[(np.array([2.0, -1.0]), np.array([0.5, 0.25]))])
+    ring = fig.data[-1]
+    assert ring.name == "selected" and list(ring.x) == [2.0] and list(ring.customdata[0]) == [2, 0]
+    shape = fig.layout.shapes[0]
+    assert (shape.x0, shape.x1, shape.y0, shape.y1) == (1.5, 2.5, -1.25, -0.75)
+
+
+def test_clicked_points_map_back_to_probe_indices():
+    from explorer.selection import points_to_indices
+
+    fig = figures.latent_map(np.zeros((4, 2)), np.array([1, 0, 1, 0]), ["a", "b"], ("x", "y"))
+    # Streamlit reports a trace and a position in it; the trace of class "b" holds images 0 and 2.
+    picked = {"points": [{"curve_number": 1, "point_index": 1}, {"customdata": [3, 0]}]}
+    assert points_to_indices(fig, picked) == [2, 3]
+    assert points_to_indices(fig, None) == []
+
+
+def test_posterior_bars_and_training_curve_state_their_units():
+    fig = figures.posterior_bars(np.array([0.5, -2.0]), np.array([0.1, 1.0]), np.array([1.2, 0.0]))
+    assert list(fig.data[0].error_y.array) == [0.1, 1.0] and "nats per image" in fig.layout.annotations[1].text
+    history = [{"kind": "step", "step": 5, "epoch": 1, "reconstruction": 100.0, "kl": 5.0, "elbo": -105.0},
+               {"kind": "epoch", "step": 10, "epoch": 1, "val_reconstruction": 90.0, "val_kl": 6.0, "val_elbo": -96.0}]
+    curve = figures.training_curve(history)
+    held = {t.name: list(t.y) for t in curve.data if "held out" in t.name}
+    assert held == {"D, held out": [90.0], "−ELBO, held out": [96.0], "R, held out": [6.0]}
+    assert next(t for t in curve.data if t.name == "D, training batches").x[0] == 0.5  # step 5 of 10 per epoch
+
+
+def test_png_bytes_is_a_png_of_the_grid():
+    from io import BytesIO
+
+    from PIL import Image
+
+    picture = figures.to_uint8_grid(np.ones((1, 2, 1, 4, 4)), scale=2)
+    image = Image.open(BytesIO(figures.png_bytes(picture)))
+    assert image.format == "PNG" and image.size == (picture.shape[1], picture.shape[0])

@@ -1,6 +1,6 @@
 """Screenshots of every explorer view in headless Chromium (Debian's), for eyes and for README.
 
-    python tools/screenshots.py [--url http://127.0.0.1:8501] [--out docs/screenshots] [--bundle NAME]
+    python tools/screenshots.py [--url http://127.0.0.1:8501] [--out docs/screenshots] [--bundle NAME --image I]
 
 Expects a running ``streamlit run explorer/app.py``. Waits for each page's script to finish
 and its figures to draw before taking the picture.
@@ -15,8 +15,10 @@ from playwright.sync_api import sync_playwright
 
 # view -> (URL path, viewport height in pixels: Streamlit scrolls inside the page, so the
 # viewport must be tall enough to show the whole view)
-VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1150),
-         "traversals": ("traversals", 2450), "objective": ("objective", 2250)}
+VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1900),
+         "traversals": ("traversals", 2450), "manifold": ("manifold", 1500),
+         "interpolation": ("interpolation", 900), "generation": ("generation", 1000),
+         "posterior": ("posterior", 1300), "objective": ("objective", 2250), "model_card": ("model_card", 1900)}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -39,8 +41,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", default="http://127.0.0.1:8501")
     p.add_argument("--out", default="docs/screenshots")
-    p.add_argument("--bundle", default=None, help="bundle name to pick in the sidebar first")
+    p.add_argument("--bundle", default=None, help="bundle name, passed in the URL")
+    p.add_argument("--image", type=int, default=0, help="selected probe image, with --bundle")
     p.add_argument("--chromium", default="/usr/bin/chromium")
+    p.add_argument("--only", nargs="*", default=None, help="views to take (default: all)")
+    p.add_argument("--quick", action="store_true", help="skip the t-SNE screenshot")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -48,17 +53,15 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for name, (path, height) in VIEWS.items():
+            if args.only and name not in args.only:
+                continue
             page.set_viewport_size({"width": 1400, "height": height})
-            page.goto(f"{args.url}/{path}")
+            page.goto(f"{args.url}/{path}" + (f"?bundle={args.bundle}&i={args.image}" if args.bundle else ""))
             wait_until_drawn(page)
-            if args.bundle:
-                page.get_by_test_id("stSelectbox").first.click()
-                page.get_by_role("option", name=args.bundle).click()
-                wait_until_drawn(page)
             suffix = f"-{args.bundle}" if args.bundle else ""
             page.screenshot(path=str(out / f"{name}{suffix}.png"))
             print(out / f"{name}{suffix}.png")
-            if name == "latent_map":  # the t-SNE map too: it is where the classes separate
+            if name == "latent_map" and not args.quick:  # the t-SNE map too: where the classes separate
                 started = time.time()
                 page.get_by_text("t-SNE", exact=True).click()
                 page.wait_for_timeout(500)

@@ -218,7 +218,7 @@ def project(mu: np.ndarray, method: str, *, seed: int = 0, perplexity: float = 3
     if method == "latent":
         if mu.shape[1] != 2:
             raise ValueError(f"method 'latent' needs a 2-D latent space, this one has {mu.shape[1]} dimensions")
-        return Projection(mu, ("z1 = mu1 (latent units)", "z2 = mu2 (latent units)"))
+        return Projection(mu, ("z0 = mu0 (latent units)", "z1 = mu1 (latent units)"))
     if method == "pca":
         from sklearn.decomposition import PCA
 

@@ -20,7 +20,7 @@ st.latex(r"z \sim \mathcal{N}(0, T^2 I),\qquad x \sim p_\theta(x\mid z)\quad\tex
 
 c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
 temperature = c1.slider("Temperature T", 0.0, 2.0, 1.0, 0.1, key="gen_t")
-show = c2.radio("Show", ["decoder mean E[x|z]", "sample x ~ p(x|z)", "both"], key="gen_show")
+show = c2.radio("Show", ["decoder mean E[x|z]", "sample x ~ p(x|z)", "both"], index=2, key="gen_show")
 count = c3.select_slider("Images", [8, 16, 32, 64], value=32, key="gen_n")
 if c4.button("New draw", key="gen_new", icon=":material/casino:"):
     st.session_state["gen_seed"] = st.session_state.get("gen_seed", 0) + 1

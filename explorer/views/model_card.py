@@ -18,7 +18,7 @@ st.latex(r"\mathrm{ELBO} = -(D + R) \le \mathcal{L}_k \le \log p(x)")
 
 if bundle.command:
     st.subheader("Reproduce it")
-    st.code(bundle.command, language="bash")
+    st.code(bundle.command, language="bash", wrap_lines=True)
     st.caption(f"Recorded at training time by vae_core {bundle.package_version or '?'} on {bundle.created or '?'}. "
                "Seeds fix weights, data order and binarization; the same command on the same device type "
                "gives the same model up to floating-point reduction order.")
@@ -45,15 +45,15 @@ st.subheader("Training curve")
 if history:
     st.plotly_chart(figures.training_curve(history), key="card_curve")
     st.caption("Thin lines: running means over training batches (one z per image, binarized afresh); "
-               "lines with markers: the held-out split after each epoch. Log scale, nats per image.")
+               "lines with markers: the held-out split after each epoch. Nats per image.")
 else:
     st.info("This bundle has no history.jsonl.")
 
 left, right = st.columns(2)
-left.subheader("Model")
-left.json(m.to_dict())
-right.subheader("Training")
-right.json(t.to_dict())
+for column, title, config in ((left, "Model", m), (right, "Training", t)):
+    column.subheader(title)
+    column.dataframe([{"setting": k, "value": json.dumps(v)} for k, v in config.to_dict().items()],
+                     hide_index=True, width="stretch")
 st.subheader("Data set")
 st.json(bundle.dataset, expanded=False)
 st.subheader("Files")
