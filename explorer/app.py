@@ -51,10 +51,9 @@ def upload_box(options: list[str]) -> None:
         uploads = st.session_state.setdefault("uploads", [])
         if path not in uploads:
             uploads.append(path)
-            st.session_state["bundle_path"] = path  # open it once, right after the upload
-            st.session_state.pop("bundle_picker", None)
-        if path not in options:
-            options.append(path)
+            if path not in options:
+                options.append(path)
+            st.session_state["bundle_picker"] = path  # open it once, right after the upload
         st.success(f"Opened {Path(path).name}; it is listed in the picker for this session.")
 
 
@@ -73,10 +72,11 @@ def sidebar() -> bool:
     default = next((i for i, p in enumerate(options) if Path(p).name == DEFAULT_BUNDLE), 0)
     # The widget's own key can be dropped when pages switch; the plain key "bundle_path" is what
     # pages read, so it is set on every run.
-    remembered = st.session_state.get("bundle_path")
+    if st.session_state.get("bundle_picker") not in options:
+        remembered = st.session_state.get("bundle_path")
+        st.session_state["bundle_picker"] = remembered if remembered in options else options[default]
     path = st.sidebar.selectbox("Checkpoint bundle", options, key="bundle_picker",
-                                index=options.index(remembered) if remembered in options else default,
-                                format_func=lambda p: Path(p).name,
+                                format_func=lambda p: Path(p).name + (" (uploaded)" if p.startswith(str(state.UPLOADS)) else ""),
                                 help="Folders under checkpoints/, --bundles and $" + state.BUNDLES_ENV)
     st.session_state["bundle_path"] = path
     bundle, error = state.try_bundle(path)

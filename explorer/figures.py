@@ -30,6 +30,7 @@ def image_grid(images: np.ndarray | torch.Tensor, *, row_labels: list[str] | Non
                x_title: str | None = None, y_title: str | None = None) -> go.Figure:
     """A grid of images with a label per row and per column. ``images``: (R, N, C, H, W) in [0, 1]."""
     rows, cols, _, h, w = np.asarray(images).shape
+    scale = max(scale, -(-72 // w))  # small images (8x8 digits) get cells wide enough for their labels
     picture = to_uint8_grid(images, scale)
     fig = px.imshow(picture, binary_string=True)  # sent as one PNG, not as numbers
     cell_w, cell_h = w * scale + PAD, h * scale + PAD

@@ -67,12 +67,12 @@ def number_input(container, label: str, key: str, n: int, **kwargs) -> int:
 def points_to_indices(figure, selection) -> list[int]:
     """Probe indices of the points picked on a latent map (click, box or lasso).
 
-    Each trace's ``customdata`` row starts with the probe index (see figures.latent_map).
+    Each trace's ``customdata`` row starts with the probe index (see figures.latent_map); the
+    browser reports a trace and a position in it, which are looked up in the server's figure
+    (the browser's own copy of customdata arrives in whatever form plotly.js holds it).
     """
     indices = []
     for p in (selection or {}).get("points", []):
-        custom = p.get("customdata")
-        if custom is None:
-            custom = figure.data[p["curve_number"]].customdata[p["point_index"]]
-        indices.append(int(custom[0]))
+        if "curve_number" in p and "point_index" in p:
+            indices.append(int(figure.data[p["curve_number"]].customdata[p["point_index"]][0]))
     return indices

@@ -47,8 +47,9 @@ def test_clicked_points_map_back_to_probe_indices():
 
     fig = figures.latent_map(np.zeros((4, 2)), np.array([1, 0, 1, 0]), ["a", "b"], ("x", "y"))
     # Streamlit reports a trace and a position in it; the trace of class "b" holds images 0 and 2.
-    picked = {"points": [{"curve_number": 1, "point_index": 1}, {"customdata": [3, 0]}]}
-    assert points_to_indices(fig, picked) == [2, 3]
+    picked = {"points": [{"curve_number": 1, "point_index": 1}, {"curve_number": 0, "point_index": 0,
+                                                                  "customdata": {"0": 9}}]}
+    assert points_to_indices(fig, picked) == [2, 1]
     assert points_to_indices(fig, None) == []
 
 

@@ -1,0 +1,108 @@
+"""Explorer speed in a real browser (headless Chromium via Playwright), printed, not asserted.
+
+    python -m bench.explorer_speed [--presses 40] [--json out.json]
+
+1. Start: `streamlit run` launched -> the first view's figures drawn, for two starts in a
+   row (the first pays for Python's bytecode cache and the OS file cache).
+2. Traversal: a live slider moved one step with the keyboard -> the newly decoded image
+   loaded in the page; median and 95th percentile over --presses moves.
+3. t-SNE: clicking "t-SNE" on a copy of mnist-conv-z16 without its precomputed maps ->
+   the map of 2,000 points drawn; then the same with the shipped, precomputed map.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from browser import CHROMIUM_ARGS, REPO, chromium_path, explorer_server, wait_until_drawn  # noqa: E402
+
+NEW_IMAGE_JS = """(before) => { const all = document.querySelectorAll('[data-testid="stImage"] img');
+  const img = all[all.length - 1]; return img && img.src !== before && img.complete; }"""
+
+
+def last_image_src(page) -> str:
+    return page.get_by_test_id("stImage").locator("img").last.get_attribute("src")
+
+
+def start_time(browser) -> float:
+    with explorer_server() as (url, started):
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(url)
+        wait_until_drawn(page)
+        elapsed = time.perf_counter() - started
+        page.close()
+    return elapsed
+
+
+def traversal_times(browser, presses: int) -> list[float]:
+    times = []
+    with explorer_server() as (url, _):
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        page.goto(f"{url}/traversals")
+        wait_until_drawn(page)
+        page.get_by_role("slider").nth(2).focus()
+        for k in range(presses):
+            before = last_image_src(page)
+            t0 = time.perf_counter()
+            page.keyboard.press("ArrowRight" if (k // 10) % 2 == 0 else "ArrowLeft")
+            page.wait_for_function(NEW_IMAGE_JS, arg=before, polling="raf", timeout=10_000)
+            times.append(time.perf_counter() - t0)
+        page.close()
+    return times
+
+
+def tsne_times(browser) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "mnist-conv-z16-uncached"
+        shutil.copytree(REPO / "checkpoints" / "mnist-conv-z16", copy)
+        (copy / "projections.safetensors").unlink(missing_ok=True)
+        out = {}
+        with explorer_server("--bundles", tmp) as (url, _):
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            for name, bundle in (("uncached", copy.name), ("precomputed", "mnist-conv-z16")):
+                page.goto(f"{url}/latent_map?bundle={bundle}")
+                wait_until_drawn(page)
+                t0 = time.perf_counter()
+                page.get_by_text("t-SNE", exact=True).click()
+                page.wait_for_timeout(200)  # let the rerun begin before waiting for it to end
+                wait_until_drawn(page)
+                out[name] = time.perf_counter() - t0
+            page.close()
+    return out
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presses", type=int, default=40)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        starts = [start_time(browser) for _ in range(2)]
+        print(f"start -> first view drawn: first {starts[0]:.1f} s, second {starts[1]:.1f} s")
+        trav = traversal_times(browser, args.presses)
+        q = statistics.quantiles(trav, n=20)
+        print(f"traversal slider -> new image: median {statistics.median(trav) * 1000:.0f} ms, "
+              f"p95 {q[18] * 1000:.0f} ms over {len(trav)} moves")
+        tsne = tsne_times(browser)
+        print(f"t-SNE of 2,000 points, click -> drawn: uncached {tsne['uncached']:.1f} s, "
+              f"precomputed {tsne['precomputed']:.1f} s")
+        browser.close()
+    if args.json:
+        args.json.write_text(json.dumps({"start_s": starts, "traversal_ms": [t * 1000 for t in trav],
+                                         "tsne_s": tsne}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

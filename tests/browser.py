@@ -1,0 +1,84 @@
+"""A real explorer in a real browser: `streamlit run` on 127.0.0.1 and Debian's headless
+Chromium driven by Playwright. Used by tests/test_browser.py and bench/explorer_speed.py."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (apt install chromium), or $CHROMIUM."""
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def explorer_server(*args: str, timeout_s: float = 90):
+    """Start the explorer and yield its URL once /_stcore/health answers; stop it afterwards."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", *(["--", *args] if args else [])]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.perf_counter() - started > timeout_s:
+                raise RuntimeError(f"explorer did not start: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
+            time.sleep(0.2)
+        yield url, started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_until_drawn(page, timeout_s: float = 120) -> None:
+    """Figures are in the page and Streamlit's 'running' indicator has been gone for half a second."""
+    page.wait_for_selector(".js-plotly-plot, [data-testid='stAlert']", timeout=timeout_s * 1000)
+    deadline, quiet_since = time.time() + timeout_s, None
+    while time.time() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        quiet_since = None if running else (quiet_since or time.time())
+        if quiet_since and time.time() - quiet_since > 0.5:
+            return
+        time.sleep(0.05)
+
+
+# Client-side position of one isolated point of the latent map: the rightmost one.
+RIGHTMOST_POINT_JS = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  let best = null;
+  gd._fullData.forEach((tr) => {
+    if (tr.name === 'selected') return;
+    for (let k = 0; k < tr.x.length; k++) {
+      if (best === null || tr.x[k] > best.x) best = {x: tr.x[k], y: tr.y[k], index: tr.customdata[k][0]};
+    }
+  });
+  return {cx: box.left + xa._offset + xa.l2p(best.x), cy: box.top + ya._offset + ya.l2p(best.y), index: best.index};
+}"""

@@ -1,0 +1,109 @@
+"""End to end in headless Chromium against `streamlit run` on 127.0.0.1.
+
+Skips, saying why, without Playwright or Chromium (`apt install chromium`, `pip install
+playwright`; .ci/run installs both). Screenshots go to $VAE_SCREENSHOTS or build/screenshots.
+"""
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from browser import REPO, RIGHTMOST_POINT_JS, CHROMIUM_ARGS, chromium_path, explorer_server, wait_until_drawn
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright not installed (pip install playwright)")
+if chromium_path() is None:
+    pytest.skip("Chromium not found (apt install chromium, or set $CHROMIUM)", allow_module_level=True)
+
+SHOTS = Path(os.environ.get("VAE_SCREENSHOTS") or REPO / "build" / "screenshots")
+
+
+@pytest.fixture(scope="module")
+def server():
+    with explorer_server() as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    p = browser.new_page(viewport={"width": 1400, "height": 1800})
+    yield p
+    p.close()
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_a_shared_link_opens_that_bundle_view_and_image(server, page):
+    page.goto(f"{server}/latent_map?bundle=mnist-conv-z2&i=5")
+    wait_until_drawn(page)
+    sync_api.expect(page.get_by_role("heading", name="Inspect image #5")).to_be_visible()
+    assert "bundle=mnist-conv-z2" in page.url and "i=5" in page.url
+    assert page.get_by_test_id("stException").count() == 0
+    shot(page, "latent_map_inspect")
+
+
+def test_clicking_a_point_on_the_map_inspects_it(server, page):
+    page.goto(f"{server}/latent_map?bundle=mnist-conv-z2&i=0")
+    wait_until_drawn(page)
+    page.wait_for_timeout(500)  # plotly's WebGL layer settles after the DOM
+    point = page.evaluate(RIGHTMOST_POINT_JS)
+    page.mouse.click(point["cx"], point["cy"])
+    sync_api.expect(page.get_by_role("heading", name=f"Inspect image #{point['index']}")).to_be_visible(timeout=30_000)
+    wait_until_drawn(page)
+    assert f"i={point['index']}" in page.url  # the selection is in the shareable link
+    page.get_by_role("button", name="Use as traversal anchor").click()
+    sync_api.expect(page.get_by_text(f"anchor: probe #{point['index']}")).to_be_visible(timeout=30_000)
+    shot(page, "traversal_from_selection")
+
+
+def test_traversal_slider_redraws_the_image(server, page):
+    page.goto(f"{server}/traversals")
+    wait_until_drawn(page)
+    live = page.get_by_test_id("stImage").locator("img").last
+    before = live.get_attribute("src")
+    page.get_by_role("slider").nth(2).focus()  # rows, then the first live slider after the columns
+    page.keyboard.press("ArrowRight")
+    sync_api.expect(live).not_to_have_attribute("src", before, timeout=10_000)
+
+
+@pytest.mark.parametrize("good", [True, False], ids=["valid zip", "zip that escapes its folder"])
+def test_uploading_a_zipped_bundle(server, page, digits_bundle, good, tmp_path):
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        for f in digits_bundle.iterdir():
+            zf.write(f, f.name if good else f"../{f.name}")
+    archive = tmp_path / "uploaded-digits.zip"
+    archive.write_bytes(data.getvalue())
+    page.goto(server)
+    wait_until_drawn(page)
+    page.get_by_text("Open a zipped bundle").click()
+    page.locator("input[type=file]").set_input_files(str(archive))
+    if good:
+        sync_api.expect(page.get_by_text("Opened uploaded-digits")).to_be_visible(timeout=60_000)
+        wait_until_drawn(page)
+        sync_api.expect(page.get_by_text("digits · mlp · 2-D latent")).to_be_visible()
+    else:
+        sync_api.expect(page.get_by_text("This upload cannot be opened")).to_be_visible(timeout=60_000)
+    assert page.get_by_test_id("stException").count() == 0
+    shot(page, f"upload_{'good' if good else 'bad'}")
+
+
+@pytest.mark.parametrize("view", ["", "posterior", "generation", "manifold", "interpolation", "objective", "model_card"])
+def test_every_view_draws_without_an_error(server, page, view):
+    page.goto(f"{server}/{view}?bundle=mnist-conv-z16&i=3&j=8")
+    wait_until_drawn(page)
+    assert page.get_by_test_id("stException").count() == 0
+    assert page.locator(".js-plotly-plot").count() >= 1
+    shot(page, view or "reconstructions")
