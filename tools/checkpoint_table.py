@@ -19,17 +19,25 @@ def row(folder: Path) -> tuple[str, str]:
     stale = m["epochs"] - m["best_epoch"]
     stopped = (f"held-out ELBO flat for {stale} epochs" if patience and stale >= patience
                else "epoch cap")
-    return (f"| `{folder.name}` | {m['epochs']}, best {m['best_epoch']} ({stopped}) | {m['wall_time_s'] / 60:.0f} min "
+    data = (f"{config['train']['dataset']}, {m['n_images']:,}, "
+            + ("binarized" if config["dataset"].get("binarized") else "grey levels"))
+    size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 2**20
+    return (f"| `{folder.name}` | {data} | {size:.1f} MB | {m['epochs']}, best {m['best_epoch']} ({stopped}) | {_duration(m['wall_time_s'])} "
             f"on {m['device']} | {m['elbo']:.2f} | {m['reconstruction']:.2f} | {m['kl']:.2f} | "
             f"{ll.get('estimate', float('nan')):.2f} (k = {ll.get('k', '-')}) | {m['active_units']} of "
             f"{m['latent_dim']} |"), f"- `{folder.name}`: `{config['command']}`"
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
 def main() -> None:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "checkpoints")
     rows = [row(p.parent) for p in sorted(root.glob("*/metrics.json"))]
-    print("| bundle | epochs | wall time | test ELBO | reconstruction D | KL R | L_k | active units |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| bundle | data set, test images, pixels | size | epochs | wall time | test ELBO | reconstruction D | "
+          "KL R | L_k | active units |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(r for r, _ in rows))
     print("\nMade by:\n")
     print("\n".join(c for _, c in rows))
