@@ -8,10 +8,14 @@ and its figures to draw before taking the picture.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser import CHROMIUM_ARGS, wait_until_drawn  # noqa: E402  (shared with the browser tests)
 
 # view -> (URL path, viewport height in pixels: Streamlit scrolls inside the page, so the
 # viewport must be tall enough to show the whole view)
@@ -19,24 +23,6 @@ VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1900),
          "traversals": ("traversals", 2450), "manifold": ("manifold", 1500),
          "interpolation": ("interpolation", 900), "generation": ("generation", 1000),
          "posterior": ("posterior", 1300), "objective": ("objective", 2250), "model_card": ("model_card", 1900)}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def wait_until_drawn(page, timeout_s: float = 180) -> None:
-    """Wait until the page's figures are in the DOM and Streamlit's 'running' indicator has been
-    gone for a steady second (it can reappear while cached work finishes), then let plotly draw."""
-    page.wait_for_selector(".js-plotly-plot, [data-testid='stAlert']", timeout=timeout_s * 1000)
-    deadline, quiet_since = time.time() + timeout_s, None
-    while time.time() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        quiet_since = None if running else (quiet_since or time.time())
-        if quiet_since and time.time() - quiet_since > 1.0:
-            break
-        time.sleep(0.2)
-    page.wait_for_timeout(1000)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", default="http://127.0.0.1:8501")
