@@ -82,6 +82,13 @@ def probe(bundle: Bundle) -> dict[str, np.ndarray]:
     return probe_arrays(str(bundle.path), _stamp(str(bundle.path)))
 
 
+def kl_by_dimension(bundle: Bundle) -> tuple[np.ndarray, list[int]]:
+    """Average KL of each latent dimension over the probe images, (D,) in nats per image, and
+    the dimensions ordered by it, largest first."""
+    kl_mean = probe(bundle)["kl_per_dim"].mean(0)
+    return kl_mean, analysis.dimensions_by_kl(torch.as_tensor(kl_mean))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def projection(path: str, stamp: float, method: str, n: int) -> analysis.Projection:
     """PCA / t-SNE of the first ``n`` probe means, shared across sessions; taken from the

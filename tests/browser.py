@@ -39,12 +39,10 @@ def explorer_server(*args: str, timeout_s: float = 90):
     url = f"http://127.0.0.1:{port}"
     try:
         while True:
-            try:
+            with contextlib.suppress(OSError):  # refused until the server listens
                 with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
                     if r.status == 200:
                         break
-            except OSError:
-                pass
             if proc.poll() is not None or time.perf_counter() - started > timeout_s:
                 raise RuntimeError(f"explorer did not start: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
             time.sleep(0.2)

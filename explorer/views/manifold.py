@@ -8,8 +8,7 @@ from vae_core import analysis
 bundle = state.current()
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
-kl_mean = arrays["kl_per_dim"].mean(0)
-order = analysis.dimensions_by_kl(torch.as_tensor(kl_mean))
+kl_mean, order = state.kl_by_dimension(bundle)
 
 st.title("Manifold grid")
 st.markdown(
@@ -20,7 +19,7 @@ st.markdown(
 st.latex(r"x_{ab} = \mathbb{E}\!\left[x \mid z_i = \Phi^{-1}(p_a),\ z_j = \Phi^{-1}(p_b),\ "
          r"z_{\setminus ij} = \bar z_{\setminus ij}\right],\quad p \in [0.05, 0.95]")
 
-names = [f"z{j} (KL {kl_mean[j]:.2f} nats)" for j in range(dim)]
+names = [f"z{j} (KL {kl_mean[j]:.2f} nats/image)" for j in range(dim)]
 c1, c2, c3, c4 = st.columns(4)
 i = c1.selectbox("Columns: dimension z_i", range(dim), index=order[0], format_func=names.__getitem__,
                  key="mf_i")

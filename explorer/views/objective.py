@@ -1,5 +1,4 @@
 """The objective's parts: KL per dimension, D against R per image, and a live beta slider."""
-import numpy as np
 import streamlit as st
 
 from explorer import figures, state

@@ -1,5 +1,4 @@
 """Latent traversals: decode mu + t * e_j for each dimension j, and live sliders."""
-import numpy as np
 import streamlit as st
 import torch
 
@@ -9,8 +8,7 @@ from vae_core import analysis
 bundle = state.current()
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
-kl_mean = arrays["kl_per_dim"].mean(0)
-order = analysis.dimensions_by_kl(torch.as_tensor(kl_mean))
+kl_mean, order = state.kl_by_dimension(bundle)
 
 st.title("Latent traversals")
 st.markdown(
@@ -35,14 +33,14 @@ else:
     anchor = torch.as_tensor(arrays["mu"][index])
     c2.image(figures.to_uint8_grid(arrays["x"][index][None, None], scale=3),
              caption=f"anchor: probe #{index}, label {bundle.classes[arrays['labels'][index]]} "
-                     "(change it in the sidebar or on the latent map)", output_format="PNG")
+                     "(change it in the sidebar or on the latent map)", output_format="PNG", width=112)
 
 values = torch.linspace(-3, 3, steps)
 dims = order[:rows]
 grid = analysis.traversal(bundle.model, anchor, dims, values)
 widgets.download_png(grid.numpy(), f"{bundle.name}-traversal.png", key="trav_png")
 st.plotly_chart(figures.image_grid(
-    grid.numpy(), row_labels=[f"z{j} · KL {kl_mean[j]:.2f} nats" for j in dims],
+    grid.numpy(), row_labels=[f"z{j} · KL {kl_mean[j]:.2f} nats/image" for j in dims],
     col_labels=[f"{t:+.1f}" for t in values.tolist()], scale=2,
     x_title="offset t added to z_j (prior standard deviations); rows: dimension · average KL per image"),
     key="trav_grid")
