@@ -1,5 +1,7 @@
 """Figure builders: plain functions, checked without a running app."""
 import numpy as np
+import torch
+from torchvision.utils import make_grid
 
 from explorer import figures
 
@@ -72,3 +74,13 @@ def test_png_bytes_is_a_png_of_the_grid():
     picture = figures.to_uint8_grid(np.ones((1, 2, 1, 4, 4)), scale=2)
     image = Image.open(BytesIO(figures.png_bytes(picture)))
     assert image.format == "PNG" and image.size == (picture.shape[1], picture.shape[0])
+
+
+def test_uint8_grid_matches_torchvision_make_grid():
+    """Our numpy tiling (see to_uint8_grid) is pixel for pixel torchvision's."""
+    for channels in (1, 3):
+        images = np.random.default_rng(channels).random((2, 3, channels, 5, 7), dtype=np.float32)
+        flat = torch.as_tensor(images).reshape(6, channels, 5, 7).repeat_interleave(2, 2).repeat_interleave(2, 3)
+        expected = make_grid(flat, nrow=3, padding=figures.PAD, pad_value=1.0)
+        expected = (expected * 255).round().byte().permute(1, 2, 0).numpy()
+        assert np.array_equal(figures.to_uint8_grid(images, scale=2), expected)
