@@ -4,6 +4,7 @@ so a retrained bundle is picked up and a second visit, from any session, is inst
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import io
 import os
@@ -18,7 +19,7 @@ import torch
 import streamlit as st
 
 from vae_core import (Bundle, BundleError, analysis, evaluate, extract_zipped_bundle, find_bundles, load_bundle,
-                      read_projections)
+                      read_encodings, read_projections)
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINTS = REPO / "checkpoints"
@@ -46,7 +47,12 @@ def _stamp(path: str) -> float:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
 def _load(path: str, stamp: float) -> Bundle:
-    return load_bundle(path)  # in eval mode; vae_core.analysis runs without gradients
+    bundle = load_bundle(path)  # in eval mode; vae_core.analysis runs without gradients
+    # Imported libraries and loaded models live as long as the server. Freezing them keeps
+    # Python's full collections from walking them again: with torch loaded, one took ~100 ms,
+    # enough to stall a traversal slider now and then.
+    gc.freeze()
+    return bundle
 
 
 def get_bundle(path: str | Path) -> Bundle:
@@ -69,13 +75,14 @@ def current() -> Bundle:
 @st.cache_data(show_spinner="Encoding the probe images…", max_entries=32)
 def probe_arrays(path: str, stamp: float) -> dict[str, np.ndarray]:
     """Everything per probe image: x (as scored), mu, logvar, reconstruction term D, KL R and
-    KL per dimension (nats), labels."""
+    KL per dimension (nats), labels. Read from the bundle's encodings.safetensors when it holds
+    them for these weights (shipped bundles do, so opening one encodes nothing)."""
     bundle = _load(path, stamp)
-    x = analysis.probe_inputs(bundle)
-    mu, logvar = analysis.encode_images(bundle.model, x)
-    t = analysis.image_terms(bundle.model, x)
-    return {"x": x.numpy(), "mu": mu.numpy(), "logvar": logvar.numpy(), "reconstruction": t.reconstruction.numpy(),
-            "kl": t.kl.numpy(), "kl_per_dim": t.kl_per_dim.numpy(), "labels": bundle.probe_labels.numpy()}
+    n, d = len(bundle.probe_labels), bundle.model_config.latent_dim
+    enc = read_encodings(path, n, d) or analysis.probe_encodings(bundle)
+    arrays = {k: v.numpy() for k, v in enc.items()}
+    arrays["kl"] = arrays["kl_per_dim"].sum(1)
+    return {"x": analysis.probe_inputs(bundle).numpy(), **arrays, "labels": bundle.probe_labels.numpy()}
 
 
 def probe(bundle: Bundle) -> dict[str, np.ndarray]:

@@ -140,6 +140,35 @@ def test_projections_round_trip_and_go_stale_with_new_weights(digits_bundle, tmp
     assert read_projections(folder) == {}  # a cache: never an error
 
 
+def test_encodings_round_trip_match_the_model_and_refuse_wrong_shapes(digits_bundle, tmp_path):
+    from vae_core import analysis
+    from vae_core.checkpoint import read_encodings, write_encodings, write_weights
+
+    folder = _copy(digits_bundle, tmp_path / "b")
+    bundle = load_bundle(folder)
+    n, d = len(bundle.probe_labels), bundle.model_config.latent_dim
+    assert read_encodings(folder, n, d) == {}  # none written yet
+    computed = analysis.probe_encodings(bundle)
+    write_encodings(folder, computed)
+    stored = read_encodings(folder, n, d)
+    assert set(stored) == {"mu", "logvar", "kl_per_dim", "reconstruction"}
+    assert all(torch.equal(stored[k], computed[k]) for k in stored)
+    assert read_encodings(folder, n + 1, d) == {} and read_encodings(folder, n, d + 1) == {}
+    with torch.no_grad():
+        next(bundle.model.parameters()).add_(1.0)
+    write_weights(folder, bundle.model)  # retrained: stale encodings are ignored
+    assert read_encodings(folder, n, d) == {}
+
+
+def test_shipped_bundles_carry_current_encodings():
+    from conftest import shipped_bundles
+    from vae_core import read_encodings
+
+    for folder in shipped_bundles():
+        bundle = load_bundle(folder)
+        assert read_encodings(folder, len(bundle.probe_labels), bundle.model_config.latent_dim), folder.name
+
+
 def test_half_precision_weights_load_widened(digits_bundle, tmp_path):
     from vae_core.checkpoint import write_weights
 

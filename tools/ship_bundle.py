@@ -1,10 +1,12 @@
-"""Prepare a trained bundle for checkpoints/: float16 weights (checked) and precomputed maps.
+"""Prepare a trained bundle for checkpoints/: float16 weights (checked), precomputed encodings and maps.
 
     python tools/ship_bundle.py checkpoints/NAME [--half] [--n 2000]
 
 --half stores the weights in float16 (half the bytes) after checking that the probe set's
 ELBO, computed with the same seed, moves by less than 0.05 nats per image; otherwise it
-keeps float32 and says so. Then PCA and t-SNE of the first n probe means are written to
+keeps float32 and says so. Then every probe image's mu, logvar, KL per dimension and
+reconstruction term go to encodings.safetensors (the explorer opens the bundle without
+encoding anything), and PCA and t-SNE of the first n probe means are written to
 projections.safetensors, so the explorer's first visit to the latent map is instant.
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vae_core import analysis, evaluate, load_bundle  # noqa: E402
-from vae_core.checkpoint import write_projections, write_weights  # noqa: E402
+from vae_core.checkpoint import write_encodings, write_projections, write_weights  # noqa: E402
 
 TOLERANCE = 0.05  # nats per image
 
@@ -52,6 +54,12 @@ def project(folder: Path, n: int) -> None:
     write_projections(folder, maps)
 
 
+def encode(folder: Path) -> None:
+    started = time.perf_counter()
+    write_encodings(folder, analysis.probe_encodings(load_bundle(folder)))
+    print(f"probe encodings written in {time.perf_counter() - started:.1f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle", type=Path)
@@ -60,6 +68,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.half:
         halve(args.bundle)
+    encode(args.bundle)
     project(args.bundle, args.n)
     return 0
 

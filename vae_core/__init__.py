@@ -17,7 +17,7 @@ from .data import DatasetNotFoundError, ImageSet, load_dataset  # noqa: E402
 from .model import VAE, VAEOutput  # noqa: E402
 from .objectives import Terms, active_units, gaussian_kl, importance_weighted_bound, terms  # noqa: E402
 from .checkpoint import (Bundle, BundleError, extract_zipped_bundle, find_bundles, load_bundle,  # noqa: E402
-                         read_history, read_projections)
+                         read_encodings, read_history, read_projections)
 from .evaluation import evaluate  # noqa: E402
 from . import analysis  # noqa: E402
 from .training import train  # noqa: E402
@@ -27,7 +27,7 @@ __all__ = [
     "load_dataset", "ImageSet", "DatasetNotFoundError",
     "VAE", "VAEOutput",
     "terms", "Terms", "gaussian_kl", "importance_weighted_bound", "active_units",
-    "load_bundle", "find_bundles", "read_history", "read_projections", "extract_zipped_bundle",
+    "load_bundle", "find_bundles", "read_history", "read_projections", "read_encodings", "extract_zipped_bundle",
     "Bundle", "BundleError",
     "evaluate", "train", "analysis",
 ]

@@ -47,6 +47,16 @@ def image_terms(model: VAE, x: torch.Tensor, *, seed: int = 0, batch_size: int =
                    for f in ("reconstruction", "kl", "kl_per_dim")))
 
 
+def probe_encodings(bundle: Bundle) -> dict[str, torch.Tensor]:
+    """Every probe image's posterior and terms, as stored in ``encodings.safetensors``:
+    ``mu``, ``logvar``, ``kl_per_dim`` (N, D) and ``reconstruction`` D (N,), nats per image
+    (D from one z ~ q(z|x), seed 0, as in image_terms)."""
+    x = probe_inputs(bundle)
+    mu, logvar = encode_images(bundle.model, x)
+    t = image_terms(bundle.model, x)
+    return {"mu": mu, "logvar": logvar, "kl_per_dim": t.kl_per_dim, "reconstruction": t.reconstruction}
+
+
 @torch.no_grad()
 def reconstruct(model: VAE, x: torch.Tensor) -> torch.Tensor:
     """Decoder mean at z = mu(x): (N, C, H, W) -> (N, C, H, W) in [0, 1], on the CPU."""

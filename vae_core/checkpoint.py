@@ -11,6 +11,8 @@ A bundle is a folder, with no pickle anywhere, so opening a stranger's can never
 ``history.jsonl``    one JSON object per epoch, appended while training runs
 ``projections.safetensors`` optional: precomputed 2-D maps (PCA, t-SNE) of the first n
                      probe means, tied to the weights by their SHA-256
+``encodings.safetensors`` optional: each probe image's mu, logvar, KL per dimension and
+                     reconstruction term, tied to the weights the same way
 ==================== ==========================================================
 
 Every file is written to a temporary name, flushed to disk and renamed over the old one,
@@ -40,10 +42,10 @@ from .model import VAE
 
 FORMAT = "vae-explorer-bundle"
 FORMAT_VERSION = 1
-CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS = (
+CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS = (
     "config.json", "model.safetensors", "probe.safetensors", "metrics.json", "history.jsonl",
-    "projections.safetensors")
-BUNDLE_FILES = (CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS)
+    "projections.safetensors", "encodings.safetensors")
+BUNDLE_FILES = (CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS)
 REQUIRED = (CONFIG, WEIGHTS, PROBE)
 MAX_FILE_BYTES = 256 * 2**20  # no shipped or sensible bundle file comes near this
 _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -141,8 +143,33 @@ def write_weights(folder: Path, model: VAE, dtype: torch.dtype = torch.float32) 
 
 
 def weights_digest(folder: str | os.PathLike) -> str:
-    """SHA-256 of ``model.safetensors``: what precomputed projections are tied to."""
+    """SHA-256 of ``model.safetensors``: what precomputed projections and encodings are tied to."""
     return hashlib.sha256(_read_bytes(Path(folder) / WEIGHTS)).hexdigest()
+
+
+def _write_stamped(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> None:
+    tensors = {k: torch.as_tensor(v, dtype=torch.float32).contiguous() for k, v in tensors.items()}
+    _atomic_write(path, st_save(tensors, metadata={"weights_sha256": weights_digest(path.parent), **metadata}))
+
+
+def _read_stamped(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]] | None:
+    """Tensors and metadata of a derived file, or None when it is absent, unreadable, not
+    float32 and finite, or made for other weights: derived files are a cache, never required."""
+    if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+        return None
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+            if meta.get("weights_sha256") != weights_digest(path.parent):
+                return None
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except (SafetensorError, BundleError, OSError, ValueError, TypeError):
+        return None
+    if not all(t.dtype == torch.float32 and bool(torch.isfinite(t).all()) for t in tensors.values()):
+        return None
+    return tensors, meta
 
 
 def write_projections(folder: str | os.PathLike, maps: dict[str, tuple[Any, tuple[str, str]]]) -> None:
@@ -150,33 +177,48 @@ def write_projections(folder: str | os.PathLike, maps: dict[str, tuple[Any, tupl
 
     They are stamped with the weights' digest, so a retrained bundle never shows a stale map.
     """
-    folder = Path(folder)
-    tensors = {name: torch.as_tensor(coords, dtype=torch.float32).contiguous() for name, (coords, _) in maps.items()}
     titles = {name: list(axis) for name, (_, axis) in maps.items()}
-    _atomic_write(folder / PROJECTIONS, st_save(tensors, metadata={
-        "weights_sha256": weights_digest(folder), "axis_titles": json.dumps(titles)}))
+    _write_stamped(Path(folder) / PROJECTIONS, {name: coords for name, (coords, _) in maps.items()},
+                   {"axis_titles": json.dumps(titles)})
 
 
 def read_projections(folder: str | os.PathLike) -> dict[str, tuple[torch.Tensor, tuple[str, str]]]:
     """The precomputed maps, ``{name: (coords (n, 2), axis titles)}``; {} when the file is absent,
     unreadable, malformed or made for other weights (they are a cache, never required)."""
-    path = Path(folder) / PROJECTIONS
-    if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+    stored = _read_stamped(Path(folder) / PROJECTIONS)
+    if stored is None:
         return {}
+    tensors, meta = stored
     try:
-        from safetensors import safe_open
-
-        with safe_open(str(path), "pt") as f:
-            meta = f.metadata() or {}
-            if meta.get("weights_sha256") != weights_digest(folder):
-                return {}
-            titles = json.loads(meta.get("axis_titles", "{}"))
-            maps = {name: (f.get_tensor(name), tuple(titles[name])) for name in f.keys()}
-    except (SafetensorError, BundleError, OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        titles = json.loads(meta.get("axis_titles", "{}"))
+        maps = {name: (coords, tuple(titles[name])) for name, coords in tensors.items()}
+    except (json.JSONDecodeError, KeyError, TypeError):
         return {}
     return {name: (coords, axis) for name, (coords, axis) in maps.items()
-            if coords.dim() == 2 and coords.shape[1] == 2 and len(axis) == 2
-            and coords.dtype == torch.float32 and bool(torch.isfinite(coords).all())}
+            if coords.dim() == 2 and coords.shape[1] == 2 and len(axis) == 2}
+
+
+ENCODING_FIELDS = ("mu", "logvar", "kl_per_dim", "reconstruction")
+
+
+def write_encodings(folder: str | os.PathLike, encodings: dict[str, Any]) -> None:
+    """Store every probe image's ``mu``, ``logvar``, ``kl_per_dim`` (N, D) and ``reconstruction``
+    term (N,), nats per image, so the explorer need not encode the probe set when it opens a
+    bundle. Stamped with the weights' digest like the projections."""
+    _write_stamped(Path(folder) / ENCODINGS, {k: encodings[k] for k in ENCODING_FIELDS}, {})
+
+
+def read_encodings(folder: str | os.PathLike, n: int, latent_dim: int) -> dict[str, torch.Tensor]:
+    """The stored probe encodings (see write_encodings), or {} when absent, stale, malformed or
+    not shaped for ``n`` probe images and ``latent_dim`` dimensions."""
+    stored = _read_stamped(Path(folder) / ENCODINGS)
+    if stored is None:
+        return {}
+    tensors = stored[0]
+    shapes = {"mu": (n, latent_dim), "logvar": (n, latent_dim), "kl_per_dim": (n, latent_dim), "reconstruction": (n,)}
+    if set(tensors) != set(shapes) or any(tuple(tensors[k].shape) != s for k, s in shapes.items()):
+        return {}
+    return tensors
 
 
 def write_probe(folder: Path, images: torch.Tensor, labels: torch.Tensor) -> None:
