@@ -54,6 +54,11 @@ def test_default_bundle_and_reconstruction_numbers():
     at.selectbox(key="recon_class").set_value("3").run()
     at.radio(key="recon_order").set_value("worst (highest D)").run()
     assert not at.exception
+    captions = [im.caption for im in at.main.image[0].proto.imgs]  # "#index label · D d · R r"
+    assert len(captions) == at.select_slider(key="recon_count").value
+    assert all(c.split(" · ")[0].endswith(" 3") for c in captions), captions
+    d = [float(re.search(r"D ([\d.]+)", c).group(1)) for c in captions]
+    assert d == sorted(d, reverse=True) and d[0] > d[-1], d  # worst first
 
 
 def test_latent_map_tsne_and_latent_2d():

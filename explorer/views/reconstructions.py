@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, state
+from explorer import figures, state, widgets
 from vae_core import analysis
 
 bundle = state.current()
@@ -23,7 +23,7 @@ c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
 pick = c1.selectbox("Class", ["any class", *classes], key="recon_class")
 order = c2.radio("Which images", ["random", "worst (highest D)", "best (lowest D)"], horizontal=True,
                  key="recon_order")
-count = c3.select_slider("How many", [4, 8, 12, 16], value=12, key="recon_count")
+count = c3.select_slider("How many", [5, 10, 15, 20], value=10, key="recon_count")
 if c4.button("New random draw", key="recon_shuffle"):
     st.session_state["recon_seed"] = st.session_state.get("recon_seed", 0) + 1
 
@@ -37,15 +37,21 @@ else:
 
 x = arrays["x"][chosen]
 recon = analysis.reconstruct(bundle.model, torch.as_tensor(x)).numpy()
-rows, names = [x, recon], ["input x", "reconstruction<br>E[x | z = μ]"]
+rows, names = [x, recon], ["input x", "reconstruction E[x | z = μ]"]
 if bundle.dataset.get("binarized"):
     rows.insert(0, bundle.probe_images[chosen].float().numpy() / 255)
-    names = ["original<br>(grey levels)", "input x<br>(binarized)", names[1]]
-cols = [f"#{i} · {classes[labels[i]]}<br>D {arrays['reconstruction'][i]:.1f}<br>R {arrays['kl'][i]:.1f}"
-        for i in chosen]
-st.plotly_chart(figures.image_grid(np.stack(rows), row_labels=names, col_labels=cols, scale=3,
-                                   x_title="probe index · label · D and R in nats per image"),
-                key="recon_grid")
+    names = ["original (grey levels)", "input x (binarized)", names[1]]
+grid = np.stack(rows)  # (rows, images, C, H, W)
+# Plain images, not a plotly figure: this is the first view a visitor sees, and plotly.js is a
+# 4.7 MB script the browser would have to fetch and compile before drawing anything.
+st.caption("Each column, top to bottom: " + " · ".join(names) + ". Under it: probe index · label · "
+           "D and R in nats per image.")
+scale = max(3, -(-84 // grid.shape[-1]))  # cells at least 84 px wide: 8x8 digits too, and room for the caption
+columns = [figures.to_uint8_grid(grid[:, k:k + 1], scale) for k in range(len(chosen))]
+st.image(columns, width=columns[0].shape[1],  # pixel for pixel: every column the same width
+         caption=[f"#{i} {classes[labels[i]]} · D {arrays['reconstruction'][i]:.1f} · R {arrays['kl'][i]:.1f}"
+                  for i in chosen], output_format="PNG")  # PNG: JPEG would blur the pixels
+widgets.download_png(grid, f"{bundle.name}-reconstructions.png", key="recon_png", scale=scale)
 sel = arrays["reconstruction"][chosen], arrays["kl"][chosen]
 st.caption(f"These {len(chosen)} images: mean D {sel[0].mean():.2f}, mean R {sel[1].mean():.2f}, "
            f"mean −ELBO {(sel[0] + sel[1]).mean():.2f} nats per image. Whole probe set "
