@@ -49,7 +49,6 @@ st.plotly_chart(figures.image_grid(
 @st.fragment
 def live_decoder():
     """Only this block reruns when a slider moves, so the decoded image follows the hand."""
-    st.subheader("Drag the leading dimensions")
     lead = order[:min(dim, 4)]
     left, right = st.columns([3, 2])
     z = anchor.clone()
@@ -62,4 +61,5 @@ def live_decoder():
                 output_format="PNG")  # JPEG would blur the pixels
 
 
+st.subheader("Drag the leading dimensions")
 live_decoder()
