@@ -1,9 +1,10 @@
 """Explorer speed in a real browser (headless Chromium via Playwright), printed, not asserted.
 
-    python -m bench.explorer_speed [--presses 40] [--json out.json]
+    python -m bench.explorer_speed [--presses 40] [--only start traversal tsne] [--json out.json]
 
-1. Start: `streamlit run` launched -> the first view's figures drawn, for two starts in a
-   row (the first pays for Python's bytecode cache and the OS file cache).
+1. Start: `streamlit run` launched -> the first view drawn (tests/browser.py's DRAWN_JS:
+   no skeleton left, every chart drawn, every image loaded), for three starts in a row (the
+   first pays for Python's bytecode cache and the OS file cache).
 2. Traversal: a live slider moved one step with the keyboard -> the newly decoded image
    loaded in the page; median and 95th percentile over --presses moves.
 3. t-SNE: clicking "t-SNE" on a copy of mnist-conv-z16 without its precomputed maps ->
@@ -36,8 +37,7 @@ def start_time(browser) -> float:
     with explorer_server() as (url, started):
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         page.goto(url)
-        wait_until_drawn(page)
-        elapsed = time.perf_counter() - started
+        elapsed = wait_until_drawn(page) - started
         page.close()
     return elapsed
 
@@ -73,8 +73,7 @@ def tsne_times(browser) -> dict[str, float]:
                 t0 = time.perf_counter()
                 page.get_by_text("t-SNE", exact=True).click()
                 page.wait_for_timeout(200)  # let the rerun begin before waiting for it to end
-                wait_until_drawn(page)
-                out[name] = time.perf_counter() - t0
+                out[name] = wait_until_drawn(page) - t0
             page.close()
     return out
 
@@ -84,23 +83,29 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=40)
+    parser.add_argument("--only", nargs="+", choices=["start", "traversal", "tsne"],
+                        default=["start", "traversal", "tsne"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    out = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        starts = [start_time(browser) for _ in range(2)]
-        print(f"start -> first view drawn: first {starts[0]:.1f} s, second {starts[1]:.1f} s")
-        trav = traversal_times(browser, args.presses)
-        q = statistics.quantiles(trav, n=20)
-        print(f"traversal slider -> new image: median {statistics.median(trav) * 1000:.0f} ms, "
-              f"p95 {q[18] * 1000:.0f} ms over {len(trav)} moves")
-        tsne = tsne_times(browser)
-        print(f"t-SNE of 2,000 points, click -> drawn: uncached {tsne['uncached']:.1f} s, "
-              f"precomputed {tsne['precomputed']:.1f} s")
+        if "start" in args.only:
+            starts = out["start_s"] = [start_time(browser) for _ in range(3)]
+            print(f"start -> first view drawn: first {starts[0]:.1f} s, then {starts[1]:.1f} s and {starts[2]:.1f} s")
+        if "traversal" in args.only:
+            trav = traversal_times(browser, args.presses)
+            out["traversal_ms"] = [t * 1000 for t in trav]
+            q = statistics.quantiles(trav, n=20)
+            print(f"traversal slider -> new image: median {statistics.median(trav) * 1000:.0f} ms, "
+                  f"p95 {q[18] * 1000:.0f} ms over {len(trav)} moves")
+        if "tsne" in args.only:
+            tsne = out["tsne_s"] = tsne_times(browser)
+            print(f"t-SNE of 2,000 points, click -> drawn: uncached {tsne['uncached']:.1f} s, "
+                  f"precomputed {tsne['precomputed']:.1f} s")
         browser.close()
     if args.json:
-        args.json.write_text(json.dumps({"start_s": starts, "traversal_ms": [t * 1000 for t in trav],
-                                         "tsne_s": tsne}, indent=2))
+        args.json.write_text(json.dumps(out, indent=2))
     return 0
 
 

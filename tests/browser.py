@@ -55,16 +55,32 @@ def explorer_server(*args: str, timeout_s: float = 90):
             proc.kill()
 
 
-def wait_until_drawn(page, timeout_s: float = 120) -> None:
-    """Figures are in the page and Streamlit's 'running' indicator has been gone for half a second."""
-    page.wait_for_selector(".js-plotly-plot, [data-testid='stAlert']", timeout=timeout_s * 1000)
-    deadline, quiet_since = time.time() + timeout_s, None
-    while time.time() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        quiet_since = None if running else (quiet_since or time.time())
-        if quiet_since and time.time() - quiet_since > 0.5:
-            return
-        time.sleep(0.05)
+# True when the view has a title, Streamlit is not running the script, no element is still a
+# skeleton (Streamlit fetches an element's code, plotly.js for instance, on its first use),
+# every chart has been drawn by plotly.js and every image has loaded.
+DRAWN_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!main || document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  if (!main.querySelector('h1, [data-testid="stAlert"], [data-testid="stException"]')) return false;
+  if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  const images = [...document.querySelectorAll('[data-testid="stImage"] img')];
+  return charts.every((c) => c.querySelector('.js-plotly-plot .main-svg'))
+      && images.every((i) => i.complete && i.naturalWidth > 0);
+}"""
+
+
+def wait_until_drawn(page, timeout_s: float = 120) -> float:
+    """Wait until the view is drawn (DRAWN_JS) and stays so for half a second, which rules out
+    a rerun about to start; return the time.perf_counter() at which it was first drawn."""
+    deadline, drawn_since = time.perf_counter() + timeout_s, None
+    while time.perf_counter() < deadline:
+        drawn = page.evaluate(DRAWN_JS)
+        drawn_since = None if not drawn else (drawn_since or time.perf_counter())
+        if drawn_since and time.perf_counter() - drawn_since > 0.5:
+            return drawn_since
+        time.sleep(0.02)
+    raise TimeoutError(f"the page was not drawn after {timeout_s:.0f} s")
 
 
 # Client-side position of one isolated point of the latent map: the rightmost one.
