@@ -1,13 +1,14 @@
 """Explorer speed in a real browser (headless Chromium via Playwright), printed, not asserted.
 
-    python -m bench.explorer_speed [--presses 40] [--only start traversal tsne] [--json out.json]
+    python -m bench.explorer_speed [--presses 60] [--only start traversal floor tsne] [--json out.json]
 
 1. Start: `streamlit run` launched -> the first view drawn (tests/browser.py's DRAWN_JS:
    no skeleton left, every chart drawn, every image loaded), for three starts in a row (the
    first pays for Python's bytecode cache and the OS file cache).
 2. Traversal: a live slider moved one step with the keyboard -> the newly decoded image
    loaded in the page; median and 95th percentile over --presses moves.
-3. t-SNE: clicking "t-SNE" on a copy of mnist-conv-z16 without its precomputed maps ->
+3. Floor: the same measure on a minimal Streamlit app (one slider, one image), for scale.
+4. t-SNE: clicking "t-SNE" on a copy of mnist-conv-z16 without its precomputed maps ->
    the map of 2,000 points drawn; then the same with the shipped, precomputed map.
 """
 from __future__ import annotations
@@ -42,21 +43,56 @@ def start_time(browser) -> float:
     return elapsed
 
 
-def traversal_times(browser, presses: int) -> list[float]:
+def slider_times(browser, url: str, slider: int, presses: int) -> list[float]:
+    """Seconds from a slider moved one step with the keyboard to the new image loaded."""
     times = []
-    with explorer_server() as (url, _):
-        page = browser.new_page(viewport={"width": 1400, "height": 2400})
-        page.goto(f"{url}/traversals")
-        wait_until_drawn(page)
-        page.get_by_role("slider").nth(2).focus()
-        for k in range(presses):
-            before = last_image_src(page)
-            t0 = time.perf_counter()
-            page.keyboard.press("ArrowRight" if (k // 10) % 2 == 0 else "ArrowLeft")
-            page.wait_for_function(NEW_IMAGE_JS, arg=before, polling="raf", timeout=10_000)
-            times.append(time.perf_counter() - t0)
-        page.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    page.goto(url)
+    wait_until_drawn(page)
+    page.get_by_role("slider").nth(slider).focus()
+    for k in range(presses):
+        before = last_image_src(page)
+        t0 = time.perf_counter()
+        page.keyboard.press("ArrowRight" if (k // 10) % 2 == 0 else "ArrowLeft")
+        page.wait_for_function(NEW_IMAGE_JS, arg=before, polling="raf", timeout=10_000)
+        times.append(time.perf_counter() - t0)
+    page.close()
     return times
+
+
+def traversal_times(browser, presses: int) -> list[float]:
+    with explorer_server() as (url, _):
+        return slider_times(browser, f"{url}/traversals", 2, presses)  # 0, 1: rows and columns
+
+
+# The least a Streamlit slider -> image round trip costs on this machine: one slider in a
+# fragment and a 224 px image, nothing else.
+FLOOR_APP = """import numpy as np
+import streamlit as st
+
+
+@st.fragment
+def live():
+    v = st.slider("v", -3.0, 3.0, 0.0, 0.1)
+    st.image(np.full((28, 28), int((v + 3) * 40), np.uint8), width=224, output_format="PNG")
+
+
+st.title("floor")
+live()
+"""
+
+
+def floor_times(browser, presses: int) -> list[float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Path(tmp) / "floor.py"
+        app.write_text(FLOOR_APP)
+        with explorer_server(script=str(app)) as (url, _):
+            return slider_times(browser, url, 0, presses)
+
+
+def report(name: str, times: list[float]) -> None:
+    q = statistics.quantiles(times, n=20)
+    print(f"{name}: median {statistics.median(times) * 1000:.0f} ms, p95 {q[18] * 1000:.0f} ms over {len(times)} moves")
 
 
 def tsne_times(browser) -> dict[str, float]:
@@ -82,9 +118,9 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presses", type=int, default=40)
-    parser.add_argument("--only", nargs="+", choices=["start", "traversal", "tsne"],
-                        default=["start", "traversal", "tsne"])
+    parser.add_argument("--presses", type=int, default=60)
+    parser.add_argument("--only", nargs="+", choices=["start", "traversal", "floor", "tsne"],
+                        default=["start", "traversal", "floor", "tsne"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     out = {}
@@ -96,9 +132,11 @@ def main() -> int:
         if "traversal" in args.only:
             trav = traversal_times(browser, args.presses)
             out["traversal_ms"] = [t * 1000 for t in trav]
-            q = statistics.quantiles(trav, n=20)
-            print(f"traversal slider -> new image: median {statistics.median(trav) * 1000:.0f} ms, "
-                  f"p95 {q[18] * 1000:.0f} ms over {len(trav)} moves")
+            report("traversal slider -> new image", trav)
+        if "floor" in args.only:
+            floor = floor_times(browser, args.presses)
+            out["floor_ms"] = [t * 1000 for t in floor]
+            report("minimal Streamlit app, slider -> new image", floor)
         if "tsne" in args.only:
             tsne = out["tsne_s"] = tsne_times(browser)
             print(f"t-SNE of 2,000 points, click -> drawn: uncached {tsne['uncached']:.1f} s, "

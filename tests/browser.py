@@ -29,10 +29,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def explorer_server(*args: str, timeout_s: float = 90):
-    """Start the explorer and yield its URL once /_stcore/health answers; stop it afterwards."""
+def explorer_server(*args: str, timeout_s: float = 90, script: str = "explorer/app.py"):
+    """Start the explorer (or another Streamlit ``script``) from the repository root, with its
+    .streamlit/config.toml, and yield (URL, start time) once /_stcore/health answers; stop it afterwards."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.port", str(port),
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", *(["--", *args] if args else [])]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
