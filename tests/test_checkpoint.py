@@ -1,6 +1,8 @@
 """The bundle contract: exact file set, exact weights back, and one error for every broken bundle."""
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -239,3 +241,24 @@ def test_not_a_zip_is_refused(tmp_path):
     (tmp_path / "b.zip").write_bytes(b"PK but not really")
     with pytest.raises(BundleError, match="not a readable zip"):
         extract_zipped_bundle(tmp_path / "b.zip", tmp_path / "out")
+
+
+def test_a_config_naming_huge_layers_is_refused_without_allocating_them(digits_bundle, tmp_path):
+    """The weights are checked against shapes computed on the meta device, so a config that
+    asks for ~800M parameters next to a small weights file costs no memory (each process's
+    peak RSS is measured: torch alone is ~0.4 GB)."""
+    folder = _copy(digits_bundle, tmp_path / "huge")
+    config = json.loads((folder / "config.json").read_text())
+    config["model"].update(architecture="mlp", hidden=[8192], image_shape=[3, 128, 128])
+    (folder / "config.json").write_text(json.dumps(config))
+    code = ("import resource, sys\nfrom vae_core import BundleError, load_bundle\n"
+            "try:\n    load_bundle(sys.argv[1])\nexcept BundleError as exc:\n    print('refused:', exc.problem)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    proc = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=300)
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("refused: ") and "shape mismatch" in lines[0], proc.stdout + proc.stderr
+    assert int(lines[-1]) < 1024, f"peak RSS {lines[-1]} MB"
+    config["model"].update(hidden=[100000])  # beyond the config's bounds: refused before anything
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(BundleError, match="hidden must be"):
+        load_bundle(folder)

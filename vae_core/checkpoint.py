@@ -356,8 +356,10 @@ def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -
         train_config = TrainConfig.from_dict(config["train"])
     except ConfigError as exc:
         raise BundleError(folder / CONFIG, str(exc)) from None
-    model = VAE(model_config)
-    weights = _check_weights(folder / WEIGHTS, model, _read_tensors(folder / WEIGHTS))
+    with torch.device("meta"):  # shapes only: a config naming huge layers allocates nothing
+        skeleton = VAE(model_config)
+    weights = _check_weights(folder / WEIGHTS, skeleton, _read_tensors(folder / WEIGHTS))
+    model = VAE(model_config)  # as large as the weights file that matched it, which is capped
     model.load_state_dict(weights)
     images, labels = _check_probe(folder / PROBE, _read_tensors(folder / PROBE), model_config.image_shape)
     metrics = _read_json(folder / METRICS) if (folder / METRICS).exists() else None

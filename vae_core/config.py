@@ -7,6 +7,7 @@ different model than the one asked for).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,10 @@ ACTIVATIONS = ("relu", "tanh")
 
 class ConfigError(ValueError):
     """A configuration value is out of range or unknown; the message names the field."""
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check(condition: bool, message: str) -> None:
@@ -43,6 +48,9 @@ class _JSONConfig:
             return cls(**kwargs)
         except TypeError as exc:  # e.g. a wrongly typed value reaching a comparison
             raise ConfigError(f"{cls.__name__}: {exc}") from None
+
+
+MAX_SIDE, MAX_LAYERS, MAX_WIDTH = 512, 8, 8192  # far beyond any model here; bounds what a config can ask for
 
 
 @dataclass(frozen=True)
@@ -76,8 +84,9 @@ class ModelConfig(_JSONConfig):
     sigma: float = 0.1
 
     def __post_init__(self):
-        _check(len(self.image_shape) == 3 and all(isinstance(s, int) and s > 0 for s in self.image_shape),
-               f"image_shape must be three positive integers (C, H, W), got {self.image_shape}")
+        _check(len(self.image_shape) == 3 and all(isinstance(s, int) and s > 0 for s in self.image_shape)
+               and self.image_shape[0] in (1, 3) and max(self.image_shape[1:]) <= MAX_SIDE,
+               f"image_shape must be (C, H, W) with C 1 or 3 and H, W from 1 to {MAX_SIDE}, got {self.image_shape}")
         _check(isinstance(self.latent_dim, int) and 2 <= self.latent_dim <= 256,
                f"latent_dim must be an integer from 2 to 256, got {self.latent_dim!r}")
         _check(self.architecture in ARCHITECTURES,
@@ -86,11 +95,13 @@ class ModelConfig(_JSONConfig):
                f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         _check(self.activation in ACTIVATIONS,
                f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        _check(all(isinstance(h, int) and h > 0 for h in self.hidden), f"hidden must be positive integers, got {self.hidden}")
-        _check(len(self.channels) >= 1 and all(isinstance(c, int) and c > 0 for c in self.channels),
-               f"channels must be one or more positive integers, got {self.channels}")
-        _check(isinstance(self.fc_hidden, int) and self.fc_hidden >= 0, f"fc_hidden must be >= 0, got {self.fc_hidden}")
-        _check(isinstance(self.sigma, (int, float)) and self.sigma > 0, f"sigma must be > 0, got {self.sigma!r}")
+        _check(len(self.hidden) <= MAX_LAYERS and all(isinstance(h, int) and 0 < h <= MAX_WIDTH for h in self.hidden),
+               f"hidden must be at most {MAX_LAYERS} integers from 1 to {MAX_WIDTH}, got {self.hidden}")
+        _check(1 <= len(self.channels) <= MAX_LAYERS and all(isinstance(c, int) and 0 < c <= MAX_WIDTH for c in self.channels),
+               f"channels must be 1 to {MAX_LAYERS} integers from 1 to {MAX_WIDTH}, got {self.channels}")
+        _check(isinstance(self.fc_hidden, int) and 0 <= self.fc_hidden <= MAX_WIDTH,
+               f"fc_hidden must be from 0 to {MAX_WIDTH}, got {self.fc_hidden}")
+        _check(_finite(self.sigma) and self.sigma > 0, f"sigma must be a finite number > 0, got {self.sigma!r}")
         if self.architecture == "conv":
             factor = 2 ** len(self.channels)
             _, h, w = self.image_shape
@@ -145,8 +156,8 @@ class TrainConfig(_JSONConfig):
         for name in ("warmup_epochs", "patience", "seed"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 0, f"{name} must be an integer >= 0, got {value!r}")
-        _check(isinstance(self.lr, (int, float)) and self.lr > 0, f"lr must be > 0, got {self.lr!r}")
-        _check(isinstance(self.beta, (int, float)) and self.beta >= 0, f"beta must be >= 0, got {self.beta!r}")
+        _check(_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}")
+        _check(_finite(self.beta) and self.beta >= 0, f"beta must be a finite number >= 0, got {self.beta!r}")
         _check(self.binarize in (None, True, False), f"binarize must be true, false or null, got {self.binarize!r}")
         _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
                f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
