@@ -1,4 +1,5 @@
 """The real command lines, run as a user would (subprocesses), on scikit-learn's digits."""
+import re
 import subprocess
 import sys
 
@@ -66,3 +67,55 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_the_last_good_weights(tm
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "not finite" in proc.stderr and "--lr" in proc.stderr
     assert load_bundle(out).metrics is None  # the bundle still opens: its last good weights
+
+
+def test_a_non_finite_training_loss_names_its_step(tmp_path):
+    out = tmp_path / "b"  # (x - f(z))^2 / sigma^2 overflows float32 at the first step
+    proc = run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "16", "--latent-dim", "2",
+               "--likelihood", "gaussian", "--sigma", "1e-30", "--epochs", "3", "--log-every", "5",
+               "--out", str(out), "--quiet", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert re.search(r"the training loss at step 1 \(epoch 1\) is not finite", proc.stderr), proc.stderr
+    assert "--sigma 1e-30" in proc.stderr and "epoch 0 (0: untrained)" in proc.stderr
+    assert load_bundle(out).metrics is None
+
+
+def test_an_unwritable_output_folder_is_reported_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--epochs", "1",
+               "--out", str(blocker / "bundle"), "--quiet", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: cannot write the bundle to {blocker / 'bundle'}")
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_full_disk_mid_training_fails_that_write_and_keeps_the_last_bundle(tmp_path, monkeypatch):
+    """ENOSPC at the third fsync of weights (epoch 3's best): the error reaches the caller, the
+    weights of the previous best epoch stay as they were, no temporary file is left."""
+    import errno
+    import os
+
+    from vae_core import ModelConfig, TrainConfig, checkpoint, train
+
+    out, calls, before = tmp_path / "b", [], {}
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        target = os.readlink(f"/proc/self/fd/{fd}")
+        if ".model.safetensors." in target:
+            calls.append(target)
+            if len(calls) == 4:  # 1: the untrained weights, 2-4: epochs 1-3
+                before["weights"] = (out / "model.safetensors").read_bytes()
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(checkpoint.os, "fsync", fsync)
+    model = ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(32,), latent_dim=2)
+    with pytest.raises(OSError, match="No space left"):
+        # A high learning rate so that the first epochs keep improving the held-out ELBO.
+        train(model, TrainConfig(dataset="digits", epochs=6, lr=3e-3, eval_k=2), out, progress=False)
+    assert len(calls) == 4
+    assert (out / "model.safetensors").read_bytes() == before["weights"]
+    load_bundle(out)  # still a valid bundle
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]

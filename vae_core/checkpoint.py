@@ -13,6 +13,8 @@ A bundle is a folder, with no pickle anywhere, so opening a stranger's can never
                      probe means, tied to the weights by their SHA-256
 ``encodings.safetensors`` optional: each probe image's mu, logvar, KL per dimension and
                      reconstruction term, tied to the weights the same way
+``train_state.safetensors`` only while a run is unfinished: the last complete epoch's
+                     weights, optimizer and random-generator state, for ``--resume``
 ==================== ==========================================================
 
 Every file is written to a temporary name, flushed to disk and renamed over the old one,
@@ -42,10 +44,10 @@ from .model import VAE
 
 FORMAT = "vae-explorer-bundle"
 FORMAT_VERSION = 1
-CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS = (
+CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS, TRAIN_STATE = (
     "config.json", "model.safetensors", "probe.safetensors", "metrics.json", "history.jsonl",
-    "projections.safetensors", "encodings.safetensors")
-BUNDLE_FILES = (CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS)
+    "projections.safetensors", "encodings.safetensors", "train_state.safetensors")
+BUNDLE_FILES = (CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS, TRAIN_STATE)
 REQUIRED = (CONFIG, WEIGHTS, PROBE)
 MAX_FILE_BYTES = 256 * 2**20  # no shipped or sensible bundle file comes near this
 _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -243,6 +245,49 @@ def append_history(folder: Path, record: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
+def keep_history_through(folder: Path, epoch: int) -> None:
+    """Drop the records of epochs after ``epoch`` (a run killed mid-epoch and resumed from
+    the last complete one logs that epoch again), keeping the other lines as they are."""
+    path = folder / HISTORY
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the half-written line of a killed run
+        if isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] <= epoch:
+            kept.append(line + "\n")
+    _atomic_write(path, "".join(kept).encode())
+
+
+def write_train_state(folder: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """What ``--resume`` needs after a complete epoch: tensors (weights, optimizer moments,
+    generator state) and JSON-able counters. Safetensors and JSON, like the rest: no pickle."""
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    _atomic_write(folder / TRAIN_STATE, st_save(tensors, metadata={"format": FORMAT, "state": json.dumps(meta)}))
+
+
+def read_train_state(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
+    """The saved training state, or None when there is none. Raises BundleError when the file
+    exists but cannot be read."""
+    path = folder / TRAIN_STATE
+    if not path.exists():
+        return None
+    tensors = _read_tensors(path)
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as f:
+            meta = json.loads((f.metadata() or {})["state"])
+    except (SafetensorError, KeyError, ValueError, OSError) as exc:
+        raise BundleError(path, f"no readable training state ({exc})") from None
+    if not isinstance(meta, dict):
+        raise BundleError(path, "training state is not a JSON object")
+    return tensors, meta
+
+
 def _last_byte(path: Path) -> bytes:
     with open(path, "rb") as f:
         f.seek(-1, os.SEEK_END)
@@ -339,6 +384,17 @@ def _check_probe(path: Path, probe: dict[str, torch.Tensor], image_shape: tuple[
     return images, labels
 
 
+def read_configs(folder: str | os.PathLike) -> tuple[ModelConfig, TrainConfig, str | None]:
+    """The model and training configurations and the command stored in ``config.json``.
+    Raises BundleError."""
+    folder = Path(folder)
+    config = _read_config(folder)
+    try:
+        return ModelConfig.from_dict(config["model"]), TrainConfig.from_dict(config["train"]), config.get("command")
+    except ConfigError as exc:
+        raise BundleError(folder / CONFIG, str(exc)) from None
+
+
 def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -> Bundle:
     """Rebuild a model and its probe set from a bundle folder, validating everything.
 
@@ -351,11 +407,7 @@ def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     if not folder.is_dir():
         raise BundleError(folder, "not a folder")
     config = _read_config(folder)
-    try:
-        model_config = ModelConfig.from_dict(config["model"])
-        train_config = TrainConfig.from_dict(config["train"])
-    except ConfigError as exc:
-        raise BundleError(folder / CONFIG, str(exc)) from None
+    model_config, train_config, _ = read_configs(folder)
     with torch.device("meta"):  # shapes only: a config naming huge layers allocates nothing
         skeleton = VAE(model_config)
     weights = _check_weights(folder / WEIGHTS, skeleton, _read_tensors(folder / WEIGHTS))

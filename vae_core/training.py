@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import os
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -45,19 +47,32 @@ def probe_subset(test_set: ImageSet, size: int) -> ImageSet:
 
 def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | Path, *,
           data_dir: str | Path | None = None, download: bool = True, command: str | None = None,
-          overwrite: bool = False, log_every: int = 100, progress: bool = True) -> Path:
+          overwrite: bool = False, log_every: int = 100, progress: bool = True, resume: bool = False) -> Path:
     """Train a VAE and write its bundle to ``out_dir``; returns the folder.
+
+    After every epoch the bundle also holds ``train_state.safetensors`` (weights, Adam's
+    moments, the random generator); with ``resume=True`` a run killed at any moment continues
+    from its last complete epoch and ends with the same weights as an uninterrupted run (on
+    the CPU, where the arithmetic is deterministic). The file is removed when the run ends.
 
     Raises:
         DatasetNotFoundError: the data set is not on disk and cannot be downloaded.
-        FileExistsError: ``out_dir`` already holds a bundle and ``overwrite`` is False.
+        FileExistsError: ``out_dir`` already holds a bundle and neither ``overwrite`` nor
+            ``resume`` is set, or ``resume`` is set and that run has already finished.
+        PermissionError, OSError: ``out_dir`` cannot be written (checked before training).
         ValueError: the data set's image shape differs from ``model_config.image_shape``.
-        FloatingPointError: the held-out ELBO became NaN or infinite; the bundle keeps the
-            last good epoch.
+        FloatingPointError: the training loss or the held-out ELBO became NaN or infinite;
+            the bundle keeps the last good epoch.
     """
     out = Path(out_dir)
-    if (out / ckpt.CONFIG).exists() and not overwrite:
-        raise FileExistsError(f"{out} already holds a bundle; choose another folder or pass --overwrite")
+    state = ckpt.read_train_state(out) if resume else None
+    if state is None and (out / ckpt.CONFIG).exists() and not overwrite:
+        if not resume:
+            raise FileExistsError(f"{out} already holds a bundle; choose another folder, pass --overwrite, "
+                                  "or --resume to continue an unfinished run")
+        if (out / ckpt.METRICS).exists():
+            raise FileExistsError(f"{out} holds a finished run; nothing to resume")
+    check_writable(out)
     cfg, device = train_config, resolve_device(train_config.device)
     torch.manual_seed(cfg.seed)
     train_set, val_set = split_validation(load_dataset(cfg.dataset, "train", data_dir, download=download),
@@ -70,40 +85,68 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
 
     model = VAE(model_config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    _start_bundle(out, model, model_config, cfg, test_set, use_binarize, command)
+    run = _Run(out, cfg, use_binarize, torch.Generator(device=device).manual_seed(cfg.seed), log_every, progress)
+    if state is None:
+        _start_bundle(out, model, model_config, cfg, test_set, use_binarize, command)
+        progress_ = {"epoch": 0, "best_elbo": -math.inf, "best_epoch": 0, "stale": 0}
+        best_state = copy.deepcopy(model.state_dict())
+    else:
+        progress_ = run.restore(state, model, optimizer)
+        best_state = {k: v.to(device) for k, v in ckpt.load_bundle(out).model.state_dict().items()}
+        ckpt.keep_history_through(out, progress_["epoch"])
+        run.say(f"resuming {out} after epoch {progress_['epoch']} (step {run.step})")
 
     images = train_set.images.to(device)  # held once, as bytes, on the training device
     x_val = prepare(val_set.images, use_binarize, seed=cfg.seed).to(device)
-    run = _Run(out, cfg, use_binarize, torch.Generator(device=device).manual_seed(cfg.seed), log_every, progress)
-    best_elbo, best_state, best_epoch, stale = -float("inf"), None, 0, 0
-    for epoch in range(1, cfg.epochs + 1):
-        record = run.epoch(model, optimizer, images, epoch)
+    epoch = progress_["epoch"]
+    while epoch < cfg.epochs and not (cfg.patience and progress_["stale"] >= cfg.patience):
+        epoch += 1
+        try:
+            record = run.epoch(model, optimizer, images, epoch)
+        except NonFiniteLoss as exc:
+            _require_finite(math.nan, f"the training loss at step {exc.step} (epoch {epoch})", out,
+                            progress_["best_epoch"], cfg, model_config)
         val = evaluate(model, x_val, k=0, batch_size=1000, seed=cfg.seed)
-        _require_finite(val["elbo"], f"held-out ELBO after epoch {epoch} (step {run.step})", out, best_epoch,
-                        cfg, model_config)
+        _require_finite(val["elbo"], f"held-out ELBO after epoch {epoch} (step {run.step})", out,
+                        progress_["best_epoch"], cfg, model_config)
         record.update(val_elbo=val["elbo"], val_reconstruction=val["reconstruction"], val_kl=val["kl"],
                       val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"])
         ckpt.append_history(out, record)
         run.say(f"epoch {epoch}: training D {record['reconstruction']:.2f}, KL {record['kl']:.2f} | "
                 f"held-out ELBO {val['elbo']:.2f} (nats per image)")
-        if val["elbo"] > best_elbo:
-            best_elbo, best_epoch, stale = val["elbo"], epoch, 0
+        if val["elbo"] > progress_["best_elbo"]:
+            progress_.update(best_elbo=val["elbo"], best_epoch=epoch, stale=0)
             best_state = copy.deepcopy(model.state_dict())
             ckpt.write_weights(out, model)  # the bundle always holds the best epoch so far
         else:
-            stale += 1
-            if cfg.patience and stale >= cfg.patience:
-                run.say(f"held-out ELBO has not improved for {stale} epochs; stopping")
-                break
+            progress_["stale"] += 1
+            if cfg.patience and progress_["stale"] >= cfg.patience:
+                run.say(f"held-out ELBO has not improved for {progress_['stale']} epochs; stopping")
+        progress_["epoch"] = epoch
+        run.save(model, optimizer, progress_)  # after the weights: a kill in between redoes this epoch
     wall = time.perf_counter() - run.started
     model.load_state_dict(best_state)
     metrics = _final_metrics(model, test_set, use_binarize, cfg, device, progress,
-                             epochs=epoch, best_epoch=best_epoch, wall_time_s=round(wall, 1))
+                             epochs=epoch, best_epoch=progress_["best_epoch"], wall_time_s=round(wall, 1))
     # NaN or infinity in either bound propagates through the sum.
     _require_finite(metrics["elbo"] + metrics.get("log_likelihood", {}).get("estimate", 0.0),
-                    "the test-set ELBO or L_k", out, best_epoch, cfg, model_config)
+                    "the test-set ELBO or L_k", out, progress_["best_epoch"], cfg, model_config)
     ckpt.write_metrics(out, metrics)
+    (out / ckpt.TRAIN_STATE).unlink(missing_ok=True)  # finished: nothing left to resume
     return out
+
+
+def check_writable(out: Path) -> None:
+    """Create ``out`` and write a file in it, so an unwritable folder or a full disk is
+    reported before any data is loaded. Raises OSError (PermissionError, ...) naming ``out``."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-") as f:
+            f.write(b"\0" * 65536)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise type(exc)(f"cannot write the bundle to {out}: {exc.strerror or exc}") from None
 
 
 class _Run:
@@ -114,6 +157,38 @@ class _Run:
         self.out, self.cfg, self.use_binarize, self.gen = out, cfg, use_binarize, gen
         self.log_every, self.progress = log_every, progress
         self.step, self.started = 0, time.perf_counter()
+
+    def save(self, model: VAE, optimizer: torch.optim.Optimizer, progress: dict[str, Any]) -> None:
+        """train_state.safetensors after a complete epoch (see train)."""
+        optim = optimizer.state_dict()
+        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+        tensors.update({f"optim.{i}.{name}": torch.as_tensor(v) for i, moments in optim["state"].items()
+                        for name, v in moments.items()})
+        tensors["generator"] = self.gen.get_state()
+        ckpt.write_train_state(self.out, tensors, {
+            **progress, "step": self.step, "elapsed_s": time.perf_counter() - self.started,
+            "param_groups": optim["param_groups"]})
+
+    def restore(self, state: tuple[dict[str, torch.Tensor], dict[str, Any]], model: VAE,
+                optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+        """Load what save() wrote into the model, the optimizer and this run; returns the
+        epoch counters. Raises BundleError when the state does not fit this model."""
+        tensors, meta = state
+        device = next(model.parameters()).device
+        try:
+            model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+            moments: dict[int, dict[str, torch.Tensor]] = {}
+            for key, value in tensors.items():
+                if key.startswith("optim."):
+                    _, index, name = key.split(".", 2)
+                    moments.setdefault(int(index), {})[name] = value.to(device) if name != "step" else value
+            optimizer.load_state_dict({"state": moments, "param_groups": meta["param_groups"]})
+            self.gen.set_state(tensors["generator"])
+            self.step = int(meta["step"])
+            self.started = time.perf_counter() - float(meta["elapsed_s"])
+            return {k: meta[k] for k in ("epoch", "best_elbo", "best_epoch", "stale")}
+        except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+            raise ckpt.BundleError(self.out / ckpt.TRAIN_STATE, f"does not fit this run ({exc})") from None
 
     def say(self, line: str) -> None:
         if self.progress:
@@ -126,6 +201,7 @@ class _Run:
         steps = -(-len(images) // cfg.batch_size)
         order = torch.randperm(len(images), generator=gen, device=images.device)
         sums = torch.zeros(2, device=images.device)  # running D, R; read back only when logging
+        first_bad = torch.full((), -1, device=images.device)  # first step with a non-finite loss
         bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.progress, leave=False,
                    unit="batch")
         for i in bar:
@@ -134,15 +210,20 @@ class _Run:
                 x = binarize(x, gen)
             beta = beta_at(epoch - 1 + i / steps, cfg.beta, cfg.warmup_epochs)
             t = terms(model, x, n_samples=cfg.mc_samples, generator=gen)
+            loss = t.loss(beta)
             optimizer.zero_grad(set_to_none=True)
-            t.loss(beta).backward()
+            loss.backward()
             optimizer.step()
             self.step += 1
             sums += torch.stack([t.reconstruction.mean(), t.kl.mean()]).detach()
+            # Recorded on the device, checked when the log reads back anyway: no sync per step.
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), self.step, first_bad)
             if self.step % self.log_every == 0:
+                _raise_if_bad(first_bad)
                 recon, kl = (sums / (i + 1)).tolist()
                 bar.set_postfix(recon=f"{recon:.1f}", kl=f"{kl:.2f}", beta=f"{beta:.2f}")
                 ckpt.append_history(self.out, self.record("step", epoch, beta, recon, kl))
+        _raise_if_bad(first_bad)
         recon, kl = (sums / steps).tolist()
         return self.record("epoch", epoch, beta, recon, kl)
 
@@ -150,6 +231,18 @@ class _Run:
         return {"kind": kind, "step": self.step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
                 "elbo": -(recon + kl), "loss": recon + beta * kl, "lr": self.cfg.lr,
                 "time_s": round(time.perf_counter() - self.started, 2)}
+
+
+class NonFiniteLoss(FloatingPointError):
+    def __init__(self, step: int):
+        self.step = step
+        super().__init__(f"the training loss is NaN or infinite at step {step}")
+
+
+def _raise_if_bad(first_bad: torch.Tensor) -> None:
+    step = int(first_bad)
+    if step >= 0:
+        raise NonFiniteLoss(step)
 
 
 def _start_bundle(out: Path, model: VAE, model_config: ModelConfig, cfg: TrainConfig,
@@ -228,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, help="bundle folder to write")
     g.add_argument("--overwrite", action="store_true", help="replace a bundle already in --out")
+    g.add_argument("--resume", action="store_true",
+                   help="continue the unfinished run in --out from its last complete epoch, with the options it was "
+                        "started with (the others given here are ignored); starts it when --out holds none")
     g.add_argument("--eval-k", type=int, default=t.eval_k, help="importance samples k of the final test-set L_k estimate (5000 is the literature's)")
     g.add_argument("--probe-size", type=int, default=t.probe_size, help="test images stored in the bundle for the explorer")
     g.add_argument("--log-every", type=int, default=100, help="steps between history.jsonl records")
@@ -258,9 +354,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--log-every must be >= 1")
     command = "python -m vae_core.train " + shlex.join(argv)
     try:
+        if args.resume and (Path(args.out) / ckpt.TRAIN_STATE).exists():
+            # The run goes on as it was started, whatever else this command line says.
+            model_cfg, train_cfg, command = ckpt.read_configs(args.out)
         out = train(model_cfg, train_cfg, args.out, data_dir=args.data_dir, download=not args.no_download,
-                    command=command, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet)
-    except (DatasetNotFoundError, FileExistsError, FloatingPointError) as exc:
+                    command=command, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet,
+                    resume=args.resume)
+    except (DatasetNotFoundError, FileExistsError, FloatingPointError, ckpt.BundleError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     metrics = ckpt.load_bundle(out).metrics or {}
