@@ -35,7 +35,7 @@ def last_image_src(page) -> str:
 
 
 def start_time(browser) -> float:
-    with explorer_server() as (url, started):
+    with explorer_server() as (url, started, _):
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         page.goto(url)
         elapsed = wait_until_drawn(page) - started
@@ -61,7 +61,7 @@ def slider_times(browser, url: str, slider: int, presses: int) -> list[float]:
 
 
 def traversal_times(browser, presses: int) -> list[float]:
-    with explorer_server() as (url, _):
+    with explorer_server() as (url, _, _):
         return slider_times(browser, f"{url}/traversals", 2, presses)  # 0, 1: rows and columns
 
 
@@ -86,7 +86,7 @@ def floor_times(browser, presses: int) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp:
         app = Path(tmp) / "floor.py"
         app.write_text(FLOOR_APP)
-        with explorer_server(script=str(app)) as (url, _):
+        with explorer_server(script=str(app)) as (url, _, _):
             return slider_times(browser, url, 0, presses)
 
 
@@ -101,7 +101,7 @@ def tsne_times(browser) -> dict[str, float]:
         shutil.copytree(REPO / "checkpoints" / "mnist-conv-z16", copy)
         (copy / "projections.safetensors").unlink(missing_ok=True)
         out = {}
-        with explorer_server("--bundles", tmp) as (url, _):
+        with explorer_server("--bundles", tmp) as (url, _, _):
             page = browser.new_page(viewport={"width": 1400, "height": 1400})
             for name, bundle in (("uncached", copy.name), ("precomputed", "mnist-conv-z16")):
                 page.goto(f"{url}/latent_map?bundle={bundle}")

@@ -4,6 +4,7 @@ so a retrained bundle is picked up and a second visit, from any session, is inst
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import hashlib
 import io
@@ -21,6 +22,25 @@ import streamlit as st
 from vae_core import (Bundle, BundleError, analysis, evaluate, extract_zipped_bundle, find_bundles, load_bundle,
                       read_encodings, read_projections)
 
+def _tune_malloc() -> None:
+    """Keep freed tensor memory from piling up in a long-running, many-threaded server (glibc).
+
+    Streamlit runs every rerun of every session in a new thread, and glibc gave each its own
+    malloc arena; and after a large block is freed glibc raises its mmap threshold, so later
+    tensors of that size come from those arenas and stay there. With 10 sessions for 60 s
+    (bench/load_test.py) the server grew by ~300 MB. Two arenas and a fixed 1 MiB threshold
+    (large blocks mmap-ed, and unmapped when freed) are what MALLOC_ARENA_MAX=2 and
+    MALLOC_MMAP_THRESHOLD_=1048576 would set; a no-op off glibc."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+        libc.mallopt(-3, 2**20)  # M_MMAP_THRESHOLD
+
+
+_tune_malloc()
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINTS = REPO / "checkpoints"
 BUNDLES_ENV = "VAE_EXPLORER_BUNDLES"

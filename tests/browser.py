@@ -31,7 +31,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def explorer_server(*args: str, timeout_s: float = 90, script: str = "explorer/app.py"):
     """Start the explorer (or another Streamlit ``script``) from the repository root, with its
-    .streamlit/config.toml, and yield (URL, start time) once /_stcore/health answers; stop it afterwards."""
+    .streamlit/config.toml, and yield (URL, start time, process) once /_stcore/health answers; stop it afterwards."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", *(["--", *args] if args else [])]
@@ -47,7 +47,7 @@ def explorer_server(*args: str, timeout_s: float = 90, script: str = "explorer/a
             if proc.poll() is not None or time.perf_counter() - started > timeout_s:
                 raise RuntimeError(f"explorer did not start: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
             time.sleep(0.2)
-        yield url, started
+        yield url, started, proc
     finally:
         proc.terminate()
         try:

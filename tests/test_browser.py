@@ -21,7 +21,7 @@ SHOTS = Path(os.environ.get("VAE_SCREENSHOTS") or REPO / "build" / "screenshots"
 
 @pytest.fixture(scope="module")
 def server():
-    with explorer_server() as (url, _):
+    with explorer_server() as (url, _, _):
         yield url
 
 
