@@ -92,17 +92,24 @@ def current() -> Bundle:
     return get_bundle(st.session_state["bundle_path"])
 
 
-@st.cache_data(show_spinner="Encoding the probe images…", max_entries=32)
+@st.cache_resource(show_spinner="Encoding the probe images…", max_entries=16)
 def probe_arrays(path: str, stamp: float) -> dict[str, np.ndarray]:
     """Everything per probe image: x (as scored), mu, logvar, reconstruction term D, KL R and
     KL per dimension (nats), labels. Read from the bundle's encodings.safetensors when it holds
-    them for these weights (shipped bundles do, so opening one encodes nothing)."""
+    them for these weights (shipped bundles do, so opening one encodes nothing).
+
+    One copy per process, shared by every session and rerun (st.cache_data would hand each
+    call its own copy, 15 MB for MNIST); the arrays are read-only so no view can change them
+    for the others."""
     bundle = _load(path, stamp)
     n, d = len(bundle.probe_labels), bundle.model_config.latent_dim
     enc = read_encodings(path, n, d) or analysis.probe_encodings(bundle)
     arrays = {k: v.numpy() for k, v in enc.items()}
     arrays["kl"] = arrays["kl_per_dim"].sum(1)
-    return {"x": analysis.probe_inputs(bundle).numpy(), **arrays, "labels": bundle.probe_labels.numpy()}
+    arrays = {"x": analysis.probe_inputs(bundle).numpy(), **arrays, "labels": bundle.probe_labels.numpy()}
+    for array in arrays.values():
+        array.flags.writeable = False
+    return arrays
 
 
 def probe(bundle: Bundle) -> dict[str, np.ndarray]:
@@ -113,7 +120,7 @@ def kl_by_dimension(bundle: Bundle) -> tuple[np.ndarray, list[int]]:
     """Average KL of each latent dimension over the probe images, (D,) in nats per image, and
     the dimensions ordered by it, largest first."""
     kl_mean = probe(bundle)["kl_per_dim"].mean(0)
-    return kl_mean, analysis.dimensions_by_kl(torch.as_tensor(kl_mean))
+    return kl_mean, analysis.dimensions_by_kl(torch.tensor(kl_mean))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -200,4 +207,4 @@ def encodings_csv(bundle: Bundle) -> bytes:
 def reconstruction(bundle: Bundle, i: int) -> np.ndarray:
     """E[x | z = mu(x)] of probe image i: (C, H, W) in [0, 1]."""
     x = probe(bundle)["x"][i]
-    return analysis.reconstruct(bundle.model, torch.as_tensor(x)[None])[0].numpy()
+    return analysis.reconstruct(bundle.model, torch.tensor(x)[None])[0].numpy()

@@ -194,3 +194,16 @@ def test_an_uploaded_zip_opens_and_a_bad_one_is_a_message(digits_bundle, tmp_pat
     at.run()
     assert at.sidebar.selectbox(key="bundle_picker").value == path and not at.exception
     show(at, "views/latent_map.py")
+
+
+def test_probe_arrays_are_one_read_only_copy_shared_by_every_session():
+    from explorer import state
+
+    first, second = open_app(), open_app()  # two sessions
+    assert not first.exception and not second.exception
+    path = str(REPO / "checkpoints" / "mnist-conv-z16")
+    a, b = state.probe_arrays(path, state._stamp(path)), state.probe_arrays(path, state._stamp(path))
+    assert a is b and a["mu"] is b["mu"]  # the same objects, not copies
+    assert not any(v.flags.writeable for v in a.values())
+    with pytest.raises(ValueError):
+        a["mu"][0, 0] = 1.0  # a view cannot change what the other sessions see

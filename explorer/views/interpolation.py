@@ -30,7 +30,7 @@ for column, k in ((c1, a), (c2, b)):
     column.image(figures.to_uint8_grid(arrays["x"][k][None, None], scale=3), output_format="PNG",
                  caption=f"probe #{k}, label {bundle.classes[arrays['labels'][k]]}")
 
-za, zb = torch.as_tensor(arrays["mu"][a]), torch.as_tensor(arrays["mu"][b])
+za, zb = torch.tensor(arrays["mu"][a]), torch.tensor(arrays["mu"][b])
 rows = np.stack([analysis.decode(bundle.model, analysis.interpolate(za, zb, steps, m)).numpy()
                  for m in ("linear", "spherical")])
 norms = [[float(z.norm()) for z in analysis.interpolate(za, zb, steps, m)] for m in ("linear", "spherical")]

@@ -34,7 +34,7 @@ if i == j:
     st.warning("Pick two different dimensions.")
     st.stop()
 index = selection.get(selection.FIRST, n_probe)
-anchor = torch.as_tensor(arrays["mu"][index]) if kind == "image" else torch.zeros(dim)
+anchor = torch.tensor(arrays["mu"][index]) if kind == "image" else torch.zeros(dim)
 images, q = analysis.manifold_grid(bundle.model, anchor, (i, j), size)
 scale = 2 if size > 10 else 3
 ticks = [f"{v:+.2f}" for v in q.tolist()]

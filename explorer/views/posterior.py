@@ -10,7 +10,7 @@ bundle = state.current()
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 index = selection.get(selection.FIRST, n_probe)
-x = torch.as_tensor(arrays["x"][index])
+x = torch.tensor(arrays["x"][index])
 
 st.title("Posterior spread")
 st.markdown(

@@ -36,7 +36,7 @@ else:
     chosen = (ranked[::-1] if order.startswith("worst") else ranked)[:count].copy()  # no negative strides for torch
 
 x = arrays["x"][chosen]
-recon = analysis.reconstruct(bundle.model, torch.as_tensor(x)).numpy()
+recon = analysis.reconstruct(bundle.model, torch.tensor(x)).numpy()
 rows, names = [x, recon], ["input x", "reconstruction E[x | z = μ]"]
 if bundle.dataset.get("binarized"):
     rows.insert(0, bundle.probe_images[chosen].float().numpy() / 255)

@@ -30,7 +30,7 @@ if kind == "prior":
     anchor = torch.zeros(dim)
 else:
     index = selection.get(selection.FIRST, n_probe)
-    anchor = torch.as_tensor(arrays["mu"][index])
+    anchor = torch.tensor(arrays["mu"][index])
     c2.image(figures.to_uint8_grid(arrays["x"][index][None, None], scale=3),
              caption=f"anchor: probe #{index}, label {bundle.classes[arrays['labels'][index]]} "
                      "(change it in the sidebar or on the latent map)", output_format="PNG", width=112)
