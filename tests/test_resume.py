@@ -1,12 +1,10 @@
 """Crashes mid-training: SIGKILL at random moments, --resume, and the same final weights."""
-import json
 import random
 import signal
 import subprocess
 import sys
 import time
 
-import pytest
 import torch
 from safetensors.torch import load_file
 

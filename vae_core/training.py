@@ -88,49 +88,49 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
     run = _Run(out, cfg, use_binarize, torch.Generator(device=device).manual_seed(cfg.seed), log_every, progress)
     if state is None:
         _start_bundle(out, model, model_config, cfg, test_set, use_binarize, command)
-        progress_ = {"epoch": 0, "best_elbo": -math.inf, "best_epoch": 0, "stale": 0}
+        counters = {"epoch": 0, "best_elbo": -math.inf, "best_epoch": 0, "stale": 0}
         best_state = copy.deepcopy(model.state_dict())
     else:
-        progress_ = run.restore(state, model, optimizer)
+        counters = run.restore(state, model, optimizer)
         best_state = {k: v.to(device) for k, v in ckpt.load_bundle(out).model.state_dict().items()}
-        ckpt.keep_history_through(out, progress_["epoch"])
-        run.say(f"resuming {out} after epoch {progress_['epoch']} (step {run.step})")
+        ckpt.keep_history_through(out, counters["epoch"])
+        run.say(f"resuming {out} after epoch {counters['epoch']} (step {run.step})")
 
     images = train_set.images.to(device)  # held once, as bytes, on the training device
     x_val = prepare(val_set.images, use_binarize, seed=cfg.seed).to(device)
-    epoch = progress_["epoch"]
-    while epoch < cfg.epochs and not (cfg.patience and progress_["stale"] >= cfg.patience):
+    epoch = counters["epoch"]
+    while epoch < cfg.epochs and not (cfg.patience and counters["stale"] >= cfg.patience):
         epoch += 1
         try:
             record = run.epoch(model, optimizer, images, epoch)
         except NonFiniteLoss as exc:
             _require_finite(math.nan, f"the training loss at step {exc.step} (epoch {epoch})", out,
-                            progress_["best_epoch"], cfg, model_config)
+                            counters["best_epoch"], cfg, model_config)
         val = evaluate(model, x_val, k=0, batch_size=1000, seed=cfg.seed)
         _require_finite(val["elbo"], f"held-out ELBO after epoch {epoch} (step {run.step})", out,
-                        progress_["best_epoch"], cfg, model_config)
+                        counters["best_epoch"], cfg, model_config)
         record.update(val_elbo=val["elbo"], val_reconstruction=val["reconstruction"], val_kl=val["kl"],
                       val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"])
         ckpt.append_history(out, record)
         run.say(f"epoch {epoch}: training D {record['reconstruction']:.2f}, KL {record['kl']:.2f} | "
                 f"held-out ELBO {val['elbo']:.2f} (nats per image)")
-        if val["elbo"] > progress_["best_elbo"]:
-            progress_.update(best_elbo=val["elbo"], best_epoch=epoch, stale=0)
+        if val["elbo"] > counters["best_elbo"]:
+            counters.update(best_elbo=val["elbo"], best_epoch=epoch, stale=0)
             best_state = copy.deepcopy(model.state_dict())
             ckpt.write_weights(out, model)  # the bundle always holds the best epoch so far
         else:
-            progress_["stale"] += 1
-            if cfg.patience and progress_["stale"] >= cfg.patience:
-                run.say(f"held-out ELBO has not improved for {progress_['stale']} epochs; stopping")
-        progress_["epoch"] = epoch
-        run.save(model, optimizer, progress_)  # after the weights: a kill in between redoes this epoch
+            counters["stale"] += 1
+            if cfg.patience and counters["stale"] >= cfg.patience:
+                run.say(f"held-out ELBO has not improved for {counters['stale']} epochs; stopping")
+        counters["epoch"] = epoch
+        run.save(model, optimizer, counters)  # after the weights: a kill in between redoes this epoch
     wall = time.perf_counter() - run.started
     model.load_state_dict(best_state)
     metrics = _final_metrics(model, test_set, use_binarize, cfg, device, progress,
-                             epochs=epoch, best_epoch=progress_["best_epoch"], wall_time_s=round(wall, 1))
+                             epochs=epoch, best_epoch=counters["best_epoch"], wall_time_s=round(wall, 1))
     # NaN or infinity in either bound propagates through the sum.
     _require_finite(metrics["elbo"] + metrics.get("log_likelihood", {}).get("estimate", 0.0),
-                    "the test-set ELBO or L_k", out, progress_["best_epoch"], cfg, model_config)
+                    "the test-set ELBO or L_k", out, counters["best_epoch"], cfg, model_config)
     ckpt.write_metrics(out, metrics)
     (out / ckpt.TRAIN_STATE).unlink(missing_ok=True)  # finished: nothing left to resume
     return out
