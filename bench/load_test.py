@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from browser import CHROMIUM_ARGS, DRAWN_JS, REPO, chromium_path, explorer_server  # noqa: E402
 
+from bench.explorer_speed import DRAWN_AFTER_KEY_JS, KEYDOWN_JS  # noqa: E402  (timed the same way)
+
 VIEWS = ["", "posterior", "generation", "latent_map", "traversals", "manifold", "interpolation", "objective",
          "model_card"]  # URL paths, for filling the caches first
 BUNDLES = sorted(p.parent.name for p in (REPO / "checkpoints").glob("*/config.json"))
-NEW_IMAGE_JS = """(before) => { const all = document.querySelectorAll('[data-testid="stImage"] img');
-  const img = all[all.length - 1]; return img && img.src !== before && img.complete; }"""
 
 
 def rss_mb(pid: int) -> float:
@@ -80,14 +80,14 @@ async def session(browser, url: str, deadline: float, seed: int, stats: dict) ->
                 stats["errors"].append(f"exception shown on {view} / {bundle}")
             stats["views"] += 1
             if view == "Latent traversals":
+                await page.evaluate(KEYDOWN_JS)
                 await page.get_by_role("slider").nth(2).focus()
                 for _ in range(10):
                     images = page.locator('[data-testid="stImage"] img')
                     before = await images.last.get_attribute("src")
-                    t0 = time.perf_counter()
                     await page.keyboard.press(rng.choice(["ArrowLeft", "ArrowRight"]))
-                    await page.wait_for_function(NEW_IMAGE_JS, arg=before, polling="raf", timeout=30_000)
-                    stats["slider_s"].append(time.perf_counter() - t0)
+                    ms = await page.wait_for_function(DRAWN_AFTER_KEY_JS, arg=before, polling="raf", timeout=30_000)
+                    stats["slider_s"].append(await ms.json_value() / 1000)
         except Exception as exc:  # a timeout or a closed page: counted, and the session goes on
             stats["errors"].append(f"{type(exc).__name__} on {view} / {bundle}: {str(exc)[:120]}")
     await context.close()
