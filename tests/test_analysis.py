@@ -133,3 +133,12 @@ def test_corruptions():
     torch.testing.assert_close(analysis.corrupt(x, "noise", 0.0), x)
     with pytest.raises(ValueError, match="unknown corruption"):
         analysis.corrupt(x, "blur", 0.1)
+
+
+def test_one_thread_runs_torch_single_threaded_and_restores_the_count():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError):
+        with analysis.one_thread():
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("restored even so")
+    assert torch.get_num_threads() == before
