@@ -1,5 +1,6 @@
 """The bundle contract: exact file set, exact weights back, and one error for every broken bundle."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -261,4 +262,21 @@ def test_a_config_naming_huge_layers_is_refused_without_allocating_them(digits_b
     config["model"].update(hidden=[100000])  # beyond the config's bounds: refused before anything
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(BundleError, match="hidden must be"):
+        load_bundle(folder)
+
+
+def test_a_bundle_over_the_size_limits_is_refused_before_reading(digits_bundle, tmp_path):
+    from vae_core.checkpoint import MAX_FILE_BYTES, MAX_UNZIPPED_BYTES
+
+    folder = _copy(digits_bundle, tmp_path / "big")
+    # Sparse files: the sizes are real to stat() but take no disk, and nothing is read.
+    for name in ("model.safetensors", "probe.safetensors", "metrics.json"):
+        os.truncate(folder / name, MAX_FILE_BYTES - 1)
+    assert 3 * (MAX_FILE_BYTES - 1) > MAX_UNZIPPED_BYTES
+    with pytest.raises(BundleError, match="over the .* byte limit for a bundle"):
+        load_bundle(folder)
+    os.truncate(folder / "probe.safetensors", 10)
+    os.truncate(folder / "metrics.json", 10)
+    os.truncate(folder / "model.safetensors", MAX_FILE_BYTES + 1)
+    with pytest.raises(BundleError, match="model.safetensors: file is .* over the"):
         load_bundle(folder)

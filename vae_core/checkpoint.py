@@ -399,13 +399,17 @@ def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     """Rebuild a model and its probe set from a bundle folder, validating everything.
 
     Raises:
-        BundleError: a missing file, unreadable JSON or safetensors, an unknown format
+        BundleError: a missing file, a file over MAX_FILE_BYTES or files over
+            MAX_UNZIPPED_BYTES in all, unreadable JSON or safetensors, an unknown format
             version, an invalid config, or weights whose names, shapes, dtypes or values do
             not fit the config. The message names the file and the problem.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise BundleError(folder, "not a folder")
+    total = sum((folder / f).stat().st_size for f in (CONFIG, WEIGHTS, PROBE, METRICS) if (folder / f).is_file())
+    if total > MAX_UNZIPPED_BYTES:
+        raise BundleError(folder, f"its files hold {total} bytes, over the {MAX_UNZIPPED_BYTES} byte limit for a bundle")
     config = _read_config(folder)
     model_config, train_config, _ = read_configs(folder)
     with torch.device("meta"):  # shapes only: a config naming huge layers allocates nothing
