@@ -1,6 +1,7 @@
-"""Cached loading. Models are loaded once per process (st.cache_resource) and shared by every
-session; arrays derived from them are cached by bundle path and weights' mtime (st.cache_data),
-so a retrained bundle is picked up and a second visit, from any session, is instant."""
+"""Cached loading. Models and their probe arrays are loaded once per process (st.cache_resource,
+the arrays read-only) and shared by every session; smaller derived results (maps, L_k) are
+cached by st.cache_data. Both are keyed by bundle path and weights' mtime, so a retrained
+bundle is picked up and a second visit, from any session, is instant."""
 from __future__ import annotations
 
 import argparse
