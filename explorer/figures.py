@@ -45,7 +45,7 @@ def image_grid(images: np.ndarray | torch.Tensor, *, row_labels: list[str] | Non
     fig.update_xaxes(tickvals=[PAD + cell_w * (i + 0.5) for i in range(cols)], ticktext=col_labels or [""] * cols,
                      side="bottom", showgrid=False, title=x_title, tickfont_size=11)
     fig.update_yaxes(tickvals=[PAD + cell_h * (i + 0.5) for i in range(rows)], ticktext=row_labels or [""] * rows,
-                     showgrid=False, title=y_title)
+                     showgrid=False, title=y_title, constraintoward="top")  # slack below, not above
     fig.update_traces(hoverinfo="skip", hovertemplate=None)
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
                       height=max(160, rows * cell_h + 90 + (30 if col_labels and "<br>" in col_labels[0] else 0)))
