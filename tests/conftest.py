@@ -42,3 +42,9 @@ def digits_bundle(tmp_path_factory) -> Path:
 
 def shipped_bundles() -> list[Path]:
     return sorted(p.parent for p in CHECKPOINTS.glob("*/config.json"))
+
+
+@pytest.fixture(autouse=True)
+def _private_run_registry(tmp_path_factory, monkeypatch):
+    """Runs trained by tests register in a temporary folder, not the user's ~/.cache."""
+    monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path_factory.getbasetemp() / "run-registry"))

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from . import checkpoint as ckpt
+from . import checkpoint as ckpt, runs
 from .config import ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, ConfigError, ModelConfig, TrainConfig
 from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
 from .evaluation import binarization_note, evaluate, prepare, resolve_device
@@ -73,6 +73,19 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
         if (out / ckpt.METRICS).exists():
             raise FileExistsError(f"{out} holds a finished run; nothing to resume")
     check_writable(out)
+    runs.register(out, command)
+    try:
+        _train(model_config, train_config, out, state, data_dir=data_dir, download=download, command=command,
+               log_every=log_every, progress=progress)
+    except BaseException as exc:  # KeyboardInterrupt and SystemExit (a stop) included
+        runs.finish(out, "failed", f"{type(exc).__name__}: {exc}".splitlines()[0])
+        raise
+    runs.finish(out, "finished")
+    return out
+
+
+def _train(model_config: ModelConfig, train_config: TrainConfig, out: Path, state, *, data_dir, download: bool,
+           command: str | None, log_every: int, progress: bool) -> None:
     cfg, device = train_config, resolve_device(train_config.device)
     torch.manual_seed(cfg.seed)
     train_set, val_set = split_validation(load_dataset(cfg.dataset, "train", data_dir, download=download),
@@ -133,7 +146,6 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
                     "the test-set ELBO or L_k", out, counters["best_epoch"], cfg, model_config)
     ckpt.write_metrics(out, metrics)
     (out / ckpt.TRAIN_STATE).unlink(missing_ok=True)  # finished: nothing left to resume
-    return out
 
 
 def check_writable(out: Path) -> None:
