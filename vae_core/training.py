@@ -13,8 +13,10 @@ import copy
 import math
 import os
 import shlex
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -77,7 +79,10 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
     try:
         _train(model_config, train_config, out, state, data_dir=data_dir, download=download, command=command,
                log_every=log_every, progress=progress)
-    except BaseException as exc:  # KeyboardInterrupt and SystemExit (a stop) included
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM under ``python -m vae_core.train``
+        runs.finish(out, "stopped", "stopped before the last epoch; --resume continues it")
+        raise
+    except BaseException as exc:
         runs.finish(out, "failed", f"{type(exc).__name__}: {exc}".splitlines()[0])
         raise
     runs.finish(out, "finished")
@@ -354,8 +359,14 @@ def configs_from_args(args: argparse.Namespace, image_shape: tuple[int, int, int
     return model, train_cfg
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt  # unwinds like Ctrl-C: the run is recorded as stopped, the bundle kept
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)  # how the explorer's Stop button ends a run
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -375,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DatasetNotFoundError, FileExistsError, FloatingPointError, ckpt.BundleError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"stopped; {args.out} keeps its best epoch so far, and --resume continues the run", file=sys.stderr)
+        return 130
     metrics = ckpt.load_bundle(out).metrics or {}
     print(f"wrote {out}: test ELBO {metrics.get('elbo', float('nan')):.2f}, "
           f"L_k {metrics.get('log_likelihood', {}).get('estimate', float('nan')):.2f} with k = {train_cfg.eval_k} "
