@@ -7,7 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vae_core import load_bundle
+from vae_core import load_bundle, read_history
 
 
 def run(*args, check=True):
@@ -44,12 +44,26 @@ def test_help_explains_options_with_defaults():
     (["--latent-dim", "0"], "latent_dim"),
     (["--dataset", "cifar"], "--dataset"),
     (["--epochs", "ten"], "--epochs"),
+    (["--free-bits", "-1"], "free_bits"),
+    (["--capacity", "5", "--free-bits", "1"], "capacity"),
 ])
 def test_bad_values_exit_2_with_one_line_naming_the_option(tmp_path, args, option):
     proc = run("vae_core.train", "--out", str(tmp_path / "x"), *args, check=False)
     assert proc.returncode == 2
     assert option in proc.stderr.strip().splitlines()[-1]
     assert "Traceback" not in proc.stderr
+
+
+def test_capacity_annealing_and_a_learned_sigma_are_logged(tmp_path):
+    out = tmp_path / "c"
+    run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "32", "--latent-dim", "2",
+        "--likelihood", "gaussian-learned", "--capacity", "4", "--capacity-epochs", "2", "--epochs", "3",
+        "--log-every", "4", "--eval-k", "1", "--out", str(out), "--quiet")
+    steps = [r for r in read_history(out) if r["kind"] == "step"]
+    capacity = [r["capacity"] for r in steps]
+    assert capacity == sorted(capacity) and 0 < capacity[0] < 2 and capacity[-1] == 4.0
+    sigmas = {round(r["sigma"], 6) for r in steps}
+    assert len(sigmas) > 1 and all(0 < s < 1 for s in sigmas)  # learned: it moves as training goes
 
 
 def test_missing_dataset_is_one_clear_error(tmp_path):

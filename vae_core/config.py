@@ -122,6 +122,12 @@ class TrainConfig(_JSONConfig):
         beta: weight of the KL term in D + beta * R (Higgins et al. 2017); 1 is the ELBO.
         warmup_epochs: beta rises linearly from 0 to ``beta`` over this many epochs
             (Bowman et al. 2016); 0 for none.
+        capacity: capacity annealing (Burgess et al. 2018): when > 0, the loss is
+            D + beta * |R - C| with the KL target C, in nats per image, rising to this value.
+        capacity_epochs: epochs over which C rises linearly from 0 to ``capacity``; 0 keeps it
+            constant.
+        free_bits: free bits (Kingma et al. 2016): when > 0, each latent dimension's KL,
+            averaged over the batch, counts as at least this many nats. Not with ``capacity``.
         mc_samples: L, Monte Carlo samples of z per image for the reconstruction term.
         binarize: dynamic binarization (pixels drawn as Bernoulli(intensity) every time a
             batch is drawn); None means on for a Bernoulli decoder on MNIST, off otherwise.
@@ -138,6 +144,9 @@ class TrainConfig(_JSONConfig):
     lr: float = 1e-3
     beta: float = 1.0
     warmup_epochs: int = 0
+    capacity: float = 0.0
+    capacity_epochs: int = 0
+    free_bits: float = 0.0
     mc_samples: int = 1
     binarize: bool | None = None
     patience: int = 0
@@ -153,11 +162,16 @@ class TrainConfig(_JSONConfig):
         for name in ("epochs", "batch_size", "mc_samples", "eval_k", "probe_size"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 1, f"{name} must be an integer >= 1, got {value!r}")
-        for name in ("warmup_epochs", "patience", "seed"):
+        for name in ("warmup_epochs", "capacity_epochs", "patience", "seed"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 0, f"{name} must be an integer >= 0, got {value!r}")
         _check(_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}")
         _check(_finite(self.beta) and self.beta >= 0, f"beta must be a finite number >= 0, got {self.beta!r}")
+        for name in ("capacity", "free_bits"):
+            value = getattr(self, name)
+            _check(_finite(value) and value >= 0, f"{name} must be a finite number of nats >= 0, got {value!r}")
+        _check(not (self.capacity > 0 and self.free_bits > 0),
+               "choose capacity annealing or free bits, not both (capacity and free_bits both > 0)")
         _check(self.binarize in (None, True, False), f"binarize must be true, false or null, got {self.binarize!r}")
         _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
                f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")

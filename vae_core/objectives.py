@@ -47,9 +47,22 @@ class Terms:
         """(B,) ELBO = -(D + R), nats per image; a lower bound on log p(x)."""
         return -(self.reconstruction + self.kl)
 
-    def loss(self, beta: float) -> torch.Tensor:
-        """Scalar D + beta * R averaged over the batch (Higgins et al. 2017)."""
-        return (self.reconstruction + beta * self.kl).mean()
+    def loss(self, beta: float, capacity: float | None = None, free_bits: float = 0.0) -> torch.Tensor:
+        """The scalar training loss, nats per image averaged over the batch.
+
+        - default: D + beta * R (Higgins et al. 2017; beta = 1 is the negative ELBO);
+        - ``capacity`` C (nats): D + beta * |R - C|, with R averaged over the batch
+          (Burgess et al. 2018, eq. 8): the rate is pulled towards C rather than to 0;
+        - ``free_bits`` lambda (nats per latent dimension): D + beta * sum_j max(lambda, R_j),
+          R_j averaged over the batch (Kingma et al. 2016, eq. 15): a dimension whose KL is
+          below lambda is not pushed further towards the prior.
+        """
+        d = self.reconstruction.mean()
+        if capacity is not None:
+            return d + beta * (self.kl.mean() - capacity).abs()
+        if free_bits > 0:
+            return d + beta * self.kl_per_dim.mean(0).clamp(min=free_bits).sum()
+        return d + beta * self.kl.mean()
 
 
 def terms(model: VAE, x: torch.Tensor, n_samples: int = 1,
@@ -106,3 +119,12 @@ def beta_at(epoch: float, beta: float, warmup_epochs: int) -> float:
     if warmup_epochs <= 0:
         return beta
     return beta * min(1.0, epoch / warmup_epochs)
+
+
+def capacity_at(epoch: float, capacity: float, capacity_epochs: int) -> float:
+    """Capacity annealing: the KL target C rises linearly from 0 at epoch 0 to ``capacity``
+    nats at ``capacity_epochs`` (Burgess et al. 2018), then stays; constant when
+    ``capacity_epochs`` is 0. ``epoch`` may be fractional."""
+    if capacity_epochs <= 0:
+        return capacity
+    return capacity * min(1.0, epoch / capacity_epochs)

@@ -29,7 +29,7 @@ from .config import ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, ConfigError, ModelC
 from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
 from .evaluation import binarization_note, evaluate, prepare, resolve_device
 from .model import VAE
-from .objectives import beta_at, terms
+from .objectives import beta_at, capacity_at, terms
 
 VAL_FRACTION = 1 / 12  # 5,000 of MNIST's 60,000 training images, for the held-out ELBO
 
@@ -217,7 +217,7 @@ class _Run:
         model.train()
         steps = -(-len(images) // cfg.batch_size)
         order = torch.randperm(len(images), generator=gen, device=images.device)
-        sums = torch.zeros(2, device=images.device)  # running D, R; read back only when logging
+        sums = torch.zeros(3, device=images.device)  # running D, R, loss; read back only when logging
         first_bad = torch.full((), -1, device=images.device)  # first step with a non-finite loss
         bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.progress, leave=False,
                    unit="batch")
@@ -226,28 +226,40 @@ class _Run:
             if self.use_binarize:
                 x = binarize(x, gen)
             beta = beta_at(epoch - 1 + i / steps, cfg.beta, cfg.warmup_epochs)
+            capacity = capacity_at(epoch - 1 + i / steps, cfg.capacity, cfg.capacity_epochs) if cfg.capacity else None
             t = terms(model, x, n_samples=cfg.mc_samples, generator=gen)
-            loss = t.loss(beta)
+            loss = t.loss(beta, capacity, cfg.free_bits)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             self.step += 1
-            sums += torch.stack([t.reconstruction.mean(), t.kl.mean()]).detach()
+            sums += torch.stack([t.reconstruction.mean(), t.kl.mean(), loss]).detach()
             # Recorded on the device, checked when the log reads back anyway: no sync per step.
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), self.step, first_bad)
             if self.step % self.log_every == 0:
                 _raise_if_bad(first_bad)
-                recon, kl = (sums / (i + 1)).tolist()
+                recon, kl, mean_loss = (sums / (i + 1)).tolist()
                 bar.set_postfix(recon=f"{recon:.1f}", kl=f"{kl:.2f}", beta=f"{beta:.2f}")
-                ckpt.append_history(self.out, self.record("step", epoch, beta, recon, kl))
+                ckpt.append_history(self.out, self.record("step", model, epoch, beta, capacity, recon, kl, mean_loss))
         _raise_if_bad(first_bad)
-        recon, kl = (sums / steps).tolist()
-        return self.record("epoch", epoch, beta, recon, kl)
+        recon, kl, mean_loss = (sums / steps).tolist()
+        return self.record("epoch", model, epoch, beta, capacity, recon, kl, mean_loss)
 
-    def record(self, kind: str, epoch: int, beta: float, recon: float, kl: float) -> dict[str, Any]:
-        return {"kind": kind, "step": self.step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
-                "elbo": -(recon + kl), "loss": recon + beta * kl, "lr": self.cfg.lr,
-                "time_s": round(time.perf_counter() - self.started, 2)}
+    def record(self, kind: str, model: VAE, epoch: int, beta: float, capacity: float | None, recon: float,
+               kl: float, loss: float) -> dict[str, Any]:
+        """One history.jsonl line: the training batches' running means since the epoch began,
+        in nats per image; ``loss`` is what was minimised (see Terms.loss)."""
+        record = {"kind": kind, "step": self.step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
+                  "elbo": -(recon + kl), "loss": loss, "lr": self.cfg.lr,
+                  "time_s": round(time.perf_counter() - self.started, 2)}
+        if capacity is not None:
+            record["capacity"] = capacity
+        if self.cfg.free_bits:
+            record["free_bits"] = self.cfg.free_bits
+        log_sigma = getattr(model.likelihood, "log_sigma", None)
+        if log_sigma is not None:  # Gaussian decoder: sigma in pixel units, learned or fixed
+            record["sigma"] = float(log_sigma.detach().exp())
+        return record
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -328,6 +340,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("objective and optimisation")
     g.add_argument("--beta", type=float, default=t.beta, help="weight of the KL term in D + beta R; 1 is the ELBO, 0 a plain autoencoder")
     g.add_argument("--warmup-epochs", type=int, default=t.warmup_epochs, help="epochs over which beta rises linearly from 0 (KL warm-up); 0 for none")
+    g.add_argument("--capacity", type=float, default=t.capacity,
+                   help="capacity annealing (Burgess et al. 2018): minimise D + beta |KL - C| with the KL target C "
+                        "rising to this many nats per image; 0 for none")
+    g.add_argument("--capacity-epochs", type=int, default=t.capacity_epochs,
+                   help="epochs over which C rises linearly from 0 to --capacity; 0 keeps it constant")
+    g.add_argument("--free-bits", type=float, default=t.free_bits,
+                   help="free bits (Kingma et al. 2016): each latent dimension's KL counts as at least this many "
+                        "nats; 0 for none")
     g.add_argument("--mc-samples", type=int, default=t.mc_samples, help="L, samples of z per image in the reconstruction term")
     g.add_argument("--epochs", type=int, default=t.epochs, help="maximum passes over the training split")
     g.add_argument("--patience", type=int, default=t.patience, help="stop after this many epochs without a better held-out ELBO; 0 never")
@@ -353,7 +373,8 @@ def configs_from_args(args: argparse.Namespace, image_shape: tuple[int, int, int
                         hidden=args.hidden, channels=args.channels, fc_hidden=args.fc_hidden,
                         activation=args.activation, likelihood=args.likelihood, sigma=args.sigma)
     train_cfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            beta=args.beta, warmup_epochs=args.warmup_epochs, mc_samples=args.mc_samples,
+                            beta=args.beta, warmup_epochs=args.warmup_epochs, capacity=args.capacity,
+                            capacity_epochs=args.capacity_epochs, free_bits=args.free_bits, mc_samples=args.mc_samples,
                             binarize=args.binarize, patience=args.patience, eval_k=args.eval_k,
                             probe_size=args.probe_size, seed=args.seed, device=args.device)
     return model, train_cfg
