@@ -66,6 +66,26 @@ def test_capacity_annealing_and_a_learned_sigma_are_logged(tmp_path):
     assert len(sigmas) > 1 and all(0 < s < 1 for s in sigmas)  # learned: it moves as training goes
 
 
+def test_training_on_a_folder_of_rgb_images(tmp_path):
+    from PIL import Image
+
+    for i in range(30):
+        (tmp_path / "imgs" / f"class{i % 2}").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (24, 20), (8 * i, 100, 255 - 8 * i)).save(tmp_path / "imgs" / f"class{i % 2}" / f"{i}.jpg")
+    out = tmp_path / "b"
+    run("vae_core.train", "--dataset", "folder", "--folder", str(tmp_path / "imgs"), "--image-size", "8",
+        "--color", "rgb", "--likelihood", "gaussian", "--arch", "mlp", "--hidden", "16", "--latent-dim", "2",
+        "--epochs", "1", "--eval-k", "2", "--out", str(out), "--quiet")
+    bundle = load_bundle(out)
+    assert bundle.model_config.image_shape == (3, 8, 8) and bundle.classes == ["class0", "class1"]
+    assert bundle.probe_images.shape == (3, 3, 8, 8)  # the held-out 10 %
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = run("vae_core.train", "--dataset", "folder", "--folder", str(empty), "--out", str(tmp_path / "c"),
+               check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and str(empty) in proc.stderr
+
+
 def test_missing_dataset_is_one_clear_error(tmp_path):
     proc = run("vae_core.train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--no-download",
                "--out", str(tmp_path / "x"), check=False)

@@ -115,7 +115,10 @@ class TrainConfig(_JSONConfig):
     """How a model is trained. Losses are in nats per image throughout.
 
     Attributes:
-        dataset: ``"mnist"``, ``"fashion-mnist"`` or ``"digits"``.
+        dataset: ``"mnist"``, ``"fashion-mnist"``, ``"digits"`` or ``"folder"`` (the user's
+            own images; see ``folder``).
+        folder: for ``dataset="folder"``, the image folder (torchvision ImageFolder layout, or
+            images directly in it); the model's image_shape says the size and grey or RGB.
         epochs: maximum number of passes over the training split.
         batch_size: images per optimisation step.
         lr: Adam learning rate.
@@ -139,6 +142,7 @@ class TrainConfig(_JSONConfig):
     """
 
     dataset: str = "mnist"
+    folder: str = ""
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
@@ -159,6 +163,9 @@ class TrainConfig(_JSONConfig):
         from .data import DATASETS  # local: data imports torchvision, config should stay light
 
         _check(self.dataset in DATASETS, f"dataset must be one of {tuple(DATASETS)}, got {self.dataset!r}")
+        _check(isinstance(self.folder, str) and (bool(self.folder) == (self.dataset == "folder")),
+               f"folder is needed with dataset 'folder' and only with it, got dataset {self.dataset!r}, "
+               f"folder {self.folder!r}")
         for name in ("epochs", "batch_size", "mc_samples", "eval_k", "probe_size"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 1, f"{name} must be an integer >= 1, got {value!r}")

@@ -6,10 +6,13 @@ training device, batch by batch, so the whole set is held once, as bytes.
 
 MNIST and Fashion-MNIST are read with ``torchvision.datasets`` from a data directory in
 torchvision's layout (``<dir>/MNIST/raw/*.gz``); ``digits`` is scikit-learn's embedded
-8x8 set and needs no files.
+8x8 set and needs no files; ``folder`` is a folder of the user's own images, read with
+torchvision's ``ImageFolder`` (one sub-folder per class, or images directly in the folder),
+resized to the model's (C, H, W), grey or RGB.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -28,14 +31,19 @@ _TORCHVISION = {
                       ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]),
 }
-DATASETS = ("mnist", "fashion-mnist", "digits")
+DATASETS = ("mnist", "fashion-mnist", "digits", "folder")
 IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "digits": (1, 8, 8)}  # (C, H, W)
 _RAW_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A data set's files are missing and could not be downloaded; the message says where to put them."""
+    """A data set's files are missing and could not be downloaded, or an image folder holds no
+    images; the message says where to put them."""
+
+
+class DatasetError(ValueError):
+    """A data set's file cannot be read (e.g. a corrupt image); the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -74,13 +82,19 @@ def default_binarize(dataset: str, likelihood: str) -> bool:
 
 
 def load_dataset(name: str, split: str, data_dir: str | os.PathLike | None = None,
-                 *, download: bool = True) -> ImageSet:
+                 *, download: bool = True, folder: str | os.PathLike | None = None,
+                 image_shape: tuple[int, int, int] = (1, 28, 28)) -> ImageSet:
     """Load split ``"train"`` or ``"test"`` of a named data set.
+
+    For ``name="folder"``, ``folder`` is the image folder and ``image_shape`` the (C, H, W)
+    every image is converted to (C = 1 grey, 3 RGB); a fixed random 10 % is the test split.
 
     Raises:
         ValueError: unknown ``name`` or ``split``.
         DatasetNotFoundError: MNIST or Fashion-MNIST files absent from the data directory
-            and not downloadable (no network, or ``download=False``).
+            and not downloadable (no network, or ``download=False``); an image folder that
+            does not exist or holds fewer than two images.
+        DatasetError: an image in the folder cannot be read.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; choose one of {DATASETS}")
@@ -88,6 +102,9 @@ def load_dataset(name: str, split: str, data_dir: str | os.PathLike | None = Non
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if name == "digits":
         return _load_digits(split)
+    if name == "folder":
+        images, labels, classes = _read_folder(str(Path(folder or "").expanduser().resolve()), tuple(image_shape))
+        return _fixed_split(ImageSet(images, labels, classes, "folder"), split, test_fraction=0.1)
     return _load_torchvision(name, split, resolve_data_dir(data_dir), download)
 
 
@@ -103,6 +120,48 @@ def _load_digits(split: str) -> ImageSet:
     cut = int(0.8 * len(labels))
     index = order[:cut] if split == "train" else order[cut:]
     return ImageSet(images[index], labels[index], [str(i) for i in range(10)], "digits")
+
+
+def _fixed_split(data: ImageSet, split: str, test_fraction: float) -> ImageSet:
+    """A fixed random permutation (seed 0), its last ``test_fraction`` the test split."""
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+    cut = len(data) - max(1, int(round(test_fraction * len(data))))
+    return data.subset(order[:cut] if split == "train" else order[cut:])
+
+
+@functools.lru_cache(maxsize=2)  # train and test splits of one run decode the folder once
+def _read_folder(root: str, image_shape: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    from torchvision import transforms
+    from torchvision.datasets import ImageFolder
+    from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader
+
+    folder = Path(root)
+    layout = (f"Put images ({', '.join(IMG_EXTENSIONS)}) in {folder}, directly or in one sub-folder per class "
+              f"(torchvision's ImageFolder layout: {folder}/cats/001.png, {folder}/dogs/002.png, ...).")
+    if not folder.is_dir():
+        raise DatasetNotFoundError(f"image folder {folder} does not exist. {layout}")
+    flat = sorted(str(p) for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
+    if flat:
+        samples, classes = [(p, 0) for p in flat], [folder.name]
+    else:
+        try:
+            ds = ImageFolder(str(folder))
+        except FileNotFoundError as exc:  # no class folders, or no image in any of them
+            raise DatasetNotFoundError(f"no images found in {folder} ({exc}). {layout}") from None
+        samples, classes = ds.samples, ds.classes
+    if len(samples) < 2:
+        raise DatasetNotFoundError(f"{folder} holds {len(samples)} image; at least 2 are needed "
+                                   f"(one for the test split). {layout}")
+    c, h, w = image_shape
+    to_tensor = transforms.Compose([transforms.Grayscale(1)] * (c == 1) +  # the loader gives RGB
+                                   [transforms.Resize((h, w)), transforms.PILToTensor()])
+    images = torch.empty(len(samples), c, h, w, dtype=torch.uint8)
+    for i, (path, _) in enumerate(samples):
+        try:
+            images[i] = to_tensor(default_loader(path))
+        except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+            raise DatasetError(f"cannot read the image {path}: {exc}") from None
+    return images, torch.tensor([label for _, label in samples]), classes
 
 
 def _load_torchvision(name: str, split: str, data_dir: Path, download: bool) -> ImageSet:

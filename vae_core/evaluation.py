@@ -12,7 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import BundleError, load_bundle, write_metrics
-from .data import DatasetNotFoundError, binarize as binarize_fn, load_dataset, to_float
+from .data import DatasetError, DatasetNotFoundError, binarize as binarize_fn, load_dataset, to_float
 from .model import VAE
 from .objectives import active_units, importance_weighted_bound, terms
 
@@ -123,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.on == "probe":
             images = bundle.probe_images
         else:
-            images = load_dataset(bundle.train_config.dataset, "test", args.data_dir, download=True).images
+            tc = bundle.train_config
+            images = load_dataset(tc.dataset, "test", args.data_dir, download=True, folder=tc.folder,
+                                  image_shape=bundle.model_config.image_shape).images
         if args.limit:
             images = images[:args.limit]
-    except (BundleError, DatasetNotFoundError) as exc:
+    except (BundleError, DatasetNotFoundError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     binarized = bool(bundle.dataset.get("binarized"))

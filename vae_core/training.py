@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt, runs
 from .config import ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, ConfigError, ModelConfig, TrainConfig
-from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
+from .data import DATASETS, IMAGE_SHAPES, DatasetError, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
 from .evaluation import binarization_note, evaluate, prepare, resolve_device
 from .model import VAE
 from .objectives import beta_at, capacity_at, terms
@@ -93,9 +93,10 @@ def _train(model_config: ModelConfig, train_config: TrainConfig, out: Path, stat
            command: str | None, log_every: int, progress: bool) -> None:
     cfg, device = train_config, resolve_device(train_config.device)
     torch.manual_seed(cfg.seed)
-    train_set, val_set = split_validation(load_dataset(cfg.dataset, "train", data_dir, download=download),
+    source = {"download": download, "folder": cfg.folder, "image_shape": model_config.image_shape}
+    train_set, val_set = split_validation(load_dataset(cfg.dataset, "train", data_dir, **source),
                                           VAL_FRACTION, cfg.seed)
-    test_set = load_dataset(cfg.dataset, "test", data_dir, download=download)
+    test_set = load_dataset(cfg.dataset, "test", data_dir, **source)
     if tuple(train_set.images.shape[1:]) != tuple(model_config.image_shape):
         raise ValueError(f"{cfg.dataset} images are {tuple(train_set.images.shape[1:])}, "
                          f"model expects {model_config.image_shape}")
@@ -323,7 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "summed over pixels and latent dimensions, averaged over images.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", choices=DATASETS, default=t.dataset, help="named data set; 'digits' is scikit-learn's embedded 8x8 set")
+    g.add_argument("--dataset", choices=DATASETS, default=t.dataset,
+                   help="named data set; 'digits' is scikit-learn's embedded 8x8 set; 'folder' your own images (--folder)")
+    g.add_argument("--folder", default="", help="with --dataset folder: a folder of images, directly in it or one "
+                                                "sub-folder per class (torchvision ImageFolder); 10%% held out for testing")
+    g.add_argument("--image-size", type=int, default=28, help="with --dataset folder: images resized to this square side")
+    g.add_argument("--color", choices=("grey", "rgb"), default="grey", help="with --dataset folder: 1 grey or 3 RGB channels")
     g.add_argument("--data-dir", default=None, help="folder in torchvision's layout (MNIST/raw/*.gz); default $VAE_DATA_DIR or ~/.cache/vae_core/data")
     g.add_argument("--no-download", action="store_true", help="never try to download a missing data set")
     g.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
@@ -372,7 +378,7 @@ def configs_from_args(args: argparse.Namespace, image_shape: tuple[int, int, int
     model = ModelConfig(image_shape=image_shape, latent_dim=args.latent_dim, architecture=args.arch,
                         hidden=args.hidden, channels=args.channels, fc_hidden=args.fc_hidden,
                         activation=args.activation, likelihood=args.likelihood, sigma=args.sigma)
-    train_cfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+    train_cfg = TrainConfig(dataset=args.dataset, folder=args.folder, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                             beta=args.beta, warmup_epochs=args.warmup_epochs, capacity=args.capacity,
                             capacity_epochs=args.capacity_epochs, free_bits=args.free_bits, mc_samples=args.mc_samples,
                             binarize=args.binarize, patience=args.patience, eval_k=args.eval_k,
@@ -391,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        model_cfg, train_cfg = configs_from_args(args, IMAGE_SHAPES[args.dataset])
+        shape = IMAGE_SHAPES.get(args.dataset) or ((3 if args.color == "rgb" else 1), args.image_size, args.image_size)
+        model_cfg, train_cfg = configs_from_args(args, shape)
     except ConfigError as exc:
         parser.error(str(exc))  # exits with status 2 and one line naming the option
     if args.log_every < 1:
@@ -404,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         out = train(model_cfg, train_cfg, args.out, data_dir=args.data_dir, download=not args.no_download,
                     command=command, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet,
                     resume=args.resume)
-    except (DatasetNotFoundError, FileExistsError, FloatingPointError, ckpt.BundleError, OSError) as exc:
+    except (DatasetNotFoundError, DatasetError, FileExistsError, FloatingPointError, ckpt.BundleError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
