@@ -33,7 +33,12 @@ PAGES = {
         st.Page("views/objective.py", title="β / KL vs reconstruction", icon=":material/balance:"),
         st.Page("views/model_card.py", title="Model card", icon=":material/badge:"),
     ],
+    "Training": [
+        st.Page("views/train.py", title="Start a run", icon=":material/play_circle:"),
+        st.Page("views/run_live.py", title="Watch a run", icon=":material/monitoring:"),
+    ],
 }
+TRAINING_PAGES = {page.url_path for page in PAGES["Training"]}  # drawn even when no bundle opens
 DEFAULT_BUNDLE = "mnist-conv-z16"
 
 
@@ -115,7 +120,7 @@ def image_box(bundle) -> None:
 
 
 navigation = st.navigation(PAGES)
-if sidebar():
+if sidebar() or navigation.url_path in TRAINING_PAGES:
     navigation.run()
 else:
     st.info("Pick a bundle that opens in the sidebar to see its views.")

@@ -1,0 +1,160 @@
+"""Starting training runs from the browser: the explorer's settings for it, and the form's
+values checked and turned into the command line ``python -m vae_core.train ...``.
+
+Settings (``streamlit run explorer/app.py -- OPTIONS``, or the environment):
+
+- ``--no-training`` or ``VAE_EXPLORER_NO_TRAINING=1``: no form and no Stop buttons, for an
+  explorer served to many people; runs can still be watched.
+- ``--runs-dir DIR`` or ``$VAE_EXPLORER_RUNS``: where runs started here write their bundles
+  (default ``runs/`` at the repository root).
+- ``--max-runs N`` or ``$VAE_MAX_RUNS``: concurrent runs on this machine (default 1 on a CPU
+  machine, one per GPU otherwise; see vae_core.runs.default_limit).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vae_core import ConfigError, ModelConfig, TrainConfig, runs
+from vae_core.data import DATASETS, IMAGE_SHAPES
+from vae_core.training import build_parser
+
+REPO = Path(__file__).resolve().parents[1]
+NO_TRAINING_ENV, RUNS_DIR_ENV = "VAE_EXPLORER_NO_TRAINING", "VAE_EXPLORER_RUNS"
+FOLDER = "folder"  # torchvision ImageFolder data set, where vae_core offers it
+
+
+def _options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--no-training", action="store_true")
+    parser.add_argument("--runs-dir", default=None)
+    parser.add_argument("--max-runs", type=int, default=None)
+    return parser.parse_known_args(sys.argv[1:])[0]
+
+
+def training_enabled() -> bool:
+    """False under ``--no-training`` or ``VAE_EXPLORER_NO_TRAINING`` set to anything but 0/false/no."""
+    flag = os.environ.get(NO_TRAINING_ENV, "").strip().lower()
+    return not (_options().no_training or flag not in ("", "0", "false", "no"))
+
+
+def runs_dir() -> Path:
+    """Folder of the bundles of runs started from the browser."""
+    return Path(_options().runs_dir or os.environ.get(RUNS_DIR_ENV) or REPO / "runs").expanduser()
+
+
+def max_runs() -> int:
+    """Concurrent runs allowed on this machine (``--max-runs``, ``$VAE_MAX_RUNS``, else by device)."""
+    value = _options().max_runs
+    return value if value is not None and value >= 1 else runs.default_limit()
+
+
+def bundle_roots() -> list[Path]:
+    """Where runs' bundles are: the runs folder and every registered run's folder (runs
+    started from a terminal write anywhere)."""
+    return [runs_dir(), *(run.out for run in runs.list_runs())]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What the form asks for. Units: β dimensionless; capacity C and free bits λ in nats
+    (C of the whole KL per image, λ per latent dimension); σ in pixel units of [0, 1]."""
+
+    dataset: str = "digits"
+    arch: str = "mlp"
+    latent_dim: int = 2
+    likelihood: str = "bernoulli"
+    sigma: float = 0.1
+    beta: float = 1.0
+    warmup_epochs: int = 0
+    capacity: float = 0.0
+    capacity_epochs: int = 0
+    free_bits: float = 0.0
+    epochs: int = 300  # digits, MLP, z = 2: 15-30 s on 2 CPU cores, time to watch it
+    log_every: int = 10  # 11 steps per digits epoch: about one training point per epoch
+    folder: str = ""
+    image_size: int = 28
+    color: str = "grey"
+    name: str = ""
+
+
+def cli_defaults() -> dict[str, object]:
+    """Every option of ``python -m vae_core.train`` (by argparse dest) with its default."""
+    return vars(build_parser().parse_args(["--out", "-"]))
+
+
+def datasets() -> list[str]:
+    """Data sets the installed vae_core trains on, digits first (no download needed)."""
+    return sorted(DATASETS, key=lambda d: (d != "digits", d == FOLDER, d))
+
+
+def check(request: RunRequest) -> list[str]:
+    """The command-line arguments (without --out) for ``request``, each option given only when
+    it differs from the command's default, after validating everything as training would.
+
+    Raises:
+        ConfigError: a value is out of range or this vae_core lacks the option; the message
+            names the field.
+    """
+    r = request
+    if r.dataset not in DATASETS:
+        raise ConfigError(f"dataset must be one of {tuple(DATASETS)}, got {r.dataset!r}")
+    if r.dataset == FOLDER:
+        if not r.folder or not Path(r.folder).expanduser().is_dir():
+            raise ConfigError(f"folder must be an existing folder of class sub-folders, got {r.folder!r}")
+        shape = (3 if r.color == "rgb" else 1, r.image_size, r.image_size)
+    else:
+        shape = IMAGE_SHAPES[r.dataset]
+    ModelConfig(image_shape=shape, latent_dim=r.latent_dim, architecture=r.arch, likelihood=r.likelihood,
+                sigma=r.sigma)
+    wanted = dataclasses.asdict(r)
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    TrainConfig(**{k: wanted[k] for k in ("dataset", "epochs", "beta", "warmup_epochs", "capacity",
+                                          "capacity_epochs", "free_bits") if k in fields})
+    if not (isinstance(r.log_every, int) and r.log_every >= 1):
+        raise ConfigError(f"log_every must be an integer >= 1, got {r.log_every!r}")
+    if r.capacity and r.free_bits:  # where TrainConfig does not say it yet
+        raise ConfigError("choose capacity annealing or free bits, not both")
+    defaults, base = cli_defaults(), RunRequest()
+    unused = (["folder", "image_size", "color"] if r.dataset != FOLDER else []) + (
+        ["sigma"] if r.likelihood == "bernoulli" else [])  # sigma is unused by a Bernoulli decoder
+    wanted.update({k: defaults.get(k, getattr(base, k)) for k in unused})
+    args = []
+    for key, value in wanted.items():
+        flag = "--" + key.replace("_", "-")
+        if key == "name":
+            continue
+        if key not in defaults:  # an option this vae_core does not have (yet): fine while unused
+            if value != getattr(base, key):
+                raise ConfigError(f"{key} = {value!r}: this vae_core's training command has no {flag}")
+        elif value != defaults[key]:
+            args += [flag, str(value)]
+    return args
+
+
+def out_folder(request: RunRequest) -> Path:
+    """The bundle folder for ``request``: its name, or data set, body, latent size, β and the
+    time. Raises ConfigError for a name that is not a plain folder name or already exists."""
+    name = request.name.strip() or (f"{request.dataset}-{request.arch}-z{request.latent_dim}-b{request.beta:g}-"
+                                    + time.strftime("%Y%m%d-%H%M%S"))
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}", name):
+        raise ConfigError(f"name must be letters, digits, '.', '_' or '-' (at most 80), got {name!r}")
+    out = runs_dir() / name
+    if out.exists():
+        raise ConfigError(f"name: {out} already exists; choose another name")
+    return out
+
+
+def start(request: RunRequest) -> runs.Run:
+    """Check ``request`` and launch it. Raises ConfigError (bad value), runs.RunLimitError
+    (too many runs), OSError (the runs folder cannot be written)."""
+    args = check(request)
+    out = out_folder(request)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return runs.launch(args, out, limit=max_runs())
