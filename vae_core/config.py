@@ -139,6 +139,8 @@ class TrainConfig(_JSONConfig):
         probe_size: held-out test images stored in the bundle for the explorer.
         seed: seeds the weights, the data order and the binarization.
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+        compile: ``torch.compile`` the model's forward pass (CUDA only).
+        bf16: bfloat16 autocast of the forward pass (CUDA only); losses are summed in float32.
     """
 
     dataset: str = "mnist"
@@ -158,6 +160,8 @@ class TrainConfig(_JSONConfig):
     probe_size: int = 4000
     seed: int = 0
     device: str = "auto"
+    compile: bool = False
+    bf16: bool = False
 
     def __post_init__(self):
         from .data import DATASETS  # local: data imports torchvision, config should stay light
@@ -179,6 +183,7 @@ class TrainConfig(_JSONConfig):
             _check(_finite(value) and value >= 0, f"{name} must be a finite number of nats >= 0, got {value!r}")
         _check(not (self.capacity > 0 and self.free_bits > 0),
                "choose capacity annealing or free bits, not both (capacity and free_bits both > 0)")
+        _check(isinstance(self.compile, bool) and isinstance(self.bf16, bool), "compile and bf16 must be true or false")
         _check(self.binarize in (None, True, False), f"binarize must be true, false or null, got {self.binarize!r}")
         _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
                f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
-from .model import VAE
+from .model import VAE, VAEOutput
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -66,15 +67,18 @@ class Terms:
 
 
 def terms(model: VAE, x: torch.Tensor, n_samples: int = 1,
-          generator: torch.Generator | None = None) -> Terms:
+          generator: torch.Generator | None = None, forward: Callable[..., VAEOutput] | None = None) -> Terms:
     """Reconstruction and KL terms of images ``x`` (B, C, H, W) in [0, 1], per image.
 
     The reconstruction term is a Monte Carlo estimate with L = ``n_samples`` draws.
+    ``forward`` runs the model's forward pass in its place: a DistributedDataParallel
+    wrapper or a ``torch.compile``-d model (default: ``model`` itself). Under autocast the
+    log-likelihood is summed in float32.
     """
-    output = model(x, n_samples=n_samples, generator=generator)
+    output = (forward or model)(x, n_samples=n_samples, generator=generator)
     log_px = model.likelihood.log_prob(x.expand(n_samples, *x.shape).flatten(0, 1),
-                                       output.out.flatten(0, 1)).view(n_samples, -1)
-    kl_per_dim = gaussian_kl(output.mu, output.logvar)
+                                       output.out.flatten(0, 1).float()).view(n_samples, -1)
+    kl_per_dim = gaussian_kl(output.mu.float(), output.logvar.float())
     return Terms(reconstruction=-log_px.mean(0), kl=kl_per_dim.sum(1), kl_per_dim=kl_per_dim)
 
 

@@ -9,6 +9,7 @@ on the test split into ``metrics.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import math
 import os
@@ -24,9 +25,9 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from . import checkpoint as ckpt, runs
+from . import checkpoint as ckpt, distributed, runs
 from .config import ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, ConfigError, ModelConfig, TrainConfig
-from .data import DATASETS, IMAGE_SHAPES, DatasetError, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
+from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
 from .evaluation import binarization_note, evaluate, prepare, resolve_device
 from .model import VAE
 from .objectives import beta_at, capacity_at, terms
@@ -67,7 +68,30 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
             the bundle keeps the last good epoch.
     """
     out = Path(out_dir)
-    state = ckpt.read_train_state(out) if resume else None
+    rank, world, device = distributed.setup(resolve_device(train_config.device))
+    try:
+        _check_run_options(train_config, device, world, resume)
+        state = ckpt.read_train_state(out) if resume else None
+        if rank == 0:
+            _check_out(out, state, overwrite, resume)
+        with _registered(out, command, rank == 0):
+            _train(model_config, train_config, out, state, device=device, rank=rank, world=world, data_dir=data_dir,
+                   download=download, command=command, log_every=log_every, progress=progress and rank == 0)
+    finally:
+        distributed.teardown()
+    return out
+
+
+def _check_run_options(cfg: TrainConfig, device: torch.device, world: int, resume: bool) -> None:
+    if (cfg.compile or cfg.bf16) and device.type != "cuda":
+        raise ValueError(f"--compile and --bf16 are for CUDA devices; this run is on {device}")
+    if world > 1 and resume:
+        raise ValueError("--resume continues a single-process run; start it again without torchrun")
+    if cfg.batch_size < world:
+        raise ValueError(f"--batch-size {cfg.batch_size} is split over {world} processes; give at least {world}")
+
+
+def _check_out(out: Path, state: Any, overwrite: bool, resume: bool) -> None:
     if state is None and (out / ckpt.CONFIG).exists() and not overwrite:
         if not resume:
             raise FileExistsError(f"{out} already holds a bundle; choose another folder, pass --overwrite, "
@@ -75,10 +99,17 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
         if (out / ckpt.METRICS).exists():
             raise FileExistsError(f"{out} holds a finished run; nothing to resume")
     check_writable(out)
+
+
+@contextlib.contextmanager
+def _registered(out: Path, command: str | None, enabled: bool):
+    """The run, in the registry of runs (vae_core.runs) while it trains and after it ends."""
+    if not enabled:
+        yield
+        return
     runs.register(out, command)
     try:
-        _train(model_config, train_config, out, state, data_dir=data_dir, download=download, command=command,
-               log_every=log_every, progress=progress)
+        yield
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM under ``python -m vae_core.train``
         runs.finish(out, "stopped", "stopped before the last epoch; --resume continues it")
         raise
@@ -86,12 +117,11 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
         runs.finish(out, "failed", f"{type(exc).__name__}: {exc}".splitlines()[0])
         raise
     runs.finish(out, "finished")
-    return out
 
 
-def _train(model_config: ModelConfig, train_config: TrainConfig, out: Path, state, *, data_dir, download: bool,
-           command: str | None, log_every: int, progress: bool) -> None:
-    cfg, device = train_config, resolve_device(train_config.device)
+def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, device: torch.device, rank: int,
+           world: int, data_dir, download: bool, command: str | None, log_every: int, progress: bool) -> None:
+    main = rank == 0  # the process that writes the bundle
     torch.manual_seed(cfg.seed)
     source = {"download": download, "folder": cfg.folder, "image_shape": model_config.image_shape}
     train_set, val_set = split_validation(load_dataset(cfg.dataset, "train", data_dir, **source),
@@ -102,11 +132,13 @@ def _train(model_config: ModelConfig, train_config: TrainConfig, out: Path, stat
                          f"model expects {model_config.image_shape}")
     use_binarize = default_binarize(cfg.dataset, model_config.likelihood) if cfg.binarize is None else cfg.binarize
 
-    model = VAE(model_config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    run = _Run(out, cfg, use_binarize, torch.Generator(device=device).manual_seed(cfg.seed), log_every, progress)
+    model = VAE(model_config).to(device)  # same seed: the same initial weights in every process
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type == "cuda")
+    run = _Run(out, cfg, use_binarize, torch.Generator(device=device).manual_seed(cfg.seed + rank), log_every,
+               progress, forward=_forward(model, cfg, device, world), rank=rank, world=world, write=main)
     if state is None:
-        _start_bundle(out, model, model_config, cfg, test_set, use_binarize, command)
+        if main:
+            _start_bundle(out, model, model_config, cfg, test_set, use_binarize, command)
         counters = {"epoch": 0, "best_elbo": -math.inf, "best_epoch": 0, "stale": 0}
         best_state = copy.deepcopy(model.state_dict())
     else:
@@ -126,32 +158,49 @@ def _train(model_config: ModelConfig, train_config: TrainConfig, out: Path, stat
             _require_finite(math.nan, f"the training loss at step {exc.step} (epoch {epoch})", out,
                             counters["best_epoch"], cfg, model_config)
         val = evaluate(model, x_val, k=0, batch_size=1000, seed=cfg.seed)
+        # Every process takes rank 0's figure, so all stop at the same epoch.
+        val["elbo"] = distributed.from_rank0(val["elbo"], device)
         _require_finite(val["elbo"], f"held-out ELBO after epoch {epoch} (step {run.step})", out,
                         counters["best_epoch"], cfg, model_config)
         record.update(val_elbo=val["elbo"], val_reconstruction=val["reconstruction"], val_kl=val["kl"],
                       val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"])
-        ckpt.append_history(out, record)
+        if main:
+            ckpt.append_history(out, record)
         run.say(f"epoch {epoch}: training D {record['reconstruction']:.2f}, KL {record['kl']:.2f} | "
                 f"held-out ELBO {val['elbo']:.2f} (nats per image)")
         if val["elbo"] > counters["best_elbo"]:
             counters.update(best_elbo=val["elbo"], best_epoch=epoch, stale=0)
             best_state = copy.deepcopy(model.state_dict())
-            ckpt.write_weights(out, model)  # the bundle always holds the best epoch so far
+            if main:
+                ckpt.write_weights(out, model)  # the bundle always holds the best epoch so far
         else:
             counters["stale"] += 1
             if cfg.patience and counters["stale"] >= cfg.patience:
                 run.say(f"held-out ELBO has not improved for {counters['stale']} epochs; stopping")
         counters["epoch"] = epoch
-        run.save(model, optimizer, counters)  # after the weights: a kill in between redoes this epoch
+        if main:
+            run.save(model, optimizer, counters)  # after the weights: a kill in between redoes this epoch
+    if not main:
+        return
     wall = time.perf_counter() - run.started
     model.load_state_dict(best_state)
-    metrics = _final_metrics(model, test_set, use_binarize, cfg, device, progress,
-                             epochs=epoch, best_epoch=counters["best_epoch"], wall_time_s=round(wall, 1))
+    metrics = _final_metrics(model, test_set, use_binarize, cfg, device, progress, epochs=epoch,
+                             best_epoch=counters["best_epoch"], wall_time_s=round(wall, 1), processes=world)
     # NaN or infinity in either bound propagates through the sum.
     _require_finite(metrics["elbo"] + metrics.get("log_likelihood", {}).get("estimate", 0.0),
                     "the test-set ELBO or L_k", out, counters["best_epoch"], cfg, model_config)
     ckpt.write_metrics(out, metrics)
     (out / ckpt.TRAIN_STATE).unlink(missing_ok=True)  # finished: nothing left to resume
+
+
+def _forward(model: VAE, cfg: TrainConfig, device: torch.device, world: int):
+    """The training forward pass: the model, wrapped in DistributedDataParallel under
+    torchrun (gradients averaged across processes) and compiled when asked."""
+    forward = model
+    if world > 1:
+        forward = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    return torch.compile(forward) if cfg.compile else forward
 
 
 def check_writable(out: Path) -> None:
@@ -171,9 +220,13 @@ class _Run:
     """State shared by the epochs of one run: the step count, the random generator, the log."""
 
     def __init__(self, out: Path, cfg: TrainConfig, use_binarize: bool, gen: torch.Generator,
-                 log_every: int, progress: bool):
+                 log_every: int, progress: bool, *, forward=None, rank: int = 0, world: int = 1, write: bool = True):
         self.out, self.cfg, self.use_binarize, self.gen = out, cfg, use_binarize, gen
         self.log_every, self.progress = log_every, progress
+        self.forward, self.rank, self.world, self.write = forward, rank, world, write
+        # Under torchrun every process draws the same order and takes its own share of it;
+        # noise and binarization come from each process's own generator (seeded seed + rank).
+        self.order_gen = gen if world == 1 else torch.Generator(device=gen.device).manual_seed(cfg.seed)
         self.step, self.started = 0, time.perf_counter()
 
     def save(self, model: VAE, optimizer: torch.optim.Optimizer, progress: dict[str, Any]) -> None:
@@ -216,20 +269,24 @@ class _Run:
         """One pass over ``images`` (N, C, H, W) uint8 in a fresh random order; returns the epoch's record."""
         cfg, gen = self.cfg, self.gen
         model.train()
-        steps = -(-len(images) // cfg.batch_size)
-        order = torch.randperm(len(images), generator=gen, device=images.device)
+        order = torch.randperm(len(images), generator=self.order_gen, device=images.device)
+        if self.world > 1:  # equal shares, so every process takes the same number of steps
+            order = order[:len(order) - len(order) % self.world][self.rank::self.world]
+        batch = cfg.batch_size // self.world  # the batch of all processes together is --batch-size
+        steps = -(-len(order) // batch)
         sums = torch.zeros(3, device=images.device)  # running D, R, loss; read back only when logging
         first_bad = torch.full((), -1, device=images.device)  # first step with a non-finite loss
         bar = tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.progress, leave=False,
                    unit="batch")
         for i in bar:
-            x = to_float(images[order[i * cfg.batch_size:(i + 1) * cfg.batch_size]])
+            x = to_float(images[order[i * batch:(i + 1) * batch]])
             if self.use_binarize:
                 x = binarize(x, gen)
             beta = beta_at(epoch - 1 + i / steps, cfg.beta, cfg.warmup_epochs)
             capacity = capacity_at(epoch - 1 + i / steps, cfg.capacity, cfg.capacity_epochs) if cfg.capacity else None
-            t = terms(model, x, n_samples=cfg.mc_samples, generator=gen)
-            loss = t.loss(beta, capacity, cfg.free_bits)
+            with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                t = terms(model, x, n_samples=cfg.mc_samples, generator=gen, forward=self.forward)
+                loss = t.loss(beta, capacity, cfg.free_bits)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -238,12 +295,14 @@ class _Run:
             # Recorded on the device, checked when the log reads back anyway: no sync per step.
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), self.step, first_bad)
             if self.step % self.log_every == 0:
-                _raise_if_bad(first_bad)
-                recon, kl, mean_loss = (sums / (i + 1)).tolist()
+                _raise_if_bad(distributed.first_nonnegative(first_bad))
+                recon, kl, mean_loss = (distributed.mean(sums.clone()) / (i + 1)).tolist()
                 bar.set_postfix(recon=f"{recon:.1f}", kl=f"{kl:.2f}", beta=f"{beta:.2f}")
-                ckpt.append_history(self.out, self.record("step", model, epoch, beta, capacity, recon, kl, mean_loss))
-        _raise_if_bad(first_bad)
-        recon, kl, mean_loss = (sums / steps).tolist()
+                if self.write:
+                    ckpt.append_history(self.out, self.record("step", model, epoch, beta, capacity, recon, kl,
+                                                              mean_loss))
+        _raise_if_bad(distributed.first_nonnegative(first_bad))
+        recon, kl, mean_loss = (distributed.mean(sums) / steps).tolist()
         return self.record("epoch", model, epoch, beta, capacity, recon, kl, mean_loss)
 
     def record(self, kind: str, model: VAE, epoch: int, beta: float, capacity: float | None, recon: float,
@@ -360,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=int, default=t.batch_size, help="images per step")
     g.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
     g.add_argument("--seed", type=int, default=t.seed, help="seeds weights, data order and binarization")
+    g.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA only)")
+    g.add_argument("--bf16", action="store_true", help="bfloat16 autocast of the forward pass (CUDA only)")
     g.add_argument("--device", default=t.device, help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'")
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, help="bundle folder to write")
@@ -382,7 +443,8 @@ def configs_from_args(args: argparse.Namespace, image_shape: tuple[int, int, int
                             beta=args.beta, warmup_epochs=args.warmup_epochs, capacity=args.capacity,
                             capacity_epochs=args.capacity_epochs, free_bits=args.free_bits, mc_samples=args.mc_samples,
                             binarize=args.binarize, patience=args.patience, eval_k=args.eval_k,
-                            probe_size=args.probe_size, seed=args.seed, device=args.device)
+                            probe_size=args.probe_size, seed=args.seed, device=args.device,
+                            compile=args.compile, bf16=args.bf16)
     return model, train_cfg
 
 
@@ -411,12 +473,14 @@ def main(argv: list[str] | None = None) -> int:
         out = train(model_cfg, train_cfg, args.out, data_dir=args.data_dir, download=not args.no_download,
                     command=command, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet,
                     resume=args.resume)
-    except (DatasetNotFoundError, DatasetError, FileExistsError, FloatingPointError, ckpt.BundleError, OSError) as exc:
+    except (ValueError, DatasetNotFoundError, FileExistsError, FloatingPointError, ckpt.BundleError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"stopped; {args.out} keeps its best epoch so far, and --resume continues the run", file=sys.stderr)
         return 130
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 reports
     metrics = ckpt.load_bundle(out).metrics or {}
     print(f"wrote {out}: test ELBO {metrics.get('elbo', float('nan')):.2f}, "
           f"L_k {metrics.get('log_likelihood', {}).get('estimate', float('nan')):.2f} with k = {train_cfg.eval_k} "

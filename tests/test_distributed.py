@@ -1,0 +1,30 @@
+"""Data-parallel training under torchrun, on the CPU with the gloo backend."""
+import subprocess
+import sys
+
+from vae_core import load_bundle
+
+OPTIONS = ["--dataset", "digits", "--arch", "mlp", "--hidden", "64", "--latent-dim", "4", "--epochs", "6",
+           "--eval-k", "10", "--quiet"]
+
+
+def test_two_processes_train_one_bundle_as_good_as_one_process(tmp_path):
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    proc = subprocess.run([*torchrun, "-m", "vae_core.train", *OPTIONS, "--out", str(tmp_path / "ddp")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("wrote ") == 1  # rank 0 alone writes and reports
+    single = subprocess.run([sys.executable, "-m", "vae_core.train", *OPTIONS, "--out", str(tmp_path / "one")],
+                            capture_output=True, text=True, timeout=600)
+    assert single.returncode == 0, single.stderr[-3000:]
+    ddp, one = load_bundle(tmp_path / "ddp"), load_bundle(tmp_path / "one")
+    assert ddp.metrics["processes"] == 2 and one.metrics["processes"] == 1
+    assert [r["epoch"] for r in ddp.history() if r["kind"] == "epoch"] == list(range(1, 7))
+    assert abs(ddp.metrics["elbo"] - one.metrics["elbo"]) < 3.0, (ddp.metrics["elbo"], one.metrics["elbo"])
+
+
+def test_cuda_only_options_are_refused_on_the_cpu(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "vae_core.train", *OPTIONS, "--device", "cpu", "--bf16",
+                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "CUDA" in proc.stderr and not (tmp_path / "x" / "config.json").exists()
