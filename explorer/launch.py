@@ -114,8 +114,10 @@ def check(request: RunRequest) -> list[str]:
     ModelConfig(image_shape=shape, latent_dim=r.latent_dim, architecture=r.arch, likelihood=r.likelihood,
                 sigma=r.sigma)
     wanted = dataclasses.asdict(r)
+    if r.dataset != FOLDER:
+        wanted["folder"] = ""
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    TrainConfig(**{k: wanted[k] for k in ("dataset", "epochs", "beta", "warmup_epochs", "capacity",
+    TrainConfig(**{k: wanted[k] for k in ("dataset", "folder", "epochs", "beta", "warmup_epochs", "capacity",
                                           "capacity_epochs", "free_bits") if k in fields})
     if not (isinstance(r.log_every, int) and r.log_every >= 1):
         raise ConfigError(f"log_every must be an integer >= 1, got {r.log_every!r}")

@@ -307,3 +307,39 @@ def test_no_training_setting_hides_the_form_and_stop(monkeypatch, digits_bundle,
     runs.register(out, None)
     at.switch_page("views/run_live.py").run()
     assert metric(at, "state") == "running" and not [b for b in at.button if b.key == "live_stop"]
+
+
+def test_the_form_reaches_the_newer_training_options(tmp_path):
+    from explorer.launch import RunRequest, check
+
+    args = check(RunRequest(beta=20.0, capacity=5.0, capacity_epochs=50))
+    assert args[args.index("--capacity") + 1] == "5.0" and args[args.index("--capacity-epochs") + 1] == "50"
+    assert "--free-bits" in check(RunRequest(free_bits=0.5))
+    args = check(RunRequest(dataset="folder", folder=str(tmp_path), image_size=16, color="rgb"))
+    assert args[args.index("--folder") + 1] == str(tmp_path) and "--image-size" in args and "rgb" in args
+
+
+@pytest.mark.parametrize("option, trace", [({"capacity": 3.0, "capacity_epochs": 2, "beta": 10.0}, "KL target C"),
+                                           ({"free_bits": 0.5}, "free-bits floor d·λ = 2·0.5")])
+def test_each_kl_constraint_shows_in_the_breakdown_of_a_real_run(tmp_path, option, trace):
+    from explorer import run_figures
+    from vae_core import ModelConfig, TrainConfig, read_history, train
+
+    out = train(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=2),
+                TrainConfig(dataset="digits", epochs=2, eval_k=2, probe_size=50, device="cpu", **option),
+                tmp_path / "run", progress=False, log_every=2)
+    names = {t.name for t in run_figures.objective_breakdown(read_history(out), latent_dim=2).data}
+    assert trace in names and run_figures.penalty_name(read_history(out)) != "β·R"
+
+
+def test_a_learned_decoder_sigma_shows_in_the_schedules_of_a_real_run(tmp_path):
+    from explorer import run_figures
+    from vae_core import ModelConfig, TrainConfig, read_history, train
+
+    out = train(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=2,
+                            likelihood="gaussian-learned"),
+                TrainConfig(dataset="digits", epochs=2, eval_k=2, probe_size=50, device="cpu"),
+                tmp_path / "run", progress=False, log_every=2)
+    schedules = run_figures.schedules(read_history(out))
+    assert [a.text for a in schedules.layout.annotations] == ["β", "decoder σ"]
+    assert all(0 < s < 1 for s in schedules.data[1].y)  # σ in pixel units
