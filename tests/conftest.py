@@ -48,3 +48,25 @@ def shipped_bundles() -> list[Path]:
 def _private_run_registry(tmp_path_factory, monkeypatch):
     """Runs trained by tests register in a temporary folder, not the user's ~/.cache."""
     monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path_factory.getbasetemp() / "run-registry"))
+
+
+def write_idx_mnist(root: Path, n_train: int = 600, n_test: int = 200) -> Path:
+    """A small stand-in for MNIST in torchvision's layout (``root/MNIST/raw``, uncompressed idx
+    files): scikit-learn's digits, 8x8 scaled up to 28x28. For tests of pipelines that read
+    MNIST through torchvision, with no download and no shared data set."""
+    import struct
+
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = torch.from_numpy(digits.images * 255 / 16).float()[:, None]
+    images = torch.nn.functional.interpolate(images, size=(24, 24), mode="bilinear")
+    images = torch.nn.functional.pad(images, (2, 2, 2, 2)).round().clamp(0, 255).to(torch.uint8)[:, 0]
+    labels = torch.from_numpy(digits.target).to(torch.uint8)
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for prefix, part in (("train", slice(0, n_train)), ("t10k", slice(n_train, n_train + n_test))):
+        x, y = images[part], labels[part]
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">iiii", 2051, len(x), 28, 28) + x.numpy().tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">ii", 2049, len(y)) + y.numpy().tobytes())
+    return root
