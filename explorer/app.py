@@ -33,6 +33,10 @@ PAGES = {
         st.Page("views/objective.py", title="β / KL vs reconstruction", icon=":material/balance:"),
         st.Page("views/model_card.py", title="Model card", icon=":material/badge:"),
     ],
+    "β experiments": [
+        st.Page("views/rate_distortion.py", title="Rate–distortion plane", icon=":material/show_chart:"),
+        st.Page("views/compare.py", title="Compare two bundles", icon=":material/compare:"),
+    ],
     "Training": [
         st.Page("views/train.py", title="Start a run", icon=":material/play_circle:"),
         st.Page("views/run_live.py", title="Watch a run", icon=":material/monitoring:"),

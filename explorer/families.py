@@ -1,0 +1,112 @@
+"""β families: bundles whose configurations are equal except β (what ``python -m
+vae_core.sweep`` trains), and each member's point (R, D) on the rate–distortion plane.
+
+A family is found from config.json alone (no weights are loaded): two bundles belong to the
+same family when their model configs are equal and their training configs are equal once β
+and the device are set aside (a member trained on a GPU and one trained on the CPU are the
+same experiment).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from explorer import state
+from vae_core import Bundle, BundleError
+from vae_core.checkpoint import read_configs
+from vae_core.evaluation import ACTIVE_THRESHOLD
+
+# What may differ inside a family: β itself, and where the member ran.
+VARYING = ("beta", "device")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One bundle on the rate–distortion plane, nats per image: R = KL, D = reconstruction,
+    ELBO = −(D + R). ``source`` says which images the figures average over."""
+    path: str
+    name: str
+    beta: float
+    distortion: float
+    rate: float
+    active_units: int
+    latent_dim: int
+    source: str
+
+    @property
+    def elbo(self) -> float:
+        return -(self.distortion + self.rate)
+
+
+def family_key(path: str | Path) -> str | None:
+    """The bundle's configuration with β (and the device) left out, as a canonical JSON
+    string; None when its config.json cannot be read (such a bundle joins no family)."""
+    try:
+        model, train, _ = read_configs(path)
+    except BundleError:
+        return None
+    settings = {k: v for k, v in asdict(train).items() if k not in VARYING}
+    return json.dumps({"model": asdict(model), "train": settings}, sort_keys=True, default=str)
+
+
+def beta_of(path: str | Path) -> float:
+    return float(read_configs(path)[1].beta)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _keys(stamped: tuple[tuple[str, float], ...]) -> dict[str, str | None]:
+    return {path: family_key(path) for path, _ in stamped}
+
+
+def _config_stamp(path: Path) -> float:
+    config = path / "config.json"
+    return config.stat().st_mtime if config.exists() else 0.0
+
+
+def families(bundles: list[Path]) -> list[list[Path]]:
+    """Groups of two or more ``bundles`` with equal configs except β, each sorted by β (the
+    bundles' own order between equal β), largest group first."""
+    keys = _keys(tuple((str(p), _config_stamp(Path(p))) for p in bundles))
+    groups: dict[str, list[Path]] = {}
+    for p in bundles:
+        if keys.get(str(p)) is not None:
+            groups.setdefault(keys[str(p)], []).append(Path(p))
+    found = [sorted(g, key=beta_of) for g in groups.values() if len(g) >= 2]
+    return sorted(found, key=len, reverse=True)
+
+
+def family_of(path: str | Path, bundles: list[Path]) -> list[Path]:
+    """The family of the bundle at ``path`` among ``bundles`` (itself included, sorted by β),
+    or [] when no other bundle shares its configuration."""
+    path = Path(path)
+    for group in families([*bundles, *([path] if path not in bundles else [])]):
+        if path in group:
+            return group
+    return []
+
+
+def point(bundle: Bundle) -> Point:
+    """The bundle's (R, D) from metrics.json's test-set figures, or, when it has none yet,
+    averaged over its probe images (D then from one z sample per image, as in training)."""
+    m, beta = bundle.metrics, float(bundle.train_config.beta)
+    if m and {"reconstruction", "kl", "active_units"} <= m.keys():
+        return Point(str(bundle.path), bundle.name, beta, float(m["reconstruction"]), float(m["kl"]),
+                     int(m["active_units"]), int(m.get("latent_dim", bundle.model_config.latent_dim)),
+                     f"test set, {m.get('n_images', 0):,} images")
+    arrays = state.probe(bundle)
+    active = int((np.var(arrays["mu"], axis=0, ddof=1) > ACTIVE_THRESHOLD).sum()) if len(arrays["mu"]) > 1 else 0
+    return Point(str(bundle.path), bundle.name, beta, float(arrays["reconstruction"].mean()),
+                 float(arrays["kl"].mean()), active, bundle.model_config.latent_dim,
+                 f"probe, {len(arrays['labels']):,} images (no metrics.json)")
+
+
+def short_name(path: str | Path) -> str:
+    """``mnist-beta-0.5 (β = 0.5)``: the folder and its β, for pickers."""
+    try:
+        return f"{Path(path).name} (β = {beta_of(path):g})"
+    except BundleError:
+        return Path(path).name

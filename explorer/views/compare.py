@@ -1,0 +1,123 @@
+"""Two bundles side by side: numbers, latent maps, reconstructions of the same images,
+traversals and KL per dimension (e.g. β = 0, 1 and 8 of one family)."""
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from explorer import families, family_figures, figures, selection, state
+from vae_core import analysis
+from vae_core.evaluation import ACTIVE_THRESHOLD
+
+bundle = state.current()
+bundles = [str(p) for p in state.available_bundles()] + list(st.session_state.get("uploads", []))
+others = [p for p in bundles if Path(p) != bundle.path]
+
+st.title("Compare two bundles")
+st.markdown(
+    "The bundle open in the sidebar (**A**) beside a second one (**B**): the same held-out images through "
+    "both. Within a β family this shows what β does: β = 0 (a plain autoencoder) keeps every detail "
+    "but leaves the latent map without the prior's shape; β = 1 trains the ELBO; a large β pushes "
+    "q(z|x) onto the prior, so fewer dimensions carry information and reconstructions blur. All "
+    "figures in nats per image.")
+st.latex(r"\min_{q,\,p}\; D + \beta R,\qquad D = -\mathbb{E}_{q(z|x)}[\log p(x\mid z)],\quad "
+         r"R = \mathrm{KL}(q(z\mid x)\,\|\,p(z))")
+
+if not others:
+    st.info("Only one bundle is available; train or open a second one to compare.")
+    st.stop()
+
+
+def default_other() -> str:
+    """The family member whose β is furthest from A's, or else the first other bundle."""
+    family = [str(p) for p in families.family_of(bundle.path, [Path(p) for p in bundles]) if p != bundle.path]
+    if family:
+        beta = float(bundle.train_config.beta)
+        return max(family, key=lambda p: abs(families.beta_of(p) - beta))
+    return others[0]
+
+
+if st.session_state.get("compare_with") not in others:
+    st.session_state["compare_with"] = default_other()
+other_path = st.selectbox("B: compare with", others, key="compare_with", format_func=families.short_name,
+                          help="Any other available bundle; members of A's β family are labelled with their β.")
+other, error = state.try_bundle(other_path)
+if error:
+    st.error(f"{Path(other_path).name} cannot be opened.\n\n{error}")
+    st.stop()
+
+pair = {"A": bundle, "B": other}
+arrays = {k: state.probe(b) for k, b in pair.items()}
+points = {k: families.point(b) for k, b in pair.items()}
+st.dataframe([{"": k, "bundle": b.name, "β": float(b.train_config.beta),
+               "D (nats/image)": round(points[k].distortion, 2), "R = KL (nats/image)": round(points[k].rate, 2),
+               "ELBO (nats/image)": round(points[k].elbo, 2),
+               "active units": f"{points[k].active_units} of {points[k].latent_dim}", "images": points[k].source}
+              for k, b in pair.items()], hide_index=True)
+same_data = (bundle.dataset.get("name") == other.dataset.get("name")
+             and bundle.model_config.image_shape == other.model_config.image_shape)
+if not same_data:
+    st.warning(f"A and B were trained on different data ({bundle.dataset.get('name')} and "
+               f"{other.dataset.get('name')}): each shows its own probe images below.")
+
+st.subheader("Latent maps (PCA of the posterior means)")
+n = min(2000, *(len(a["labels"]) for a in arrays.values()))
+cols = st.columns(2)
+for col, (k, b) in zip(cols, pair.items()):
+    proj = state.get_projection(b, "pca", n)
+    fig = figures.latent_map(proj.coords, arrays[k]["labels"][:n], b.classes, proj.axis_titles,
+                             title=f"{k}: {b.name} (β = {b.train_config.beta:g})")
+    fig.update_layout(height=420, showlegend=(k == "B"))
+    col.plotly_chart(fig, key=f"cmp_map_{k}")
+st.caption(f"The first {n:,} probe images of each, coloured by label. PCA keeps the directions of largest "
+           "variance of μ(x); the axis titles give the share of variance each keeps.")
+
+st.subheader("Reconstructions of the same images")
+if st.button("Other images", key="cmp_shuffle"):
+    st.session_state["cmp_seed"] = st.session_state.get("cmp_seed", 0) + 1
+i = selection.get(selection.FIRST, len(arrays["A"]["labels"]))
+rng = np.random.default_rng(st.session_state.get("cmp_seed", 0))
+chosen = np.concatenate([[i], rng.choice(np.delete(np.arange(len(arrays["A"]["labels"])), i),
+                                         size=min(9, len(arrays["A"]["labels"]) - 1), replace=False)])
+x = arrays["A"]["x"][chosen]
+rows = [x, analysis.reconstruct(bundle.model, torch.tensor(x)).numpy()]
+names = ["input x", f"A: E[x | z = μ], β = {bundle.train_config.beta:g}"]
+if same_data:
+    rows.append(analysis.reconstruct(other.model, torch.tensor(x)).numpy())
+    names.append(f"B: E[x | z = μ], β = {other.train_config.beta:g}")
+st.plotly_chart(figures.image_grid(np.stack(rows), row_labels=names,
+                                   col_labels=[f"#{j} · {bundle.classes[arrays['A']['labels'][j]]}" for j in chosen],
+                                   scale=2, x_title="probe index · label (the first is the sidebar's selected image)"),
+                key="cmp_recon")
+if not same_data:
+    xb = arrays["B"]["x"][:len(chosen)]
+    st.plotly_chart(figures.image_grid(np.stack([xb, analysis.reconstruct(other.model, torch.tensor(xb)).numpy()]),
+                                       row_labels=["B's input x", "B: E[x | z = μ]"], scale=2), key="cmp_recon_b")
+
+st.subheader("Traversals from the selected image")
+c1, c2 = st.columns(2)
+steps = c1.select_slider("Columns (offsets t from −3 to 3)", [5, 7, 9], value=7, key="cmp_steps")
+rows_n = c2.slider("Rows (dimensions with the largest KL)", 1, 8, 5, key="cmp_rows")
+values = torch.linspace(-3, 3, steps)
+cols = st.columns(2)
+for col, (k, b) in zip(cols, pair.items()):
+    kl_mean, order = state.kl_by_dimension(b)
+    index = i if same_data or k == "A" else 0
+    dims = order[:min(rows_n, len(order))]
+    grid = analysis.traversal(b.model, torch.tensor(arrays[k]["mu"][index]), dims, values)
+    col.plotly_chart(figures.image_grid(
+        grid.numpy(), row_labels=[f"z{j} · KL {kl_mean[j]:.2f}" for j in dims],
+        col_labels=[f"{t:+.1f}" for t in values.tolist()], scale=2,
+        title=f"{k}: {b.name}", x_title="offset t added to z_j; rows: dimension · KL (nats per image)"),
+        key=f"cmp_trav_{k}")
+st.caption(f"Each row decodes μ(x) + t·e_j of probe image #{i} for one dimension j, the dimensions with "
+           "the largest average KL first. A row that does not change is a dimension the decoder ignores.")
+
+st.subheader("KL per dimension")
+active = {k: np.var(a["mu"], axis=0, ddof=1) > ACTIVE_THRESHOLD for k, a in arrays.items()}
+st.plotly_chart(family_figures.kl_per_dimension_pair(
+    arrays["A"]["kl_per_dim"].mean(0), arrays["B"]["kl_per_dim"].mean(0),
+    names=(f"A: {bundle.name}", f"B: {other.name}"), active_a=active["A"], active_b=active["B"]), key="cmp_kl")
+st.caption(f"Average KL of each dimension over the probe images, largest first; pale bars are inactive units "
+           f"(Cov_x(μ_u) ≤ {ACTIVE_THRESHOLD}, Burda et al. 2016). The rates R are the sums of each model's bars.")

@@ -1,0 +1,106 @@
+"""The current bundle's β family on the rate–distortion plane; click a point to open that bundle."""
+from pathlib import Path
+
+import streamlit as st
+
+from explorer import families, family_figures, state
+
+TARGETS = {
+    "views/compare.py": "Compare (the clicked bundle beside the one open now)",
+    "views/latent_map.py": "Latent map",
+    "views/reconstructions.py": "Reconstructions",
+    "views/traversals.py": "Latent traversals",
+    "views/objective.py": "β / KL vs reconstruction",
+}
+
+bundle = state.current()
+bundles = state.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
+
+st.title("Rate–distortion plane of a β family")
+st.markdown(
+    "A **β family** is a set of bundles trained with the same model and settings except β (what "
+    "`python -m vae_core.sweep` trains). Each is one point: its **rate R** = KL(q(z|x) ‖ p(z)), the "
+    "information z carries about x, against its **distortion D** = −E_q[log p(x|z)], both in nats per "
+    "image on the test set. Every model sits on a line of equal ELBO, D + R = const (dotted): β trades "
+    "one for the other (Alemi et al. 2018, *Fixing a broken ELBO*). β = 0 is the plain autoencoder "
+    "(high rate, low distortion); large β presses q(z|x) onto the prior (R → 0, posterior collapse).")
+st.latex(r"-\mathrm{ELBO} = D + R,\qquad \min\; D + \beta R")
+
+
+def open_bundle(path: str, target: str) -> None:
+    """Make ``path`` the sidebar's bundle and remember the view to go to (a callback cannot
+    switch pages; the script does it below, once the new bundle is in place)."""
+    previous = st.session_state.get("bundle_path")
+    st.session_state["bundle_picker"] = st.session_state["bundle_path"] = path
+    if target == "views/compare.py" and previous and previous != path:
+        st.session_state["compare_with"] = previous
+    if target != "views/rate_distortion.py":
+        st.session_state["rd_goto"] = target
+
+
+def show_other_families() -> None:
+    groups = families.families(bundles)
+    if not groups:
+        st.info("No β family among the available bundles. Train one with, for example, "
+                "`python -m vae_core.sweep --betas 0,1,4 --out checkpoints --name mnist -- --dataset mnist`.")
+        return
+    st.markdown("Families among the available bundles; open one of their members:")
+    for k, group in enumerate(groups):
+        name = ", ".join(families.short_name(p) for p in group)
+        st.button(f"Open {group[0].name} ({len(group)} bundles: {name})", key=f"rd_family_{k}",
+                  on_click=open_bundle, args=(str(group[0]), "views/rate_distortion.py"))
+
+
+if st.session_state.get("rd_goto"):
+    st.switch_page(st.session_state.pop("rd_goto"))
+
+members = families.family_of(bundle.path, bundles)
+if not members:
+    st.warning(f"**{bundle.name} has no β family**: no other available bundle has the same model and "
+               "training settings with a different β.")
+    show_other_families()
+    st.stop()
+
+points, problems = [], []
+for path in members:
+    member, error = state.try_bundle(path)
+    if error:
+        problems.append(f"{path.name}: {error}")
+    else:
+        points.append(families.point(member))
+for problem in problems:
+    st.warning(f"Left out, it cannot be opened: {problem}")
+current = next((k for k, p in enumerate(points) if Path(p.path) == bundle.path), None)
+
+fig = family_figures.rate_distortion([p.rate for p in points], [p.distortion for p in points],
+                                     [p.beta for p in points], names=[p.name for p in points], current=current)
+c1, c2 = st.columns([3, 2])
+target = c1.selectbox("A click on a point opens that bundle in", list(TARGETS), format_func=TARGETS.get,
+                      key="rd_target")
+
+
+def on_pick() -> None:
+    picked = family_figures.picked_indices(fig, st.session_state["rd_plane"].selection)
+    if picked and picked[0] < len(points):
+        open_bundle(points[picked[0]].path, target)
+
+
+st.plotly_chart(fig, key="rd_plane", on_select=on_pick, selection_mode="points",
+                config={"toImageButtonOptions": {"format": "png", "scale": 2,
+                                                 "filename": f"{bundle.name}-rate-distortion"}})
+st.caption(f"{len(points)} bundles of {bundle.name}'s family; the ringed one is open in the sidebar. "
+           "Points are joined in β order; on a dotted line every model has the same ELBO, and "
+           "the further down and to the left, the better the ELBO.")
+
+rows = [{"β": p.beta, "bundle": p.name, "D (nats/image)": round(p.distortion, 2),
+         "R = KL (nats/image)": round(p.rate, 2), "ELBO (nats/image)": round(p.elbo, 2),
+         "active units": f"{p.active_units} of {p.latent_dim}", "images": p.source} for p in points]
+st.dataframe(rows, hide_index=True)
+pick = c2.selectbox("Or pick a bundle of the family", [p.path for p in points], index=current or 0,
+                    format_func=lambda p: families.short_name(p), key="rd_member")
+c2.button("Open it", key="rd_open", on_click=lambda: open_bundle(st.session_state["rd_member"], target),
+          icon=":material/open_in_new:")
+best = max(points, key=lambda p: p.elbo)
+st.caption(f"Best ELBO in the family: β = {best.beta:g} ({best.elbo:.2f} nats per image). β = 1 trains "
+           "the ELBO itself; the others trade D against R and pay for it in ELBO. Active units: dimensions u "
+           "with Cov_x(E_q[z_u]) > 0.01 (Burda et al. 2016).")
