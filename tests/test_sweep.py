@@ -59,3 +59,13 @@ def test_the_members_commands_are_the_trainers_with_their_own_beta_and_folder(tm
                        "--epochs", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == [f"python -m vae_core.train --epochs 3 --beta {b} --out fam/mnist-beta-{b}" for b in ("0", "0.25", "8")]
+
+
+def test_members_side_by_side_share_the_cpu_threads(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert sweep._member_env(4)["OMP_NUM_THREADS"] == "2"
+    assert "OMP_NUM_THREADS" not in sweep._member_env(1)  # one at a time: torch's own default
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert sweep._member_env(4)["OMP_NUM_THREADS"] == "3"  # the user's choice wins
+    assert sweep._member_env(1)["PYTHONPATH"].split(":")[0] == str(sweep.PACKAGE_ROOT)
