@@ -44,10 +44,13 @@ def shipped_bundles() -> list[Path]:
     return sorted(p.parent for p in CHECKPOINTS.glob("*/config.json"))
 
 
-@pytest.fixture(autouse=True)
-def _private_run_registry(tmp_path_factory, monkeypatch):
-    """Runs trained by tests register in a temporary folder, not the user's ~/.cache."""
-    monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path_factory.getbasetemp() / "run-registry"))
+@pytest.fixture(autouse=True, scope="session")
+def _private_run_registry(tmp_path_factory):
+    """Runs trained by tests (session fixtures included) register in a temporary folder, not
+    the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VAE_RUNS_DIR", str(tmp_path_factory.getbasetemp() / "run-registry"))
+        yield
 
 
 def write_idx_mnist(root: Path, n_train: int = 600, n_test: int = 200) -> Path:
