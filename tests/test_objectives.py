@@ -8,7 +8,7 @@ from torch import nn
 
 from vae_core import ModelConfig, VAE, active_units, gaussian_kl, importance_weighted_bound, terms
 from vae_core.likelihoods import Bernoulli, Gaussian
-from vae_core.objectives import Terms, beta_at, capacity_at
+from vae_core.objectives import Terms, beta_at, capacity_at, learning_rate
 
 
 def test_closed_form_kl_matches_torch_distributions():
@@ -94,6 +94,13 @@ def test_free_bits_stop_the_gradient_of_a_dimension_below_the_floor():
 def test_capacity_rises_linearly_then_stays():
     assert [capacity_at(e, 25.0, 10) for e in (0, 2.5, 10, 30)] == [0.0, 6.25, 25.0, 25.0]
     assert capacity_at(0, 25.0, 0) == 25.0  # no annealing: the target from the start
+
+
+def test_burda_learning_rate_schedule_has_stages_of_three_to_the_i_epochs():
+    stages = [round(math.log10(1e-3 / learning_rate(e, 1e-3, "burda")) * 7) for e in range(1, 3282)]
+    assert [stages.count(i) for i in range(9)] == [3 ** i for i in range(8)] + [1]
+    assert stages == sorted(stages) and learning_rate(3280, 1e-3, "burda") == pytest.approx(1e-4)
+    assert learning_rate(500, 1e-3, "constant") == 1e-3
 
 
 def test_active_units_counts_dimensions_whose_mean_varies():

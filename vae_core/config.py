@@ -14,6 +14,7 @@ from typing import Any
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
 ACTIVATIONS = ("relu", "tanh")
+LR_SCHEDULES = ("constant", "burda")
 
 
 class ConfigError(ValueError):
@@ -121,7 +122,9 @@ class TrainConfig(_JSONConfig):
             images directly in it); the model's image_shape says the size and grey or RGB.
         epochs: maximum number of passes over the training split.
         batch_size: images per optimisation step.
-        lr: Adam learning rate.
+        lr: Adam learning rate (the first one under a schedule).
+        lr_schedule: ``"constant"``, or ``"burda"``: Burda et al. 2016, section 5: stage
+            i = 0, 1, ... lasts 3**i epochs at lr * 10**(-i/7) (3,280 epochs for stages 0 to 7).
         beta: weight of the KL term in D + beta * R (Higgins et al. 2017); 1 is the ELBO.
         warmup_epochs: beta rises linearly from 0 to ``beta`` over this many epochs
             (Bowman et al. 2016); 0 for none.
@@ -148,6 +151,7 @@ class TrainConfig(_JSONConfig):
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
+    lr_schedule: str = "constant"
     beta: float = 1.0
     warmup_epochs: int = 0
     capacity: float = 0.0
@@ -176,6 +180,7 @@ class TrainConfig(_JSONConfig):
         for name in ("warmup_epochs", "capacity_epochs", "patience", "seed"):
             value = getattr(self, name)
             _check(isinstance(value, int) and value >= 0, f"{name} must be an integer >= 0, got {value!r}")
+        _check(self.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         _check(_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}")
         _check(_finite(self.beta) and self.beta >= 0, f"beta must be a finite number >= 0, got {self.beta!r}")
         for name in ("capacity", "free_bits"):

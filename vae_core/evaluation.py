@@ -45,9 +45,11 @@ def evaluate(model: VAE, x: torch.Tensor, *, k: int = 100, batch_size: int = 500
     recon = kl = lk = 0.0
     kl_dim = torch.zeros(model.latent_dim, device=device)
     mus = []
-    # The L_k batch is smaller: it holds (chunk, B, C, H, W) decoder outputs at once.
-    chunk = min(max(k, 1), 256)
-    iw_batch = max(1, min(batch_size, 32768 // chunk))
+    # The L_k batch is smaller: it holds (chunk, B, C, H, W) decoder outputs at once, at most
+    # 2**15 samples on a CPU and 2**19 on a GPU (1.6 GB of MNIST outputs), whatever k is.
+    budget = 2**19 if device.type == "cuda" else 2**15
+    chunk = min(max(k, 1), 256 if device.type != "cuda" else 1024)
+    iw_batch = max(1, min(batch_size, budget // chunk))
     for start in tqdm(range(0, n, batch_size), desc="evaluate", disable=not progress, leave=False):
         xb = x[start:start + batch_size].to(device)
         t = terms(model, xb, generator=gen)

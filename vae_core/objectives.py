@@ -132,3 +132,16 @@ def capacity_at(epoch: float, capacity: float, capacity_epochs: int) -> float:
     if capacity_epochs <= 0:
         return capacity
     return capacity * min(1.0, epoch / capacity_epochs)
+
+
+def learning_rate(epoch: int, lr: float, schedule: str) -> float:
+    """The learning rate of 1-based ``epoch``: ``lr`` under ``"constant"``; under ``"burda"``
+    (Burda et al. 2016, section 5) stage i = 0, 1, 2, ... lasts 3**i epochs at lr * 10**(-i/7),
+    so epochs 1 | 2-4 | 5-13 | 14-40 ... and stages 0 to 7 end after 3,280 epochs."""
+    if schedule == "constant":
+        return lr
+    stage, end = 0, 1
+    while epoch > end:
+        stage += 1
+        end += 3 ** stage
+    return lr * 10 ** (-stage / 7)

@@ -26,11 +26,11 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt, distributed, runs
-from .config import ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, ConfigError, ModelConfig, TrainConfig
+from .config import ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
 from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
 from .evaluation import binarization_note, evaluate, prepare, resolve_device
 from .model import VAE
-from .objectives import beta_at, capacity_at, terms
+from .objectives import beta_at, capacity_at, learning_rate, terms
 
 VAL_FRACTION = 1 / 12  # 5,000 of MNIST's 60,000 training images, for the held-out ELBO
 
@@ -227,7 +227,7 @@ class _Run:
         # Under torchrun every process draws the same order and takes its own share of it;
         # noise and binarization come from each process's own generator (seeded seed + rank).
         self.order_gen = gen if world == 1 else torch.Generator(device=gen.device).manual_seed(cfg.seed)
-        self.step, self.started = 0, time.perf_counter()
+        self.step, self.started, self.lr = 0, time.perf_counter(), cfg.lr
 
     def save(self, model: VAE, optimizer: torch.optim.Optimizer, progress: dict[str, Any]) -> None:
         """train_state.safetensors after a complete epoch (see train)."""
@@ -269,6 +269,9 @@ class _Run:
         """One pass over ``images`` (N, C, H, W) uint8 in a fresh random order; returns the epoch's record."""
         cfg, gen = self.cfg, self.gen
         model.train()
+        self.lr = learning_rate(epoch, cfg.lr, cfg.lr_schedule)
+        for group in optimizer.param_groups:
+            group["lr"] = self.lr
         order = torch.randperm(len(images), generator=self.order_gen, device=images.device)
         if self.world > 1:  # equal shares, so every process takes the same number of steps
             order = order[:len(order) - len(order) % self.world][self.rank::self.world]
@@ -310,7 +313,7 @@ class _Run:
         """One history.jsonl line: the training batches' running means since the epoch began,
         in nats per image; ``loss`` is what was minimised (see Terms.loss)."""
         record = {"kind": kind, "step": self.step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
-                  "elbo": -(recon + kl), "loss": loss, "lr": self.cfg.lr,
+                  "elbo": -(recon + kl), "loss": loss, "lr": self.lr,
                   "time_s": round(time.perf_counter() - self.started, 2)}
         if capacity is not None:
             record["capacity"] = capacity
@@ -418,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--patience", type=int, default=t.patience, help="stop after this many epochs without a better held-out ELBO; 0 never")
     g.add_argument("--batch-size", type=int, default=t.batch_size, help="images per step")
     g.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
+    g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=t.lr_schedule,
+                   help="'burda': 3**i epochs at lr * 10**(-i/7) for stage i (Burda et al. 2016; 3280 epochs for i <= 7)")
     g.add_argument("--seed", type=int, default=t.seed, help="seeds weights, data order and binarization")
     g.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA only)")
     g.add_argument("--bf16", action="store_true", help="bfloat16 autocast of the forward pass (CUDA only)")
@@ -440,6 +445,7 @@ def configs_from_args(args: argparse.Namespace, image_shape: tuple[int, int, int
                         hidden=args.hidden, channels=args.channels, fc_hidden=args.fc_hidden,
                         activation=args.activation, likelihood=args.likelihood, sigma=args.sigma)
     train_cfg = TrainConfig(dataset=args.dataset, folder=args.folder, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            lr_schedule=args.lr_schedule,
                             beta=args.beta, warmup_epochs=args.warmup_epochs, capacity=args.capacity,
                             capacity_epochs=args.capacity_epochs, free_bits=args.free_bits, mc_samples=args.mc_samples,
                             binarize=args.binarize, patience=args.patience, eval_k=args.eval_k,
