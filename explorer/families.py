@@ -2,9 +2,9 @@
 vae_core.sweep`` trains), and each member's point (R, D) on the rate–distortion plane.
 
 A family is found from config.json alone (no weights are loaded): two bundles belong to the
-same family when their model configs are equal and their training configs are equal once β
-and the device are set aside (a member trained on a GPU and one trained on the CPU are the
-same experiment).
+same family when their model configs are equal and their training configs are equal once β,
+the device and torch.compile are set aside (a member trained on a GPU and one trained on the
+CPU are the same experiment).
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ import streamlit as st
 
 from explorer import state
 from vae_core import Bundle, BundleError
-from vae_core.checkpoint import read_configs
+from vae_core.checkpoint import read_configs, weights_digest
 from vae_core.evaluation import ACTIVE_THRESHOLD
 
-# What may differ inside a family: β itself, and where the member ran.
-VARYING = ("beta", "device")
+# What may differ inside a family: β itself, and where and how fast the member ran.
+VARYING = ("beta", "device", "compile")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Point:
     active_units: int
     latent_dim: int
     source: str
+    epoch_kept: str = ""  # "best of trained", e.g. "1 of 10", when metrics.json says
 
     @property
     def elbo(self) -> float:
@@ -58,23 +59,39 @@ def beta_of(path: str | Path) -> float:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _keys(stamped: tuple[tuple[str, float], ...]) -> dict[str, str | None]:
-    return {path: family_key(path) for path, _ in stamped}
+def _keys(stamped: tuple[tuple[str, float], ...]) -> dict[str, tuple[str | None, str]]:
+    """Each bundle's family key and the SHA-256 of its weights (to spot copies)."""
+    return {path: (family_key(path), _digest(path)) for path, _ in stamped}
 
 
-def _config_stamp(path: Path) -> float:
-    config = path / "config.json"
-    return config.stat().st_mtime if config.exists() else 0.0
+def _digest(path: str) -> str:
+    try:
+        return weights_digest(path)
+    except (OSError, BundleError):
+        return path  # unreadable weights: never taken for a copy of another bundle
 
 
-def families(bundles: list[Path]) -> list[list[Path]]:
-    """Groups of two or more ``bundles`` with equal configs except β, each sorted by β (the
-    bundles' own order between equal β), largest group first."""
-    keys = _keys(tuple((str(p), _config_stamp(Path(p))) for p in bundles))
+def _stamp(path: Path) -> float:
+    files = [path / "config.json", path / "model.safetensors"]
+    return max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
+
+
+def families(bundles: list[Path], *, keep: Path | None = None) -> list[list[Path]]:
+    """Groups of two or more ``bundles`` with equal configs except β, each sorted by β, largest
+    group first. A bundle copied to a second folder (the same weights: a training run and its
+    copy in checkpoints/, both listed by the sidebar) counts once: ``keep`` if it is one of the
+    copies, else the first listed."""
+    bundles = [Path(p) for p in bundles]
+    if keep is not None:  # listed first, so it is the copy kept
+        bundles = [Path(keep), *(p for p in bundles if p != Path(keep))]
+    keys = _keys(tuple((str(p), _stamp(p)) for p in bundles))
     groups: dict[str, list[Path]] = {}
+    seen: set[str] = set()
     for p in bundles:
-        if keys.get(str(p)) is not None:
-            groups.setdefault(keys[str(p)], []).append(Path(p))
+        key, digest = keys[str(p)]
+        if key is not None and digest not in seen:
+            seen.add(digest)
+            groups.setdefault(key, []).append(p)
     found = [sorted(g, key=beta_of) for g in groups.values() if len(g) >= 2]
     return sorted(found, key=len, reverse=True)
 
@@ -83,10 +100,7 @@ def family_of(path: str | Path, bundles: list[Path]) -> list[Path]:
     """The family of the bundle at ``path`` among ``bundles`` (itself included, sorted by β),
     or [] when no other bundle shares its configuration."""
     path = Path(path)
-    for group in families([*bundles, *([path] if path not in bundles else [])]):
-        if path in group:
-            return group
-    return []
+    return next((group for group in families(bundles, keep=path) if path in group), [])
 
 
 def point(bundle: Bundle) -> Point:
@@ -96,7 +110,8 @@ def point(bundle: Bundle) -> Point:
     if m and {"reconstruction", "kl", "active_units"} <= m.keys():
         return Point(str(bundle.path), bundle.name, beta, float(m["reconstruction"]), float(m["kl"]),
                      int(m["active_units"]), int(m.get("latent_dim", bundle.model_config.latent_dim)),
-                     f"test set, {m.get('n_images', 0):,} images")
+                     f"test set, {m.get('n_images', 0):,} images",
+                     f"{m['best_epoch']} of {m['epochs']}" if {"best_epoch", "epochs"} <= m.keys() else "")
     arrays = state.probe(bundle)
     active = int((np.var(arrays["mu"], axis=0, ddof=1) > ACTIVE_THRESHOLD).sum()) if len(arrays["mu"]) > 1 else 0
     return Point(str(bundle.path), bundle.name, beta, float(arrays["reconstruction"].mean()),

@@ -210,7 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print("\n".join(shown(m) for m in members))
         return 0
-    run(members, parallel=args.parallel)
+    try:
+        run(members, parallel=args.parallel)
+    except KeyboardInterrupt:  # Ctrl-C reaches the members too; each keeps its last complete epoch
+        for m in members:
+            m.metrics = read_metrics(m.out) if m.returncode == 0 else {}
+        print(table(members))
+        print("stopped; each unfinished member continues with its own command plus --resume", file=sys.stderr)
+        return 130
     print(f"\nβ family in {args.out}: test set, nats per image (ELBO = −(D + R))\n")
     print(table(members))
     failed = [m for m in members if not m.ok]

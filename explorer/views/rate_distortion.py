@@ -94,8 +94,15 @@ st.caption(f"{len(points)} bundles of {bundle.name}'s family; the ringed one is 
 
 rows = [{"β": p.beta, "bundle": p.name, "D (nats/image)": round(p.distortion, 2),
          "R = KL (nats/image)": round(p.rate, 2), "ELBO (nats/image)": round(p.elbo, 2),
-         "active units": f"{p.active_units} of {p.latent_dim}", "images": p.source} for p in points]
+         "active units": f"{p.active_units} of {p.latent_dim}", "epoch kept": p.epoch_kept, "images": p.source}
+        for p in points]
 st.dataframe(rows, hide_index=True)
+early = [p for p in points if p.epoch_kept and p.epoch_kept.split(" of ")[0] != p.epoch_kept.split(" of ")[1]]
+if early:
+    st.caption("Epoch kept: the trainer keeps the epoch with the best held-out ELBO. Away from β = 1 that is not "
+               "the objective trained, D + β·R: at β = 0 the rate grows every epoch, so the ELBO falls and "
+               "an early epoch is kept (" + ", ".join(f"β = {p.beta:g}: epoch {p.epoch_kept}" for p in early)
+               + "); such a point sits above where the fully trained model would.")
 pick = c2.selectbox("Or pick a bundle of the family", [p.path for p in points], index=current or 0,
                     format_func=lambda p: families.short_name(p), key="rd_member")
 c2.button("Open it", key="rd_open", on_click=lambda: open_bundle(st.session_state["rd_member"], target),
