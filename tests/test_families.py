@@ -112,3 +112,36 @@ def test_the_compare_view_puts_two_members_side_by_side():
     assert not at.exception and "different data" in at.warning[0].value
     at.slider(key="cmp_rows").set_value(2).run()
     assert not at.exception
+
+
+# Where a marker of the family trace is on the page, from plotly's own axes (page pixels).
+POINT_JS = """(k) => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const tr = gd._fullData.find((d) => d.name === 'bundles of the family');
+  const L = gd._fullLayout, box = gd.getBoundingClientRect();
+  return [box.left + L._size.l + L.xaxis.l2p(tr.x[k]), box.top + L._size.t + L.yaxis.l2p(tr.y[k])];
+}"""
+
+
+def test_clicking_a_point_in_the_browser_opens_that_bundle():
+    """The plotly selection itself (AppTest cannot click a chart): headless Chromium, a real server."""
+    from browser import CHROMIUM_ARGS, chromium_path, explorer_server, wait_until_drawn
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright not installed (pip install playwright)")
+    if chromium_path() is None:
+        pytest.skip("Chromium not found (apt install chromium, or set $CHROMIUM)")
+    with explorer_server() as (url, _, _), sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1300})
+        page.goto(f"{url}/rate_distortion?bundle={FAMILY[2].name}&i=0")
+        wait_until_drawn(page)
+        page.wait_for_timeout(500)  # plotly settles after the DOM
+        x, y = page.evaluate(POINT_JS, len(FAMILY) - 1)
+        page.mouse.move(x, y)
+        page.mouse.click(x, y)
+        page.wait_for_url("**/compare?*", timeout=60_000)
+        wait_until_drawn(page)
+        assert f"bundle={FAMILY[-1].name}" in page.url  # the clicked bundle is the sidebar's now
+        sync_api.expect(page.get_by_role("heading", name="Compare two bundles")).to_be_visible()
+        assert page.get_by_test_id("stException").count() == 0
+        browser.close()
