@@ -123,7 +123,8 @@ def image_box(bundle) -> None:
                 caption=f"label {bundle.classes[arrays['labels'][i]]}")
 
 
-navigation = st.navigation(PAGES)
+# 13 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
+navigation = st.navigation(PAGES, expanded=True)
 if sidebar() or navigation.url_path in TRAINING_PAGES:
     navigation.run()
 else:

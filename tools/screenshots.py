@@ -23,7 +23,7 @@ VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1900),
          "traversals": ("traversals", 2450), "manifold": ("manifold", 1500),
          "interpolation": ("interpolation", 900), "generation": ("generation", 1000),
          "posterior": ("posterior", 1300), "objective": ("objective", 2250), "model_card": ("model_card", 1900),
-         "rate_distortion": ("rate_distortion", 1300), "compare": ("compare", 2700)}
+         "rate_distortion": ("rate_distortion", 1550), "compare": ("compare", 2700)}
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", default="http://127.0.0.1:8501")
