@@ -120,6 +120,9 @@ def kl_heatmap(history: list[dict]) -> go.Figure:
 
 
 def best_epoch(history: list[dict]) -> int | None:
-    """The epoch with the highest held-out ELBO so far: the one whose weights the bundle holds."""
-    scored = [r for r in epoch_records(history) if r.get("val_elbo") is not None and np.isfinite(r["val_elbo"])]
-    return max(scored, key=lambda r: r["val_elbo"])["epoch"] if scored else None
+    """The epoch with the lowest held-out objective D + β·R so far (``val_loss``; the highest
+    held-out ELBO in logs written before it was recorded): the one whose weights the bundle holds."""
+    key = "val_loss" if any("val_loss" in r for r in epoch_records(history)) else "val_elbo"
+    sign = 1 if key == "val_loss" else -1
+    scored = [r for r in epoch_records(history) if r.get(key) is not None and np.isfinite(r[key])]
+    return min(scored, key=lambda r: sign * r[key])["epoch"] if scored else None

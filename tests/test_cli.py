@@ -66,6 +66,17 @@ def test_capacity_annealing_and_a_learned_sigma_are_logged(tmp_path):
     assert len(sigmas) > 1 and all(0 < s < 1 for s in sigmas)  # learned: it moves as training goes
 
 
+def test_the_kept_epoch_is_the_best_by_the_objective_trained_not_the_elbo(tmp_path):
+    out = tmp_path / "ae"
+    run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "64", "--latent-dim", "4",
+        "--beta", "0", "--epochs", "6", "--eval-k", "1", "--out", str(out), "--quiet")
+    epochs = [r for r in read_history(out) if r["kind"] == "epoch"]
+    assert all(r["val_loss"] == r["val_reconstruction"] for r in epochs)  # beta = 0: D alone
+    best = min(epochs, key=lambda r: r["val_loss"])
+    assert load_bundle(out).metrics["best_epoch"] == best["epoch"]
+    assert best["val_elbo"] < max(r["val_elbo"] for r in epochs)  # the ELBO would have picked another epoch
+
+
 def test_training_on_a_folder_of_rgb_images(tmp_path):
     from PIL import Image
 

@@ -137,7 +137,8 @@ class TrainConfig(_JSONConfig):
         mc_samples: L, Monte Carlo samples of z per image for the reconstruction term.
         binarize: dynamic binarization (pixels drawn as Bernoulli(intensity) every time a
             batch is drawn); None means on for a Bernoulli decoder on MNIST, off otherwise.
-        patience: stop when the held-out ELBO has not improved for this many epochs; 0 never.
+        patience: stop when the held-out D + beta * R (-ELBO at beta = 1) has not improved for
+            this many epochs; 0 never.
         eval_k: importance samples k of the final L_k log-likelihood estimate on the test split.
         probe_size: held-out test images stored in the bundle for the explorer.
         seed: seeds the weights, the data order and the binarization.

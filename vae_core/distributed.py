@@ -54,7 +54,7 @@ def first_nonnegative(step: torch.Tensor) -> torch.Tensor:
 
 
 def from_rank0(value: float, device: torch.device) -> float:
-    """Rank 0's ``value`` on every process (the held-out ELBO, so every process takes the
+    """Rank 0's ``value`` on every process (the held-out objective, so every process takes the
     same early-stopping decisions)."""
     if not dist.is_initialized():
         return value

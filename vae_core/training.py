@@ -3,8 +3,8 @@
 One run: load the data set once as uint8 on the device, draw shuffled batches from it
 (binarized on the fly where asked), minimise D + beta * R, log to ``history.jsonl`` every
 ``log_every`` steps and every epoch, keep the bundle's weights at the epoch with the best
-held-out ELBO (written atomically, so a crash never loses it), and score the final model
-on the test split into ``metrics.json``.
+held-out objective D + beta * R (the negative ELBO when beta = 1; written atomically, so
+a crash never loses it), and score the final model on the test split into ``metrics.json``.
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
             ``resume`` is set, or ``resume`` is set and that run has already finished.
         PermissionError, OSError: ``out_dir`` cannot be written (checked before training).
         ValueError: the data set's image shape differs from ``model_config.image_shape``.
-        FloatingPointError: the training loss or the held-out ELBO became NaN or infinite;
+        FloatingPointError: the training loss or the held-out objective became NaN or infinite;
             the bundle keeps the last good epoch.
     """
     out = Path(out_dir)
@@ -139,7 +139,7 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
     if state is None:
         if main:
             _start_bundle(out, model, model_config, cfg, test_set, use_binarize, command)
-        counters = {"epoch": 0, "best_elbo": -math.inf, "best_epoch": 0, "stale": 0}
+        counters = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "stale": 0}
         best_state = copy.deepcopy(model.state_dict())
     else:
         counters = run.restore(state, model, optimizer)
@@ -159,24 +159,24 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
                             counters["best_epoch"], cfg, model_config)
         val = evaluate(model, x_val, k=0, batch_size=1000, seed=cfg.seed)
         # Every process takes rank 0's figure, so all stop at the same epoch.
-        val["elbo"] = distributed.from_rank0(val["elbo"], device)
-        _require_finite(val["elbo"], f"held-out ELBO after epoch {epoch} (step {run.step})", out,
+        val_loss = distributed.from_rank0(held_out_loss(val, cfg), device)
+        _require_finite(val_loss, f"held-out objective after epoch {epoch} (step {run.step})", out,
                         counters["best_epoch"], cfg, model_config)
         record.update(val_elbo=val["elbo"], val_reconstruction=val["reconstruction"], val_kl=val["kl"],
-                      val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"])
+                      val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"], val_loss=val_loss)
         if main:
             ckpt.append_history(out, record)
         run.say(f"epoch {epoch}: training D {record['reconstruction']:.2f}, KL {record['kl']:.2f} | "
                 f"held-out ELBO {val['elbo']:.2f} (nats per image)")
-        if val["elbo"] > counters["best_elbo"]:
-            counters.update(best_elbo=val["elbo"], best_epoch=epoch, stale=0)
+        if val_loss < counters["best_loss"]:
+            counters.update(best_loss=val_loss, best_epoch=epoch, stale=0)
             best_state = copy.deepcopy(model.state_dict())
             if main:
                 ckpt.write_weights(out, model)  # the bundle always holds the best epoch so far
         else:
             counters["stale"] += 1
             if cfg.patience and counters["stale"] >= cfg.patience:
-                run.say(f"held-out ELBO has not improved for {counters['stale']} epochs; stopping")
+                run.say(f"held-out objective has not improved for {counters['stale']} epochs; stopping")
         counters["epoch"] = epoch
         if main:
             run.save(model, optimizer, counters)  # after the weights: a kill in between redoes this epoch
@@ -201,6 +201,19 @@ def _forward(model: VAE, cfg: TrainConfig, device: torch.device, world: int):
         forward = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
     return torch.compile(forward) if cfg.compile else forward
+
+
+def held_out_loss(val: dict[str, Any], cfg: TrainConfig) -> float:
+    """The objective as trained, with its final beta, C or free-bits floor, on the held-out
+    split (nats per image): the kept epoch and early stopping follow it. It is -ELBO when
+    beta = 1; at beta = 0 it is D alone, so a plain autoencoder keeps its best reconstructions
+    rather than its first epoch (its rate, unpenalised, only grows)."""
+    d, r = val["reconstruction"], val["kl"]
+    if cfg.capacity:
+        return d + cfg.beta * abs(r - cfg.capacity)
+    if cfg.free_bits:
+        return d + cfg.beta * sum(max(cfg.free_bits, v) for v in val["kl_per_dim"])
+    return d + cfg.beta * r
 
 
 def check_writable(out: Path) -> None:
@@ -257,7 +270,7 @@ class _Run:
             self.gen.set_state(tensors["generator"])
             self.step = int(meta["step"])
             self.started = time.perf_counter() - float(meta["elapsed_s"])
-            return {k: meta[k] for k in ("epoch", "best_elbo", "best_epoch", "stale")}
+            return {k: meta[k] for k in ("epoch", "best_loss", "best_epoch", "stale")}
         except (KeyError, ValueError, RuntimeError, TypeError) as exc:
             raise ckpt.BundleError(self.out / ckpt.TRAIN_STATE, f"does not fit this run ({exc})") from None
 
@@ -418,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "nats; 0 for none")
     g.add_argument("--mc-samples", type=int, default=t.mc_samples, help="L, samples of z per image in the reconstruction term")
     g.add_argument("--epochs", type=int, default=t.epochs, help="maximum passes over the training split")
-    g.add_argument("--patience", type=int, default=t.patience, help="stop after this many epochs without a better held-out ELBO; 0 never")
+    g.add_argument("--patience", type=int, default=t.patience, help="stop after this many epochs without a better held-out D + beta R (-ELBO at beta 1); 0 never")
     g.add_argument("--batch-size", type=int, default=t.batch_size, help="images per step")
     g.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
     g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=t.lr_schedule,

@@ -99,10 +99,8 @@ rows = [{"β": p.beta, "bundle": p.name, "D (nats/image)": round(p.distortion, 2
 st.dataframe(rows, hide_index=True)
 early = [p for p in points if p.epoch_kept and p.epoch_kept.split(" of ")[0] != p.epoch_kept.split(" of ")[1]]
 if early:
-    st.caption("Epoch kept: the trainer keeps the epoch with the best held-out ELBO. Away from β = 1 that is not "
-               "the objective trained, D + β·R: at β = 0 the rate grows every epoch, so the ELBO falls and "
-               "an early epoch is kept (" + ", ".join(f"β = {p.beta:g}: epoch {p.epoch_kept}" for p in early)
-               + "); such a point sits above where the fully trained model would.")
+    st.caption("Epoch kept: the trainer keeps the epoch with the best held-out objective D + β·R, and stops "
+               "early when asked (" + ", ".join(f"β = {p.beta:g}: epoch {p.epoch_kept}" for p in early) + ").")
 pick = c2.selectbox("Or pick a bundle of the family", [p.path for p in points], index=current or 0,
                     format_func=lambda p: families.short_name(p), key="rd_member")
 c2.button("Open it", key="rd_open", on_click=lambda: open_bundle(st.session_state["rd_member"], target),
