@@ -4,31 +4,10 @@ import sys
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
 
+from bench.reference_vae import VAE as ExamplesVAE  # pytorch/examples vae/main.py, layer for layer
 from vae_core import BundleError, load_bundle
 from vae_core.foreign import examples_vae, import_examples, read_examples_state_dict
-
-
-class ExamplesVAE(nn.Module):
-    """pytorch/examples vae/main.py, verbatim in its layers and forward pass."""
-
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(784, 400)
-        self.fc21 = nn.Linear(400, 20)
-        self.fc22 = nn.Linear(400, 20)
-        self.fc3 = nn.Linear(20, 400)
-        self.fc4 = nn.Linear(400, 784)
-
-    def encode(self, x):
-        h1 = F.relu(self.fc1(x))
-        return self.fc21(h1), self.fc22(h1)
-
-    def decode(self, z):
-        h3 = F.relu(self.fc3(z))
-        return torch.sigmoid(self.fc4(h3))
 
 
 class Payload:
