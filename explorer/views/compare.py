@@ -109,7 +109,8 @@ for col, (k, b) in zip(cols, pair.items()):
     col.plotly_chart(figures.image_grid(
         grid.numpy(), row_labels=[f"z{j} · KL {kl_mean[j]:.2f}" for j in dims],
         col_labels=[f"{t:+.1f}" for t in values.tolist()], scale=2,
-        title=f"{k}: {b.name}", x_title="offset t added to z_j; rows: dimension · KL (nats per image)"),
+        title=f"{k}: {b.name}", x_title="offset t added to z_j; rows: dimension · KL (nats per image)",
+        width=460),  # half of the wide layout's main column
         key=f"cmp_trav_{k}")
 st.caption(f"Each row decodes μ(x) + t·e_j of probe image #{i} for one dimension j, the dimensions with "
            "the largest average KL first. A row that does not change is a dimension the decoder ignores.")
