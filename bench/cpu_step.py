@@ -1,32 +1,69 @@
 """Where a training step's time goes on this machine, for the benchmark's 784-400-20 MLP at
 batch 128: the whole step (with the fused Adam the trainer uses, then with Adam's default
-implementation, then under bfloat16 autocast), the step without the optimizer, and the floor,
-the same matrix multiplies forward and backward with nothing else. Milliseconds per step, median of 5 x 200.
+implementation, under bfloat16 autocast, with torch.compile), the step without the optimizer, the floor
+(the same matrix multiplies forward and backward with nothing else), and the fused Adam
+step alone, with fresh moments and with denormal ones. Milliseconds per step, median of 7 x 200,
+the variants taking turns.
 
-    python -m bench.cpu_step
+    python -m bench.cpu_step [--keep-denormals]
+
+Like the trainer, it computes with denormals as zero (vae_core.training.flush_denormals);
+``--keep-denormals`` leaves the CPU's default, to show what that costs.
 """
+import argparse
 import statistics
 import time
+from typing import Callable
 
 import torch
 
 from vae_core import ModelConfig, VAE
 from vae_core.objectives import terms
+from vae_core.training import flush_denormals
+
+# After three epochs on MNIST, 45,044 of the first layer's 313,600 first moments were denormal:
+# the weights of pixels that are blank in every image get no gradient, and their moment
+# decays to the smallest denormal and stays there.
+DENORMAL_MOMENTS = 45_044
 
 
-def per_step_ms(step, n: int = 200) -> float:
-    for i in range(20):
-        step(i)
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for i in range(n):
+def interleaved_ms(variants: dict[str, Callable[[int], None]], n: int = 200, reps: int = 7) -> dict[str, float]:
+    """Median milliseconds per call of each variant over ``reps`` runs of ``n`` calls. The
+    variants take turns, so a change in this shared host's load falls on all of them alike."""
+    for step in variants.values():
+        for i in range(20):
             step(i)
-        runs.append((time.perf_counter() - start) / n * 1e3)
-    return statistics.median(runs)
+    runs: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(reps):
+        for name, step in variants.items():
+            start = time.perf_counter()
+            for i in range(n):
+                step(i)
+            runs[name].append((time.perf_counter() - start) / n * 1e3)
+    return {name: statistics.median(r) for name, r in runs.items()}
 
 
-def main() -> None:
+def adam_alone(model: VAE, denormal: bool) -> Callable[[int], None]:
+    """The fused Adam step on fixed gradients, on a copy of ``model``'s parameters; with
+    ``denormal``, DENORMAL_MOMENTS entries of the first layer's first moment at the smallest
+    denormal, their gradients zero, as after training."""
+    params = [p.detach().clone() for p in model.parameters()]
+    for p in params:
+        p.grad = torch.randn_like(p) * 1e-3
+    adam = torch.optim.Adam(params, 1e-3, fused=True)
+    adam.step()
+    if denormal:
+        params[0].grad.view(-1)[:DENORMAL_MOMENTS] = 0
+        adam.state[params[0]]["exp_avg"].view(-1)[:DENORMAL_MOMENTS] = 2.0 ** -149  # the smallest denormal
+    return lambda i: adam.step()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cpu_step", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--keep-denormals", action="store_true", help="do not flush denormals to zero")
+    args = parser.parse_args(argv)
+    if not args.keep_denormals:
+        flush_denormals()  # first, as in the trainer, so torch's worker threads inherit it
     torch.manual_seed(0)
     x_all = torch.rand(128 * 64, 1, 28, 28).round()
     model = VAE(ModelConfig(image_shape=(1, 28, 28), architecture="mlp", hidden=(400,), latent_dim=20))
@@ -38,9 +75,11 @@ def main() -> None:
     def batch(i):
         return x_all[(i % 64) * 128:(i % 64 + 1) * 128]
 
-    def step(i, adam=fused, bf16=False):
+    compiled = torch.compile(model)
+
+    def step(i, adam=fused, bf16=False, forward=None):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = terms(model, batch(i), generator=gen).loss(1.0)
+            loss = terms(model, batch(i), generator=gen, forward=forward).loss(1.0)
         model.zero_grad(set_to_none=True)
         loss.backward()
         if adam is not None:
@@ -50,13 +89,21 @@ def main() -> None:
         h = batch(i).flatten(1) @ w[0].t()
         ((h @ w[1].t())[:, :20] @ w[2].t() @ w[3].t()).sum().backward()
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; ms per step of 128 images:")
-    print(f"  whole step (forward, backward, fused Adam)  {per_step_ms(step):6.2f}")
-    print(f"  the same with Adam's default implementation  {per_step_ms(lambda i: step(i, default)):6.2f}")
-    print(f"  the same under bfloat16 autocast             {per_step_ms(lambda i: step(i, bf16=True)):6.2f}")
-    print(f"  without the optimizer                        {per_step_ms(lambda i: step(i, None)):6.2f}")
-    print(f"  the matrix multiplies alone (the floor)      {per_step_ms(matmuls):6.2f}")
-
+    variants = {
+        "whole step (forward, backward, fused Adam)": step,
+        "the same with Adam's default implementation": lambda i: step(i, default),
+        "the same under bfloat16 autocast": lambda i: step(i, bf16=True),
+        "the same with torch.compile of the model": lambda i: step(i, forward=compiled),
+        "without the optimizer": lambda i: step(i, None),
+        "the matrix multiplies alone (the floor)": matmuls,
+        "the fused Adam step alone": adam_alone(model, False),
+        f"the same, {DENORMAL_MOMENTS:,} moments denormal": adam_alone(model, True),
+    }
+    times = interleaved_ms(variants)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, denormals "
+          f"{'kept' if args.keep_denormals else 'flushed to zero'}; ms per step of 128 images:")
+    for name, ms in times.items():
+        print(f"  {name:46}{ms:6.2f}")
 
 if __name__ == "__main__":
     main()

@@ -167,3 +167,14 @@ def test_importance_weighted_bound_is_ordered_and_converges():
 def test_importance_weighted_bound_rejects_bad_k():
     with pytest.raises(ValueError):
         importance_weighted_bound(LinearGaussianVAE(), torch.zeros(1, 6), k=0)
+
+
+def test_terms_take_a_compiled_model_as_forward():
+    """--compile passes torch.compile(model) as ``forward``; its wrapper raises TypeError when
+    tested for truth, so terms() must only compare it with None."""
+    model = VAE(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=3))
+    x = torch.rand(5, 1, 8, 8)
+    compiled = torch.compile(model, backend="eager")  # dynamo's wrapper without code generation
+    got = terms(model, x, generator=torch.Generator().manual_seed(0), forward=compiled)
+    expected = terms(model, x, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(got.elbo, expected.elbo)

@@ -75,7 +75,7 @@ def terms(model: VAE, x: torch.Tensor, n_samples: int = 1,
     wrapper or a ``torch.compile``-d model (default: ``model`` itself). Under autocast the
     log-likelihood is summed in float32.
     """
-    output = (forward or model)(x, n_samples=n_samples, generator=generator)
+    output = (model if forward is None else forward)(x, n_samples=n_samples, generator=generator)
     log_px = model.likelihood.log_prob(x.expand(n_samples, *x.shape).flatten(0, 1),
                                        output.out.flatten(0, 1).float()).view(n_samples, -1)
     kl_per_dim = gaussian_kl(output.mu.float(), output.logvar.float())
