@@ -1,8 +1,14 @@
-"""Data-parallel training under torchrun, on the CPU with the gloo backend."""
+"""The GPU options on the CPU: data-parallel training under torchrun with the gloo backend,
+and the training loop under --compile and --bf16."""
+import functools
+import math
 import subprocess
 import sys
 
-from vae_core import load_bundle
+import torch
+
+from vae_core import ModelConfig, TrainConfig, load_bundle
+from vae_core import training
 
 OPTIONS = ["--dataset", "digits", "--arch", "mlp", "--hidden", "64", "--latent-dim", "4", "--epochs", "6",
            "--eval-k", "10", "--quiet"]
@@ -28,3 +34,16 @@ def test_cuda_only_options_are_refused_on_the_cpu(tmp_path):
                            "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "CUDA" in proc.stderr and not (tmp_path / "x" / "config.json").exists()
+
+
+def test_the_training_loop_under_compile_and_bf16_runs(tmp_path, monkeypatch):
+    """Both options are refused on the CPU, so without this no GPU-less run would execute their
+    code: the refusal is lifted, and torch.compile uses dynamo's eager backend (no code
+    generation, which the CPU does not need to prove)."""
+    monkeypatch.setattr(training, "_check_run_options", lambda *args: None)
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))
+    model = ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(32,), latent_dim=2)
+    run = TrainConfig(dataset="digits", epochs=2, eval_k=5, device="cpu", compile=True, bf16=True)
+    out = training.train(model, run, tmp_path / "b", progress=False)
+    metrics = load_bundle(out).metrics
+    assert metrics["epochs"] == 2 and math.isfinite(metrics["elbo"])
