@@ -178,3 +178,13 @@ def test_terms_take_a_compiled_model_as_forward():
     got = terms(model, x, generator=torch.Generator().manual_seed(0), forward=compiled)
     expected = terms(model, x, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(got.elbo, expected.elbo)
+
+
+@pytest.mark.parametrize("likelihood", [Bernoulli(), Gaussian(sigma=0.3, learned=True)])
+def test_log_prob_of_several_samples_per_image_equals_one_sample_at_a_time(likelihood):
+    out = torch.randn(6, 4, 1, 5, 5) * 4  # L = 6 decoder outputs for each of 4 images
+    x = torch.rand(4, 1, 5, 5).round()
+    expected = torch.stack([likelihood.log_prob(x, out[i]) for i in range(6)])
+    got = likelihood.log_prob(x, out)
+    assert got.shape == (6, 4)
+    torch.testing.assert_close(got, expected)

@@ -101,8 +101,7 @@ def importance_weighted_bound(model: VAE, x: torch.Tensor, k: int, *, chunk: int
         n = min(chunk, k - start)
         z = model.reparameterize(mu, logvar, n, generator)  # (n, B, D)
         out = model.decode(z)  # (n, B, C, H, W)
-        log_px_z = model.likelihood.log_prob(x.expand(n, *x.shape).flatten(0, 1),
-                                             out.flatten(0, 1)).view(n, -1)
+        log_px_z = model.likelihood.log_prob(x, out)  # (n, B)
         log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
         log_qz = log_normal(z, mu, logvar)
         log_w.append(log_px_z + log_pz - log_qz)
