@@ -105,5 +105,6 @@ def main(argv: list[str] | None = None) -> None:
     for name, ms in times.items():
         print(f"  {name:46}{ms:6.2f}")
 
+
 if __name__ == "__main__":
     main()
