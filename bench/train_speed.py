@@ -66,7 +66,9 @@ def peak_memory(device: torch.device) -> dict[str, float]:
 def run_ours(args: argparse.Namespace, device: torch.device) -> dict:
     from vae_core import ModelConfig, TrainConfig, load_bundle, load_dataset
     from vae_core.evaluation import evaluate, prepare
-    from vae_core.training import VAL_FRACTION, train
+    from vae_core.training import VAL_FRACTION, flush_denormals, train
+
+    flush_denormals()  # as python -m vae_core.train does
 
     model_cfg = ModelConfig(image_shape=(1, 28, 28), architecture="mlp", hidden=(400,), latent_dim=20,
                             likelihood="bernoulli")

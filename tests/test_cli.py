@@ -166,18 +166,31 @@ def test_a_full_disk_mid_training_fails_that_write_and_keeps_the_last_bundle(tmp
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_training_on_the_cpu_computes_with_denormals_as_zero_in_every_thread(tmp_path):
+def test_the_training_command_computes_with_denormals_as_zero_in_every_thread(tmp_path):
     """Adam's moments of always-blank pixels would sit at denormals and slow every step
     (vae_core.training.flush_denormals); the mode must reach the worker threads."""
     code = (
         "import torch\n"
-        "from vae_core import ModelConfig, TrainConfig\n"
-        "from vae_core.training import train\n"
-        "train(ModelConfig(image_shape=(1, 8, 8), architecture='mlp', hidden=(8,), latent_dim=2),\n"
-        f"      TrainConfig(dataset='digits', epochs=1, eval_k=1, device='cpu'), {str(tmp_path / 'b')!r}, progress=False)\n"
+        "from vae_core.training import main\n"
+        "assert main(['--dataset', 'digits', '--arch', 'mlp', '--hidden', '8', '--latent-dim', '2',\n"
+        f"             '--epochs', '1', '--eval-k', '1', '--device', 'cpu', '--quiet', '--out', {str(tmp_path / 'b')!r}]) == 0\n"
         "torch.set_num_threads(2)\n"
         "x = torch.full((1 << 20,), 1e-40) * 1.0  # split between the threads\n"
         "print(int((x != 0).sum()))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[-1] == "0"
+
+
+def test_train_as_a_library_call_leaves_floating_point_alone(tmp_path):
+    """train() in someone else's process must not flush their denormals (hypothesis, numpy)."""
+    code = (
+        "import torch\n"
+        "from vae_core import ModelConfig, TrainConfig\n"
+        "from vae_core.training import train\n"
+        "train(ModelConfig(image_shape=(1, 8, 8), architecture='mlp', hidden=(8,), latent_dim=2),\n"
+        f"      TrainConfig(dataset='digits', epochs=1, eval_k=1, device='cpu'), {str(tmp_path / 'b')!r}, progress=False)\n"
+        "print(float(torch.tensor([1e-40]) * 1.0))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.split()[-1]) > 0

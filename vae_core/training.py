@@ -67,14 +67,12 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
         FloatingPointError: the training loss or the held-out objective became NaN or infinite;
             the bundle keeps the last good epoch.
 
-    On the CPU this treats denormal floats as zero for the rest of the process (see
-    ``flush_denormals``).
+    On the CPU, call ``flush_denormals()`` first in the process, as ``python -m
+    vae_core.train`` does: from the second epoch on, steps are slower without it. It is not
+    done here because it changes floating point for the whole process.
     """
     out = Path(out_dir)
-    device = resolve_device(train_config.device)
-    if device.type == "cpu":
-        flush_denormals()
-    rank, world, device = distributed.setup(device)
+    rank, world, device = distributed.setup(resolve_device(train_config.device))
     try:
         _check_run_options(train_config, device, world, resume)
         state = ckpt.read_train_state(out) if resume else None
@@ -101,7 +99,9 @@ def flush_denormals() -> None:
     reaches torch's worker threads only when called before the first parallel operation, as
     ``python -m vae_core.train`` does; called later, it covers the calling thread only.
     Values below 1.2e-38 become 0; the benchmark's test loss was the same to the last digit
-    with and without (docs/benchmarks.md).
+    with and without (docs/benchmarks.md). It stays for the life of the process and affects
+    other libraries too (hypothesis, for one, refuses to run), so only a process that exists
+    to train should call it.
     """
     torch.set_flush_denormal(True)
 
@@ -500,6 +500,7 @@ def _stop_on_sigterm(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    flush_denormals()  # first, before torch starts its worker threads, so they inherit it
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_on_sigterm)  # how the explorer's Stop button ends a run
     parser = build_parser()
