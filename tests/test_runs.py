@@ -65,7 +65,9 @@ def test_launch_respects_the_limit_and_stop_keeps_the_bundle(tmp_path):
         runs.launch(LONG, tmp_path / "runs" / "second", limit=1)
     with pytest.raises(runs.RunLimitError, match="already writing"):
         runs.launch(LONG, out, limit=5)
-    wait_until(lambda: any(r.get("kind") == "epoch" for r in map(json.loads, _lines(out))), "a first epoch")
+    # The training state is written last in an epoch: its history line and weights come first,
+    # and a stop between them would rightly leave no state to resume from.
+    wait_until(lambda: (out / "train_state.safetensors").is_file(), "a first complete epoch")
     assert runs.stop(out)
     run = wait_until(lambda: ended(out), "the run to stop")
     assert run.state == "stopped" and "--resume" in run.error
