@@ -1,10 +1,14 @@
 """The training benchmark's smoke mode: both pipelines run end to end and report every figure.
 (Speed itself is measured by running the benchmark, never asserted in a test.)"""
 import json
+import re
+import shlex
 import subprocess
 import sys
 
 from conftest import REPO, write_idx_mnist
+from vae_core import load_bundle
+from vae_core.objectives import learning_rate
 
 
 def test_train_speed_smoke_run_reports_both_pipelines(tmp_path):
@@ -23,3 +27,38 @@ def test_train_speed_smoke_run_reports_both_pipelines(tmp_path):
     assert report["ours"]["eval"] == {**report["ours"]["eval"], "k": 10, "images": 100}
     assert report["speedup"] == report["ours"]["images_per_s"] / report["reference"]["images_per_s"]
     assert "speed-up, ours / reference" in proc.stdout and report["machine"]["cores"] >= 1
+
+
+def documented_train_commands() -> list[list[str]]:
+    """The ``python -m vae_core.train`` command lines in docs/benchmarks.md's code blocks."""
+    text = (REPO / "docs" / "benchmarks.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
+    lines = [line.strip() for line in "\n".join(blocks).replace("\\\n", " ").splitlines()]
+    return [shlex.split(line)[3:] for line in lines if line.startswith("python -m vae_core.train ")]
+
+
+def shortened(args: list[str], out, data) -> list[str]:
+    """The same options, for seconds on a CPU: 2 epochs, k = 5, no bf16, another folder."""
+    replace = {"--epochs": "2", "--eval-k": "5", "--device": "cpu", "--out": str(out)}
+    args = [a for a in args if a != "--bf16"]
+    args = [replace.get(prev, a) if prev in replace else a for prev, a in zip([""] + args, args)]
+    return [*args, "--data-dir", str(data), "--probe-size", "50", "--quiet"]
+
+
+def test_the_documented_gpu_commands_run_shortened_on_the_cpu(tmp_path):
+    """docs/benchmarks.md gives the GPU runs (Burda et al.'s VAE, our conv model) that no test
+    can afford; each must at least parse and train, shortened, with its schedule applied."""
+    commands = documented_train_commands()
+    assert len(commands) == 2 and any("burda" in c for c in commands)
+    data = write_idx_mnist(tmp_path / "data")
+    for i, args in enumerate(commands):
+        out = tmp_path / f"run{i}"
+        proc = subprocess.run([sys.executable, "-m", "vae_core.train", *shortened(args, out, data)],
+                              cwd=REPO, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        bundle = load_bundle(out)
+        assert bundle.metrics["log_likelihood"]["k"] == 5 and bundle.metrics["epochs"] == 2
+        lr = float(args[args.index("--lr") + 1])
+        schedule = args[args.index("--lr-schedule") + 1] if "--lr-schedule" in args else "constant"
+        logged = [r["lr"] for r in bundle.history() if r["kind"] == "epoch"]
+        assert logged == [learning_rate(e, lr, schedule) for e in (1, 2)]
