@@ -1,4 +1,5 @@
 """What the views compute: traversals, orderings, projections, probe inputs."""
+import math
 import numpy as np
 import pytest
 import torch
@@ -142,3 +143,23 @@ def test_one_thread_runs_torch_single_threaded_and_restores_the_count():
             assert torch.get_num_threads() == 1
             raise RuntimeError("restored even so")
     assert torch.get_num_threads() == before
+
+
+def test_spherical_path_between_opposite_vectors_is_finite_and_keeps_the_radius():
+    # Angle pi: the old slerp divided by sin(pi) ~ 1e-7 and returned values of ~1e7.
+    z0 = torch.tensor([3.0, 0.0, 0.0])
+    path = analysis.interpolate(z0, -z0, 9, "spherical")
+    assert torch.isfinite(path).all()
+    torch.testing.assert_close(path[0], z0)
+    torch.testing.assert_close(path[-1], -z0)
+    torch.testing.assert_close(path.norm(dim=1), torch.full((9,), 3.0))
+    # Equal angular steps along a half circle: pi / 8 between neighbours.
+    cos = (path[1:] * path[:-1]).sum(1) / 9.0
+    torch.testing.assert_close(cos, torch.full((8,), math.cos(math.pi / 8)))
+
+
+def test_spherical_path_norm_changes_linearly_between_unequal_ends():
+    z0, z1 = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 6.0])
+    path = analysis.interpolate(z0, z1, 5, "spherical")
+    torch.testing.assert_close(path.norm(dim=1), torch.linspace(3.0, 6.0, 5))
+    torch.testing.assert_close(path[2] / path[2].norm(), torch.tensor([1.0, 1.0]) / 2 ** 0.5)

@@ -139,9 +139,13 @@ def manifold_grid(model: VAE, anchor: torch.Tensor, dims: tuple[int, int], n: in
 def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
     """Points from ``z0`` to ``z1`` (both (D,)), ends included: (steps, D).
 
-    ``"linear"``: (1 - t) z0 + t z1. ``"spherical"``: slerp (Shoemake 1985), which keeps the
-    norm near that of prior samples, where a linear path through the origin leaves the
-    typical set (White 2016, "Sampling generative networks").
+    ``"linear"``: (1 - t) z0 + t z1. ``"spherical"``: the direction moves along the great
+    circle from z0/|z0| to z1/|z1| (slerp, Shoemake 1985) while the norm changes linearly
+    from |z0| to |z1|; so between two ends of typical norm (about sqrt(D) for prior samples)
+    every point keeps a typical norm, where a linear path through the origin leaves the
+    typical set (White 2016, "Sampling generative networks"). Opposite ends (angle pi) have
+    no unique great circle: the path turns through the dimension least aligned with z0. An
+    end at the origin has no direction: the path is then linear.
 
     Raises:
         ValueError: unknown method, or steps < 2.
@@ -149,15 +153,26 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "l
     if steps < 2:
         raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
     t = torch.linspace(0, 1, steps)[:, None]
-    if method == "linear":
-        return (1 - t) * z0 + t * z1
-    if method != "spherical":
+    if method not in ("linear", "spherical"):
         raise ValueError(f"unknown interpolation {method!r}; choose 'linear' or 'spherical'")
-    cos = torch.dot(z0, z1) / (z0.norm() * z1.norm()).clamp_min(1e-12)
-    omega = torch.arccos(cos.clamp(-1, 1))
-    if omega.abs() < 1e-4:  # (anti)parallel ends: slerp degenerates to lerp
+    r0, r1 = z0.norm(), z1.norm()
+    if method == "linear" or min(r0, r1) < 1e-12:
         return (1 - t) * z0 + t * z1
-    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+    u0, u1 = z0 / r0, z1 / r1
+    omega = torch.arccos(torch.dot(u0, u1).clamp(-1, 1))
+    if omega < 1e-4:  # parallel ends: one direction, only the norm changes
+        direction = u0.expand(steps, -1)
+    else:
+        # v: the unit vector orthogonal to u0 in the plane of the path, so that
+        # u(t) = cos(t omega) u0 + sin(t omega) v never divides by sin(omega) (0 at omega = pi).
+        v = u1 - torch.dot(u0, u1) * u0
+        if v.norm() < 1e-6:  # opposite ends: any orthogonal direction is a shortest path
+            e = torch.zeros_like(u0)
+            e[torch.argmin(u0.abs())] = 1.0
+            v = e - torch.dot(u0, e) * u0
+        v = v / v.norm()
+        direction = torch.cos(t * omega) * u0 + torch.sin(t * omega) * v
+    return ((1 - t) * r0 + t * r1) * direction
 
 
 @torch.no_grad()

@@ -14,12 +14,13 @@ st.title("Interpolation")
 st.markdown(
     "Walk from one image's posterior mean to another's and decode each step. A **linear** path "
     "cuts through the middle of the latent space, where points have a smaller norm than samples "
-    "from the prior usually do; a **spherical** path (slerp) keeps the norm, staying where the "
-    "decoder was trained (White 2016). If the images in between look like plausible digits, the "
+    "from the prior usually do; a **spherical** path turns the direction along a great circle "
+    "(slerp of μ/‖μ‖) while the norm moves evenly from ‖μ_a‖ to ‖μ_b‖, staying where the decoder "
+    "was trained (White 2016). If the images in between look like plausible digits, the "
     "latent space is smooth between these two.")
 st.latex(r"z_t^{\text{lin}} = (1-t)\,\mu_a + t\,\mu_b,\qquad z_t^{\text{slerp}} = "
-         r"\frac{\sin((1-t)\Omega)}{\sin\Omega}\mu_a + \frac{\sin(t\Omega)}{\sin\Omega}\mu_b,\quad "
-         r"\cos\Omega = \frac{\mu_a\cdot\mu_b}{\|\mu_a\|\|\mu_b\|}")
+         r"\big((1-t)\|\mu_a\| + t\|\mu_b\|\big)\left(\frac{\sin((1-t)\Omega)}{\sin\Omega}u_a + "
+         r"\frac{\sin(t\Omega)}{\sin\Omega}u_b\right),\quad u = \frac{\mu}{\|\mu\|},\ \cos\Omega = u_a\cdot u_b")
 
 c1, c2, c3 = st.columns(3)
 a = selection.get(selection.FIRST, n_probe)
