@@ -76,3 +76,30 @@ def test_import_writes_a_bundle_the_explorer_opens(examples_pth, mnist_dir, tmp_
     bundle = load_bundle(out)
     assert bundle.model_config.hidden == (400,) and bundle.model_config.latent_dim == 20
     assert bundle.probe_images.shape == (100, 1, 28, 28) and not bundle.dataset["binarized"]
+
+
+@pytest.mark.parametrize("key", ["fc1.weight", "fc21.weight"])
+def test_a_wrongly_shaped_first_layer_names_the_file(tmp_path, key):
+    state = ExamplesVAE().state_dict()
+    state[key] = torch.zeros(400)  # 1-D where a matrix belongs
+    path = tmp_path / "x.pth"
+    torch.save(state, path)
+    with pytest.raises(BundleError) as info:
+        read_examples_state_dict(path)
+    assert info.value.path == path and key in info.value.problem
+
+
+def test_the_importer_does_not_depend_on_the_layer_indices_of_our_networks(examples_pth, monkeypatch):
+    """Our MLP may gain or reorder modules (a norm layer, a dropout); the import maps the
+    examples' dense layers onto ours in order, not onto hard-coded Sequential indices."""
+    from torch import nn
+
+    from vae_core import model
+
+    original = model.build_encoder  # where the VAE looks its encoder up
+    monkeypatch.setattr(model, "build_encoder", lambda cfg: nn.Sequential(nn.Identity(), *original(cfg)))
+    reference, path = examples_pth
+    ours = examples_vae(read_examples_state_dict(path))
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(ours.encode(x)[0], reference.encode(x.view(-1, 784))[0], atol=1e-6)

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from . import checkpoint as ckpt
 from .config import ModelConfig, TrainConfig
@@ -50,7 +51,7 @@ def read_examples_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or set(state) != set(KEYS):
         found = sorted(state)[:12] if isinstance(state, dict) else type(state).__name__
         raise ckpt.BundleError(path, f"not a pytorch/examples VAE state dict: expected keys {list(KEYS)}, found {found}")
-    hidden, latent = _shape(state, "fc1.weight", 2)[0], _shape(state, "fc21.weight", 2)[0]
+    hidden, latent = _shape(path, state, "fc1.weight", 2)[0], _shape(path, state, "fc21.weight", 2)[0]
     expected = {"fc1.weight": (hidden, 784), "fc1.bias": (hidden,), "fc21.weight": (latent, hidden),
                 "fc21.bias": (latent,), "fc22.weight": (latent, hidden), "fc22.bias": (latent,),
                 "fc3.weight": (hidden, latent), "fc3.bias": (hidden,), "fc4.weight": (784, hidden), "fc4.bias": (784,)}
@@ -64,10 +65,10 @@ def read_examples_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return {k: v.float() for k, v in state.items()}
 
 
-def _shape(state: dict, key: str, dims: int) -> tuple[int, ...]:
+def _shape(path: Path, state: dict, key: str, dims: int) -> tuple[int, ...]:
     tensor = state[key]
     if not isinstance(tensor, torch.Tensor) or tensor.dim() != dims:
-        raise ckpt.BundleError(Path(key), f"{key} must be a {dims}-D tensor")
+        raise ckpt.BundleError(path, f"{key} must be a {dims}-D tensor")
     return tuple(tensor.shape)
 
 
@@ -79,13 +80,22 @@ def examples_vae(state: dict[str, torch.Tensor]) -> VAE:
     config = ModelConfig(image_shape=(1, 28, 28), architecture="mlp", hidden=(hidden,), latent_dim=latent,
                          activation="relu", likelihood="bernoulli")
     model = VAE(config)
-    model.load_state_dict({
-        "encoder.1.weight": state["fc1.weight"], "encoder.1.bias": state["fc1.bias"],
-        "encoder.3.weight": torch.cat([state["fc21.weight"], state["fc22.weight"]]),
-        "encoder.3.bias": torch.cat([state["fc21.bias"], state["fc22.bias"]]),
-        "decoder.0.weight": state["fc3.weight"], "decoder.0.bias": state["fc3.bias"],
-        "decoder.2.weight": state["fc4.weight"], "decoder.2.bias": state["fc4.bias"],
-    })
+    # The examples' dense layers, in order, onto ours (found by type, so a change to the layer
+    # indices of networks.py cannot break the import); encoder's last layer is [mu; logvar].
+    encoder = [m for m in model.encoder.modules() if isinstance(m, nn.Linear)]
+    decoder = [m for m in model.decoder.modules() if isinstance(m, nn.Linear)]
+    pairs = [(encoder[0], state["fc1.weight"], state["fc1.bias"]),
+             (encoder[1], torch.cat([state["fc21.weight"], state["fc22.weight"]]),
+              torch.cat([state["fc21.bias"], state["fc22.bias"]])),
+             (decoder[0], state["fc3.weight"], state["fc3.bias"]),
+             (decoder[1], state["fc4.weight"], state["fc4.bias"])]
+    if len(encoder) != 2 or len(decoder) != 2:
+        raise RuntimeError(f"our one-hidden-layer MLP should have 2 dense layers each way, found "
+                           f"{len(encoder)} and {len(decoder)}")
+    with torch.no_grad():
+        for layer, weight, bias in pairs:
+            layer.weight.copy_(weight)
+            layer.bias.copy_(bias)
     return model.eval()
 
 
