@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -69,3 +70,34 @@ def test_resume_of_a_finished_run_refuses_and_changes_nothing(tmp_path):
     proc = train(out, "--resume")
     assert proc.wait(timeout=300) == 1 and "nothing to resume" in proc.stderr.read()
     assert (out / "model.safetensors").read_bytes() == before
+
+
+def test_overwrite_removes_the_old_runs_training_state(tmp_path, monkeypatch):
+    """A run overwritten by another that dies before its first epoch ends must not leave the
+    first run's state for --resume to continue silently."""
+    from vae_core import ModelConfig, TrainConfig, train as train_fn
+    from vae_core import training
+
+    out = tmp_path / "b"
+    model_cfg = ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=2)
+    real_epoch = training._Run.epoch
+
+    def stop_at_epoch_3(self, model, optimizer, images, epoch):
+        if epoch == 3:
+            raise KeyboardInterrupt  # Ctrl-C: the state of epoch 2 stays for --resume
+        return real_epoch(self, model, optimizer, images, epoch)
+
+    monkeypatch.setattr(training._Run, "epoch", stop_at_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        train_fn(model_cfg, TrainConfig(dataset="digits", epochs=5, eval_k=2, probe_size=50, device="cpu"),
+                 out, progress=False)
+    assert (out / "train_state.safetensors").exists()
+
+    def die_in_epoch_1(self, *args):
+        raise RuntimeError("killed in its first epoch")
+
+    monkeypatch.setattr(training._Run, "epoch", die_in_epoch_1)
+    with pytest.raises(RuntimeError):
+        train_fn(model_cfg, TrainConfig(dataset="digits", epochs=5, beta=4.0, eval_k=2, probe_size=50, device="cpu"),
+                 out, progress=False, overwrite=True)
+    assert not (out / "train_state.safetensors").exists()

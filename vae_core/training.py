@@ -383,7 +383,9 @@ def _start_bundle(out: Path, model: VAE, model_config: ModelConfig, cfg: TrainCo
     dataset = {"name": cfg.dataset, "image_shape": list(model_config.image_shape), "value_range": [0.0, 1.0],
                "classes": test_set.classes, "binarized": use_binarize, "likelihood": model_config.likelihood}
     out.mkdir(parents=True, exist_ok=True)
-    for stale_file in (ckpt.HISTORY, ckpt.METRICS):
+    # What an overwritten run leaves would otherwise pass for this run's: its log, its test
+    # figures, and its training state, which --resume would continue.
+    for stale_file in (ckpt.HISTORY, ckpt.METRICS, ckpt.TRAIN_STATE, ckpt.PROJECTIONS, ckpt.ENCODINGS):
         (out / stale_file).unlink(missing_ok=True)
     ckpt.write_config(out, model_config, cfg, dataset, command)
     ckpt.write_probe(out, probe.images, probe.labels)
