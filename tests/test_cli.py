@@ -28,7 +28,7 @@ def test_one_epoch_training_run_writes_a_bundle_that_loads_back(tmp_path):
     assert all(torch.equal(bundle.model.state_dict()[k], v) for k, v in stored.items())
     assert bundle.metrics["epochs"] == 1 and bundle.metrics["split"] == "test"
     assert "--latent-dim 4" in bundle.command
-    proc = run("vae_core.evaluate", str(out), "--k", "3", "--on", "probe")
+    proc = run("vae_core.evaluate", str(out), "--k", "3")
     assert "k = 3" in proc.stdout and load_bundle(out).metrics["log_likelihood"]["k"] == 3
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,6 +19,8 @@ from .model import VAE
 from .objectives import active_units, importance_weighted_bound, terms
 
 ACTIVE_THRESHOLD = 0.01
+# What training records in metrics.json beside the test figures; kept when the test set is re-scored.
+TRAINING_FACTS = ("epochs", "best_epoch", "wall_time_s", "processes", "device")
 
 
 def prepare(images: torch.Tensor, binarize: bool, seed: int = 0) -> torch.Tensor:
@@ -91,8 +95,9 @@ def binarization_note(binarize: bool, seed: int) -> str:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m vae_core.evaluate",
-        description="Score a bundle on held-out images and write its metrics.json "
-                    "(all figures in nats per image).")
+        description="Score a bundle on held-out images (all figures in nats per image). Scoring the whole "
+                    "test split replaces the test figures in its metrics.json; the probe set or --limit N "
+                    "images are only printed (or written to --json FILE).")
     p.add_argument("bundle", help="bundle folder")
     p.add_argument("--k", type=int, default=100,
                    help="importance samples for the L_k log-likelihood estimate; 5000 is the "
@@ -105,7 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda' (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the test binarization and the samples (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=500, help="images per batch (default: %(default)s)")
+    p.add_argument("--no-download", action="store_true", help="never try to download a missing data set")
     p.add_argument("--no-write", action="store_true", help="print the metrics without writing metrics.json")
+    p.add_argument("--json", default=None, metavar="FILE",
+                   help="also write the figures to FILE; the way to keep an evaluation of the probe set or of "
+                        "--limit N images, which never goes into metrics.json")
     return p
 
 
@@ -126,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
             images = bundle.probe_images
         else:
             tc = bundle.train_config
-            images = load_dataset(tc.dataset, "test", args.data_dir, download=True, folder=tc.folder,
+            images = load_dataset(tc.dataset, "test", args.data_dir, download=not args.no_download, folder=tc.folder,
                                   image_shape=bundle.model_config.image_shape).images
+        available = len(images)
         if args.limit:
             images = images[:args.limit]
     except (BundleError, DatasetNotFoundError, DatasetError) as exc:
@@ -139,11 +149,20 @@ def main(argv: list[str] | None = None) -> int:
                        batch_size=args.batch_size, seed=args.seed, progress=True)
     metrics.update(split=args.on, binarization=binarization_note(binarized, args.seed),
                    eval_seconds=round(time.perf_counter() - started, 1), eval_device=str(device))
-    # Keep what training recorded (epochs, wall time) when re-scoring.
-    merged = {**(bundle.metrics or {}), **metrics}
-    _print(merged)
-    if not args.no_write:
-        write_metrics(bundle.path, merged)
+    whole_test = args.on == "test" and len(images) == available
+    if whole_test:
+        # Training's own facts stay; every figure of the earlier evaluation goes, so no L_k of
+        # another seed or k sits beside this ELBO.
+        metrics = {**{k: v for k, v in (bundle.metrics or {}).items() if k in TRAINING_FACTS}, **metrics}
+    _print(metrics)
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+    if whole_test and not args.no_write:
+        write_metrics(bundle.path, metrics)
+        print(f"wrote {bundle.path / 'metrics.json'}")
+    elif not whole_test:
+        print(f"({args.on} set, {metrics['n_images']} images: not written to metrics.json, which holds the "
+              f"whole test split's figures{'; saved to ' + args.json if args.json else '; --json FILE keeps them'})")
     return 0
 
 
