@@ -207,3 +207,27 @@ def test_probe_arrays_are_one_read_only_copy_shared_by_every_session():
     assert not any(v.flags.writeable for v in a.values())
     with pytest.raises(ValueError):
         a["mu"][0, 0] = 1.0  # a view cannot change what the other sessions see
+
+
+def test_the_objective_view_shows_the_loss_as_trained_with_free_bits(monkeypatch, tmp_path):
+    """The view's "training loss at this β" is the loss the bundle was trained with, free bits
+    included; it used to show D + β·R whatever the regulariser."""
+    import numpy as np
+
+    from vae_core import ModelConfig, TrainConfig, load_bundle, train
+
+    out = tmp_path / "free-bits"
+    train(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(32,), latent_dim=4),
+          TrainConfig(dataset="digits", epochs=2, free_bits=3.0, eval_k=2, probe_size=100, device="cpu"),
+          out, progress=False)
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(tmp_path))
+    at = show(open_app(out), "views/objective.py")
+    from explorer import state  # the arrays the view used
+
+    arrays = state.probe_arrays(str(out.resolve()), state._stamp(str(out.resolve())))
+    d, kl_dim = float(arrays["reconstruction"].mean()), arrays["kl_per_dim"].mean(0)
+    assert kl_dim.min() < 3.0  # some dimension sits below the floor, so the two losses differ
+    shown = next(m for m in at.metric if m.label.startswith("D + "))  # the loss at this β
+    expected = d + 1.0 * float(np.maximum(kl_dim, 3.0).sum())
+    assert float(shown.value) == pytest.approx(expected, abs=0.01)
+    assert load_bundle(out).train_config.free_bits == 3.0

@@ -49,21 +49,32 @@ class Terms:
         return -(self.reconstruction + self.kl)
 
     def loss(self, beta: float, capacity: float | None = None, free_bits: float = 0.0) -> torch.Tensor:
-        """The scalar training loss, nats per image averaged over the batch.
+        """The scalar training loss of this batch, nats per image: see :func:`objective`."""
+        return objective(self.reconstruction.mean(), self.kl.mean(), self.kl_per_dim.mean(0),
+                         beta=beta, capacity=capacity, free_bits=free_bits)
 
-        - default: D + beta * R (Higgins et al. 2017; beta = 1 is the negative ELBO);
-        - ``capacity`` C (nats): D + beta * |R - C|, with R averaged over the batch
-          (Burgess et al. 2018, eq. 8): the rate is pulled towards C rather than to 0;
-        - ``free_bits`` lambda (nats per latent dimension): D + beta * sum_j max(lambda, R_j),
-          R_j averaged over the batch (Kingma et al. 2016, eq. 15): a dimension whose KL is
-          below lambda is not pushed further towards the prior.
-        """
-        d = self.reconstruction.mean()
-        if capacity is not None:
-            return d + beta * (self.kl.mean() - capacity).abs()
-        if free_bits > 0:
-            return d + beta * self.kl_per_dim.mean(0).clamp(min=free_bits).sum()
-        return d + beta * self.kl.mean()
+
+def objective(reconstruction, kl, kl_per_dim, *, beta: float, capacity: float | None = None,
+              free_bits: float = 0.0) -> torch.Tensor:
+    """The loss minimised in training, from batch means in nats per image: ``reconstruction``
+    D and ``kl`` R (scalars), ``kl_per_dim`` (D,) the rate by dimension; tensors or numbers.
+    The one definition, used for training batches, the held-out split and the explorer.
+
+    - default: D + beta * R (Higgins et al. 2017; beta = 1 is the negative ELBO);
+    - ``capacity`` C (nats): D + beta * |R - C| (Burgess et al. 2018, eq. 8): the rate is
+      pulled towards C rather than to 0; a C of 0 or None means no capacity term;
+    - ``free_bits`` lambda (nats per latent dimension): D + beta * sum_j max(lambda, R_j)
+      (Kingma et al. 2016, eq. 15): a dimension whose KL is below lambda is not pushed
+      further towards the prior.
+    """
+    # Python floats (the held-out figures) stay float64; training tensors keep their dtype and graph.
+    d, r, r_dim = (v if torch.is_tensor(v) else torch.as_tensor(v, dtype=torch.float64)
+                   for v in (reconstruction, kl, kl_per_dim))
+    if capacity:
+        return d + beta * (r - capacity).abs()
+    if free_bits > 0:
+        return d + beta * r_dim.clamp(min=free_bits).sum()
+    return d + beta * r
 
 
 def terms(model: VAE, x: torch.Tensor, n_samples: int = 1,

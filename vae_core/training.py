@@ -30,7 +30,7 @@ from .config import ARCHITECTURES, ACTIVATIONS, LIKELIHOODS, LR_SCHEDULES, Confi
 from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError, ImageSet, binarize, default_binarize, load_dataset, to_float
 from .evaluation import binarization_note, evaluate, prepare, resolve_device
 from .model import VAE
-from .objectives import beta_at, capacity_at, learning_rate, terms
+from .objectives import beta_at, capacity_at, learning_rate, objective, terms
 
 VAL_FRACTION = 1 / 12  # 5,000 of MNIST's 60,000 training images, for the held-out ELBO
 
@@ -235,12 +235,8 @@ def held_out_loss(val: dict[str, Any], cfg: TrainConfig) -> float:
     split (nats per image): the kept epoch and early stopping follow it. It is -ELBO when
     beta = 1; at beta = 0 it is D alone, so a plain autoencoder keeps its best reconstructions
     rather than its first epoch (its rate, unpenalised, only grows)."""
-    d, r = val["reconstruction"], val["kl"]
-    if cfg.capacity:
-        return d + cfg.beta * abs(r - cfg.capacity)
-    if cfg.free_bits:
-        return d + cfg.beta * sum(max(cfg.free_bits, v) for v in val["kl_per_dim"])
-    return d + cfg.beta * r
+    return float(objective(val["reconstruction"], val["kl"], val["kl_per_dim"], beta=cfg.beta,
+                           capacity=cfg.capacity, free_bits=cfg.free_bits))
 
 
 def check_writable(out: Path) -> None:

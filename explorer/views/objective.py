@@ -3,6 +3,7 @@ import streamlit as st
 
 from explorer import figures, state
 from vae_core.evaluation import ACTIVE_THRESHOLD
+from vae_core.objectives import objective
 
 bundle = state.current()
 arrays = state.probe(bundle)
@@ -29,11 +30,17 @@ st.caption(f"{int(active.sum())} of {len(active)} active units: dimensions whose
 st.subheader("The objective as β moves")
 beta = st.slider("β (weight of the KL term)", 0.0, 10.0, trained_beta, 0.1, key="beta")
 d, r = float(recon.mean()), float(kl.mean())
+tc = bundle.train_config
+# The loss as this bundle was trained (its capacity C or free-bits floor λ), at the slider's β.
+loss = float(objective(d, r, kl_mean, beta=beta, capacity=tc.capacity, free_bits=tc.free_bits))
+penalty = ("β·|R − C|", f"capacity C = {tc.capacity:g} nats") if tc.capacity else (
+    ("β·Σ max(R_j, λ)", f"free bits λ = {tc.free_bits:g} nats per dimension") if tc.free_bits else ("β·R", ""))
 c = st.columns(5)
 c[0].metric("D (nats/image)", f"{d:.2f}", help="reconstruction term, mean over the probe images")
 c[1].metric("R = KL (nats/image)", f"{r:.2f}", help="KL term (rate), mean over the probe images")
-c[2].metric("β·R (nats/image)", f"{beta * r:.2f}")
-c[3].metric("D + β·R (nats/image)", f"{d + beta * r:.2f}", help="the training loss at this β")
+c[2].metric(f"{penalty[0]} (nats/image)", f"{loss - d:.2f}", help="what the training loss adds to D"
+            + (f", with the bundle's {penalty[1]}" if penalty[1] else ""))
+c[3].metric(f"D + {penalty[0]} (nats/image)", f"{loss:.2f}", help="the training loss at this β")
 c[4].metric("ELBO (nats/image)", f"{-(d + r):.2f}", help="ELBO = −(D + R); does not depend on β")
 st.plotly_chart(figures.objective_bar(d, r, beta), key="objective_bar")
 st.caption("Moving β re-weights the same model's D and R; a model *trained* at another β would sit "
