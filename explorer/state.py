@@ -42,6 +42,25 @@ def _tune_malloc() -> None:
 
 
 _tune_malloc()
+THREADS_ENV = "VAE_EXPLORER_THREADS"
+
+
+def _fix_torch_threads() -> int:
+    """Set torch's CPU thread count once for this server process: ``$VAE_EXPLORER_THREADS``,
+    default 1. Why once, and why here: torch's count is process-wide, and every thread started
+    later (Streamlit runs each rerun of each session in a new one) inherits it, so a session
+    that lowered it for its own work and restored it afterwards could leave it lowered for
+    all (two overlapping sessions did; tests/test_threads.py). Why 1: a server for many
+    sessions runs their work side by side on the cores; and one image's decoder split over
+    two cores saved nothing and, with the other core busy (the browser, another session),
+    waited for it: the traversal slider took 15-20 ms longer at the median."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    threads = int(value) if value.isdigit() and int(value) >= 1 else 1
+    torch.set_num_threads(threads)
+    return threads
+
+
+TORCH_THREADS = _fix_torch_threads()
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINTS = REPO / "checkpoints"
 BUNDLES_ENV = "VAE_EXPLORER_BUNDLES"

@@ -136,15 +136,6 @@ def test_corruptions():
         analysis.corrupt(x, "blur", 0.1)
 
 
-def test_one_thread_runs_torch_single_threaded_and_restores_the_count():
-    before = torch.get_num_threads()
-    with pytest.raises(RuntimeError):
-        with analysis.one_thread():
-            assert torch.get_num_threads() == 1
-            raise RuntimeError("restored even so")
-    assert torch.get_num_threads() == before
-
-
 def test_spherical_path_between_opposite_vectors_is_finite_and_keeps_the_radius():
     # Angle pi: the old slerp divided by sin(pi) ~ 1e-7 and returned values of ~1e7.
     z0 = torch.tensor([3.0, 0.0, 0.0])

@@ -5,7 +5,6 @@ Everything runs without gradients, in batches, on the model's device.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,20 +67,6 @@ def reconstruct(model: VAE, x: torch.Tensor) -> torch.Tensor:
 def decode(model: VAE, z: torch.Tensor) -> torch.Tensor:
     """Decoder mean E[x|z]: (..., D) -> (..., C, H, W) in [0, 1], on the CPU."""
     return model.decode_mean(z.to(_device(model))).cpu()
-
-
-@contextlib.contextmanager
-def one_thread():
-    """Run torch's CPU ops on the calling thread only, for work of a few images. Splitting
-    one image's decoder over two cores saves nothing and, when the other core is busy (a
-    browser on the same machine, another session), waits for it: the explorer's live slider
-    took 15-20 ms longer at the median and ~30 ms at the 95th percentile on a 2-core CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def dimensions_by_kl(kl_per_dim: torch.Tensor) -> list[int]:

@@ -55,8 +55,7 @@ def live_decoder():
     for j in lead:
         z[j] += left.slider(f"z{j}: offset t from the anchor (KL {kl_mean[j]:.2f} nats per image)",
                             -3.0, 3.0, 0.0, 0.1, key=f"live_{j}")
-    with analysis.one_thread():
-        image = analysis.decode(bundle.model, z)
+    image = analysis.decode(bundle.model, z)
     right.image(figures.to_uint8_grid(image[None, None].numpy(), scale=8),
                 caption="E[x | z] at " + ", ".join(f"z{j} = {z[j]:+.2f}" for j in lead),
                 output_format="PNG")  # JPEG would blur the pixels
