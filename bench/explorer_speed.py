@@ -23,9 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser import CHROMIUM_ARGS, REPO, chromium_path, explorer_server, wait_until_drawn  # noqa: E402
+from tests.browser import CHROMIUM_ARGS, REPO, chromium_path, explorer_server, wait_until_drawn
 
 # Timed inside the page: from the key's keydown event to the animation frame in which the new
 # image is complete (DRAWN_AFTER_KEY_JS is polled on every frame), so the driver's own round

@@ -21,9 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from browser import CHROMIUM_ARGS, DRAWN_JS, REPO, chromium_path, explorer_server  # noqa: E402
+from tests.browser import CHROMIUM_ARGS, DRAWN_JS, REPO, chromium_path, explorer_server
 
 from bench.explorer_speed import DRAWN_AFTER_KEY_JS, KEYDOWN_JS  # noqa: E402  (timed the same way)
 

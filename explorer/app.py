@@ -6,14 +6,13 @@ pages/, which Streamlit would list on its own before st.navigation runs). Bundle
 selected images live in the URL. A bundle that fails validation is reported in the sidebar,
 never as a traceback.
 """
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any folder
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from explorer import figures, selection, state  # noqa: E402
+# The project is installed (pip install -r requirements.txt installs it in editable mode), so
+# this runs from any folder: ``streamlit run explorer/app.py`` or ``vae-explorer``.
+from explorer import figures, selection, state
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
 

@@ -225,15 +225,15 @@ def test_zipped_bundle_refuses_unsafe_archives(digits_bundle, tmp_path, mutate, 
 
 
 def test_zip_bomb_is_refused_before_writing(digits_bundle, tmp_path, monkeypatch):
-    from vae_core import checkpoint
+    from vae_core.checkpoint import zipped
 
-    monkeypatch.setattr(checkpoint, "MAX_UNZIPPED_BYTES", 10 * 2**20)
+    monkeypatch.setattr(zipped, "MAX_UNZIPPED_BYTES", 10 * 2**20)
     entries = _entries(digits_bundle)
     entries["history.jsonl"] = b"\n" * (20 * 2**20)  # 20 MiB of newlines deflate to ~20 KiB
     archive = _zip(tmp_path / "bomb.zip", entries)
     assert archive.stat().st_size < 2**20
     with pytest.raises(BundleError, match="over the limits"):
-        checkpoint.extract_zipped_bundle(archive, tmp_path / "out")
+        zipped.extract_zipped_bundle(archive, tmp_path / "out")
 
 
 def test_not_a_zip_is_refused(tmp_path):

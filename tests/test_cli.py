@@ -171,7 +171,7 @@ def test_the_training_command_computes_with_denormals_as_zero_in_every_thread(tm
     (vae_core.training.flush_denormals); the mode must reach the worker threads."""
     code = (
         "import torch\n"
-        "from vae_core.training import main\n"
+        "from vae_core.train_command import main\n"
         "assert main(['--dataset', 'digits', '--arch', 'mlp', '--hidden', '8', '--latent-dim', '2',\n"
         f"             '--epochs', '1', '--eval-k', '1', '--device', 'cpu', '--quiet', '--out', {str(tmp_path / 'b')!r}]) == 0\n"
         "torch.set_num_threads(2)\n"

@@ -116,12 +116,19 @@ def test_states_of_dead_reused_and_foreign_pids(tmp_path):
     assert {r.out.name for r in runs.running_here()} == {"alive"}  # the limit counts this machine's
 
 
-def test_a_run_trained_in_process_is_listed_without_a_log(tmp_path):
+def test_the_command_registers_its_run_and_the_library_call_does_not(tmp_path):
+    """train() in a notebook leaves the machine-wide registry alone; the training command,
+    even called in-process, registers its run (listed, finished, with no log file)."""
     from vae_core import ModelConfig, TrainConfig, train
+    from vae_core.train_command import main
 
     out = train(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=2),
                 TrainConfig(dataset="digits", epochs=1, eval_k=2, probe_size=50, device="cpu"),
                 tmp_path / "notebook-run", progress=False)
+    assert runs.get_run(out) is None and runs.list_runs() == []
+    out = tmp_path / "command-run"
+    assert main(["--dataset", "digits", "--arch", "mlp", "--hidden", "16", "--latent-dim", "2", "--epochs", "1",
+                 "--eval-k", "2", "--probe-size", "50", "--device", "cpu", "--quiet", "--out", str(out)]) == 0
     run = runs.get_run(out)
     assert run.state == "finished" and run.log is None and run in runs.list_runs()
 

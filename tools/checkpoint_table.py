@@ -1,7 +1,7 @@
 """Print README's table of shipped checkpoints from the bundles themselves (config.json and
 metrics.json), so every quoted figure comes from a file and a command.
 
-    python tools/checkpoint_table.py [checkpoints]
+    python -m tools.checkpoint_table [checkpoints]
 """
 from __future__ import annotations
 

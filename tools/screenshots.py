@@ -1,6 +1,6 @@
 """Screenshots of every explorer view in headless Chromium (Debian's), for eyes and for README.
 
-    python tools/screenshots.py [--url http://127.0.0.1:8501] [--out docs/screenshots] [--bundle NAME --image I]
+    python -m tools.screenshots [--url http://127.0.0.1:8501] [--out docs/screenshots] [--bundle NAME --image I]
 
 Expects a running ``streamlit run explorer/app.py``. Waits for each page's script to finish
 and its figures to draw before taking the picture.
@@ -14,8 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browser import CHROMIUM_ARGS, wait_until_drawn  # noqa: E402  (shared with the browser tests)
+from tests.browser import CHROMIUM_ARGS, wait_until_drawn  # shared with the browser tests
 
 # view -> (URL path, viewport height in pixels: Streamlit scrolls inside the page, so the
 # viewport must be tall enough to show the whole view)

@@ -1,6 +1,6 @@
 """Prepare a trained bundle for checkpoints/: float16 weights (checked), precomputed encodings and maps.
 
-    python tools/ship_bundle.py checkpoints/NAME [--half] [--n 2000]
+    python -m tools.ship_bundle checkpoints/NAME [--half] [--n 2000]
 
 --half stores the weights in float16 (half the bytes) after checking that the probe set's
 ELBO, computed with the same seed, moves by less than 0.05 nats per image; otherwise it
@@ -18,7 +18,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vae_core import analysis, evaluate, load_bundle  # noqa: E402
 from vae_core.checkpoint import write_encodings, write_projections, write_weights  # noqa: E402

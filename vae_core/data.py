@@ -216,3 +216,16 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 def binarize(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Dynamic binarization: each pixel drawn as Bernoulli(intensity). ``x`` float in [0, 1]."""
     return torch.bernoulli(x, generator=generator)
+
+
+def split_validation(train_set: ImageSet, fraction: float, seed: int) -> tuple[ImageSet, ImageSet]:
+    """A fixed random ``fraction`` of the training split held out for the validation ELBO."""
+    order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, int(round(fraction * len(train_set))))
+    return train_set.subset(order[n_val:]), train_set.subset(order[:n_val])
+
+
+def probe_subset(test_set: ImageSet, size: int) -> ImageSet:
+    """A fixed random subset of the test split (seed 0, so every bundle of a data set shares it)."""
+    order = torch.randperm(len(test_set), generator=torch.Generator().manual_seed(0))
+    return test_set.subset(order[:size].sort().values)

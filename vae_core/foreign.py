@@ -23,7 +23,7 @@ from . import checkpoint as ckpt
 from .config import ModelConfig, TrainConfig
 from .data import DatasetNotFoundError, load_dataset
 from .model import VAE
-from .training import probe_subset
+from .data import probe_subset
 
 KEYS = ("fc1.weight", "fc1.bias", "fc21.weight", "fc21.bias", "fc22.weight", "fc22.bias",
         "fc3.weight", "fc3.bias", "fc4.weight", "fc4.bias")

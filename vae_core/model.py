@@ -7,6 +7,8 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
+from .distributions import DiagonalGaussian
+from .family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, PRIOR_SAMPLES, LatentModel, register
 from .likelihoods import build_likelihood
 from .networks import build_decoder, build_encoder
 
@@ -28,11 +30,18 @@ class VAEOutput:
     out: torch.Tensor
 
 
-class VAE(nn.Module):
-    """Diagonal-Gaussian encoder, N(0, I) prior, decoder likelihood from the config.
+@register
+class VAE(LatentModel):
+    """Diagonal-Gaussian encoder, N(0, I) prior, decoder likelihood from the config: the
+    model family ``"vae"`` (Kingma & Welling 2014).
 
     Images are (B, C, H, W) float in [0, 1]; latents (B, D) with D = ``config.latent_dim``.
     """
+
+    family = "vae"
+    title = "Gaussian VAE"
+    config_class = ModelConfig
+    provides = frozenset({GAUSSIAN_POSTERIOR, PRIOR_SAMPLES, IMPORTANCE_WEIGHTED_BOUND})
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -45,20 +54,39 @@ class VAE(nn.Module):
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.config.latent_dim,)
+
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, C, H, W) in [0, 1] -> mu (B, D), logvar (B, D) of q(z|x)."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar
 
+    def posterior(self, x: torch.Tensor) -> DiagonalGaussian:
+        """q(z|x) of images (B, C, H, W) in [0, 1], as one distribution object over (B, D)."""
+        return DiagonalGaussian(*self.encode(x))
+
+    def encode_latent(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, D) the posterior mean, the mode of q(z|x)."""
+        return self.encode(x)[0]
+
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1,
                        generator: torch.Generator | None = None) -> torch.Tensor:
-        """z = mu + sigma * eps, eps ~ N(0, I): (B, D) -> (n_samples, B, D).
+        """z = mu + sigma * eps, eps ~ N(0, I): (B, D) -> (n_samples, B, D); see DiagonalGaussian.sample."""
+        return DiagonalGaussian(mu, logvar).sample(n_samples, generator)
 
-        The noise is an input, so gradients flow to mu and logvar (Kingma & Welling 2014, sec. 2.4).
-        """
-        eps = torch.randn((n_samples, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
-        return mu + (0.5 * logvar).exp() * eps
+    def image_terms(self, x: torch.Tensor, *, n_samples: int = 1, generator: torch.Generator | None = None):
+        """Per-image D, R and R by dimension in nats (objectives.terms)."""
+        from .objectives import terms  # objectives builds on this module
+
+        return terms(self, x, n_samples=n_samples, generator=generator)
+
+    def sample(self, n: int, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, D) z ~ N(0, T^2 I), the prior with its standard deviation scaled by ``temperature`` T."""
+        device = next(self.parameters()).device
+        return temperature * torch.randn((n, self.latent_dim), generator=generator, device=device)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(..., D) -> (..., C, H, W) decoder outputs (Bernoulli logits or Gaussian pre-sigmoid mean)."""

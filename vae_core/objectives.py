@@ -13,20 +13,14 @@ from typing import Callable
 
 import torch
 
+from .distributions import DiagonalGaussian
 from .model import VAE, VAEOutput
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, in nats: (B, D) -> (B, D).
-
-    Closed form 1/2 (mu^2 + sigma^2 - log sigma^2 - 1) (Kingma & Welling 2014, appendix B).
-    """
-    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0)
-
-
-def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z; mu, diag exp(logvar)) summed over the last dimension: (..., D) -> (...)."""
-    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
+    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, in nats: (B, D) -> (B, D); see
+    DiagonalGaussian.kl (Kingma & Welling 2014, appendix B)."""
+    return DiagonalGaussian(mu, logvar).kl()
 
 
 @dataclass
@@ -89,7 +83,7 @@ def terms(model: VAE, x: torch.Tensor, n_samples: int = 1,
     output = (model if forward is None else forward)(x, n_samples=n_samples, generator=generator)
     log_px = model.likelihood.log_prob(x.expand(n_samples, *x.shape).flatten(0, 1),
                                        output.out.flatten(0, 1).float()).view(n_samples, -1)
-    kl_per_dim = gaussian_kl(output.mu.float(), output.logvar.float())
+    kl_per_dim = DiagonalGaussian(output.mu.float(), output.logvar.float()).kl()
     return Terms(reconstruction=-log_px.mean(0), kl=kl_per_dim.sum(1), kl_per_dim=kl_per_dim)
 
 
@@ -106,16 +100,15 @@ def importance_weighted_bound(model: VAE, x: torch.Tensor, k: int, *, chunk: int
     """
     if k < 1 or chunk < 1:
         raise ValueError(f"k and chunk must be >= 1, got k={k}, chunk={chunk}")
-    mu, logvar = model.encode(x)
+    q = DiagonalGaussian(*model.encode(x))  # q(z|x)
+    prior = DiagonalGaussian.standard(q.mu)
     log_w = []
     for start in range(0, k, chunk):
         n = min(chunk, k - start)
-        z = model.reparameterize(mu, logvar, n, generator)  # (n, B, D)
+        z = q.sample(n, generator)  # (n, B, D)
         out = model.decode(z)  # (n, B, C, H, W)
         log_px_z = model.likelihood.log_prob(x, out)  # (n, B)
-        log_pz = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-        log_qz = log_normal(z, mu, logvar)
-        log_w.append(log_px_z + log_pz - log_qz)
+        log_w.append(log_px_z + prior.log_prob(z) - q.log_prob(z))
     return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)
 
 

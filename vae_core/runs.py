@@ -1,7 +1,7 @@
 """A registry of training runs on this machine, so the explorer lists every run, whether it
 was started from the browser or from a terminal.
 
-Each run of :func:`vae_core.training.train` writes one small JSON file into the registry
+Each run of the training command (``python -m vae_core.train``) writes one small JSON file into the registry
 folder (``$VAE_RUNS_DIR``, default ``~/.cache/vae_core/runs``) when it starts, and updates
 it when it ends. The bundle folder itself (``history.jsonl``, ``metrics.json``) stays the
 record of progress; the registry only says where the runs are and whether each is alive.
@@ -9,7 +9,6 @@ record of progress; the registry only says where the runs are and whether each i
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
+
+import psutil
+from filelock import FileLock
 
 RUNS_ENV = "VAE_RUNS_DIR"
 DEFAULT_RUNS_DIR = Path.home() / ".cache" / "vae_core" / "runs"
@@ -270,29 +272,18 @@ def _reap(pid: int) -> int | None:
 def _alive(pid: int, started: float | None) -> bool:
     """Whether ``pid`` is a live process that is not younger than the run (pids are reused)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return False
+        begun = process.create_time()
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        pass  # alive, another user's
-    try:  # Linux: a zombie is dead; a process started after the run is another one
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime"))
-    except (OSError, IndexError, StopIteration, ValueError):
-        return True  # no /proc (macOS): trust the signal
-    if fields[0] in ("Z", "X"):
-        return False
-    begun = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    return started is None or begun <= started + 2  # btime has whole seconds
+    except psutil.AccessDenied:
+        return True  # alive, another user's
+    return started is None or begun <= started + 2  # some systems count start times in whole seconds
 
 
-@contextlib.contextmanager
-def _launch_lock():
+def _launch_lock() -> FileLock:
+    """Held while a launch checks the limit and starts its process, across processes."""
     registry().mkdir(parents=True, exist_ok=True)
-    with open(registry() / ".launch.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return FileLock(registry() / ".launch.lock")

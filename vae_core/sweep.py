@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .training import build_parser as train_parser
+from .train_command import build_parser as train_parser
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 # Options the sweep sets for each member; given after -- they would be silently overridden.
 OWN_OPTIONS = ("--beta", "--out")
 
@@ -98,12 +97,10 @@ def read_metrics(folder: Path) -> dict[str, Any]:
 
 
 def _member_env(parallel: int) -> dict[str, str]:
-    """This process's environment, with this vae_core first on the path (members train with
-    the same package as the sweep, from any working folder, installed or not), and, for
-    members side by side, the CPU threads shared out among them unless OMP_NUM_THREADS is set:
+    """This process's environment (members run the installed vae_core, as the sweep does), and,
+    for members side by side, the CPU threads shared out among them unless OMP_NUM_THREADS is set:
     on a busy 2-core CPU a member with two threads ran about six times slower than with one."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT), *filter(None, [env.get("PYTHONPATH")])])
     if parallel > 1 and "OMP_NUM_THREADS" not in env:
         env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // parallel))
     return env

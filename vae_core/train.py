@@ -1,11 +1,11 @@
-"""Entry point of ``python -m vae_core.train``; the code lives in :mod:`vae_core.training`.
+"""Entry point of ``python -m vae_core.train``; the code lives in :mod:`vae_core.train_command`.
 
 Kept separate so that importing the package (which exports the function ``train``) does not
 import this module under the name that -m is about to run.
 """
 import sys
 
-from vae_core.training import main
+from vae_core.train_command import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,20 @@
+"""The checkpoint bundle: the only code that reads or writes one.
+
+A bundle is a folder, with no pickle anywhere, so opening a stranger's can never run code
+(the files are listed in ``files.py``). Every file is written to a temporary name, flushed
+and renamed over the old one, so a reader (the explorer, while training runs) never sees half
+a file. By job: ``files`` (names, atomic writes, config, metrics, history), ``loading``
+(validation and ``load_bundle``), ``derived`` (the stamped caches of maps and encodings),
+``train_state`` (what ``--resume`` reads), ``zipped`` (uploads).
+"""
+import os  # noqa: F401  (tests patch checkpoint.os.fsync to simulate a full disk)
+
+from .derived import (ENCODING_FIELDS, read_encodings, read_projections, weights_stamp, write_encodings,  # noqa: F401
+                      write_projections)
+from .files import (BUNDLE_FILES, CONFIG, ENCODINGS, FORMAT, FORMAT_VERSION, HISTORY, MAX_FILE_BYTES,  # noqa: F401
+                    MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, METRICS, PROBE, PROJECTIONS, REQUIRED, TRAIN_STATE, WEIGHTS,
+                    BundleError, append_history, find_bundles, keep_history_through, read_configs, read_history,
+                    read_metrics, weights_digest, write_config, write_metrics, write_probe, write_weights)
+from .loading import Bundle, load_bundle  # noqa: F401
+from .train_state import read_train_state, restore_train_state, save_train_state, write_train_state  # noqa: F401
+from .zipped import extract_zipped_bundle  # noqa: F401

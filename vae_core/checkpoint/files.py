@@ -1,0 +1,254 @@
+"""The files of a bundle: names, limits, atomic writes, and reading config.json, metrics.json
+and history.jsonl. The package ``vae_core.checkpoint`` is the only code that reads or writes
+a bundle.
+
+A bundle is a folder, with no pickle anywhere, so opening a stranger's can never run code:
+
+==================== ==========================================================
+``config.json``      format and package version, model family, model and training configs,
+                     data set description, the command that made it, creation time
+``model.safetensors`` the weights, nothing else
+``probe.safetensors`` held-out test images (N, C, H, W) uint8 and labels (N,) int64
+``metrics.json``     held-out metrics in nats per image (written by ``evaluate``)
+``history.jsonl``    one JSON object per epoch, appended while training runs
+``projections.safetensors`` optional: precomputed 2-D maps (PCA, t-SNE) of the first n
+                     probe means, tied to the weights by their SHA-256
+``encodings.safetensors`` optional: each probe image's mu, logvar, KL per dimension and
+                     reconstruction term, tied to the weights the same way
+``train_state.safetensors`` only while a run is unfinished: the last complete epoch's
+                     weights, optimizer and random-generator state, for ``--resume``
+==================== ==========================================================
+
+Every file is written to a temporary name, flushed to disk and renamed over the old one,
+so a reader (the explorer, while training runs) never sees half a file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+from torch import nn
+
+from .. import __version__
+from ..config import ConfigError, TrainConfig
+from ..family import config_from_dict
+
+FORMAT = "vae-explorer-bundle"
+FORMAT_VERSION = 1
+CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS, TRAIN_STATE = (
+    "config.json", "model.safetensors", "probe.safetensors", "metrics.json", "history.jsonl",
+    "projections.safetensors", "encodings.safetensors", "train_state.safetensors")
+BUNDLE_FILES = (CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS, TRAIN_STATE)
+REQUIRED = (CONFIG, WEIGHTS, PROBE)
+MAX_FILE_BYTES = 256 * 2**20  # no shipped or sensible bundle file comes near this
+MAX_UNZIPPED_BYTES = 512 * 2**20  # a bundle's files in all
+MAX_ZIP_ENTRIES = 16
+
+
+class BundleError(Exception):
+    """A bundle cannot be read: names the file and the problem."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+# ---------------------------------------------------------------- writing
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; bundles are meant to be shared
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode()
+
+
+def write_config(folder: Path, model_config: Any, train_config: TrainConfig,
+                 dataset: dict[str, Any], command: str | None = None, *, family: str = "vae") -> None:
+    """config.json: ``family`` names the model family (vae_core.family) whose config
+    ``model_config`` is, so the loader can rebuild that family's model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _atomic_write(folder / CONFIG, _json_bytes({
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "family": family,
+        "model": model_config.to_dict(),
+        "train": train_config.to_dict(),
+        "dataset": dataset,
+        "command": command,
+    }))
+
+
+def write_weights(folder: Path, model: nn.Module, dtype: torch.dtype = torch.float32) -> None:
+    """Write the weights; ``dtype=torch.float16`` halves the file (the loader widens it back)."""
+    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+    _atomic_write(folder / WEIGHTS, st_save(state, metadata={"format": FORMAT}))
+
+
+def weights_digest(folder: str | os.PathLike) -> str:
+    """SHA-256 of ``model.safetensors``: what precomputed projections and encodings are tied to."""
+    return hashlib.sha256(_read_bytes(Path(folder) / WEIGHTS)).hexdigest()
+
+
+def write_probe(folder: Path, images: torch.Tensor, labels: torch.Tensor) -> None:
+    if images.dtype != torch.uint8:
+        raise ValueError(f"probe images must be uint8, got {images.dtype}")
+    _atomic_write(folder / PROBE, st_save({"images": images.cpu().contiguous(),
+                                            "labels": labels.cpu().long().contiguous()}))
+
+
+def write_metrics(folder: Path, metrics: dict[str, Any]) -> None:
+    _atomic_write(folder / METRICS, _json_bytes(metrics))
+
+
+def append_history(folder: Path, record: dict[str, Any]) -> None:
+    """Append one line; a reader skips a half-written last line (see read_history)."""
+    path = folder / HISTORY
+    # A writer killed mid-line leaves no newline; start a fresh line so this record survives.
+    lead = "\n" if path.is_file() and path.stat().st_size and _last_byte(path) != b"\n" else ""
+    with open(path, "a") as f:
+        f.write(lead + json.dumps(record, allow_nan=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def keep_history_through(folder: Path, epoch: int) -> None:
+    """Drop the records of epochs after ``epoch`` (a run killed mid-epoch and resumed from
+    the last complete one logs that epoch again), keeping the other lines as they are."""
+    path = folder / HISTORY
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the half-written line of a killed run
+        if isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] <= epoch:
+            kept.append(line + "\n")
+    _atomic_write(path, "".join(kept).encode())
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1)
+
+
+# ---------------------------------------------------------------- reading
+
+def read_history(folder: str | os.PathLike) -> list[dict[str, Any]]:
+    """Records of ``history.jsonl``; [] when absent. Unparseable lines (a last line still
+    being written) are skipped rather than raised: the log is advisory, the weights are not."""
+    path = Path(folder) / HISTORY
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise BundleError(path, "file is missing")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise BundleError(path, f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit")
+    return path.read_bytes()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(_read_bytes(path))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(path, f"not valid JSON ({exc})") from None
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return st_load(_read_bytes(path))
+    except (SafetensorError, ValueError, RuntimeError, OSError) as exc:
+        raise BundleError(path, f"not a readable safetensors file ({exc})") from None
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    path = folder / CONFIG
+    config = _read_json(path)
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise BundleError(path, f"not a bundle config (expected \"format\": \"{FORMAT}\")")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise BundleError(path, f"unknown format_version {version!r}; this vae_core "
+                                f"({__version__}) reads version {FORMAT_VERSION}")
+    for key in ("model", "train", "dataset"):
+        if not isinstance(config.get(key), dict):
+            raise BundleError(path, f"missing or malformed {key!r} section")
+    if not isinstance(config.get("family", ""), str):
+        raise BundleError(path, f"\"family\" must be a string, got {config['family']!r}")
+    return config
+
+
+def read_configs(folder: str | os.PathLike) -> tuple[Any, TrainConfig, str | None]:
+    """The model config (of the bundle's family) and training config and the command stored in
+    ``config.json``. Raises BundleError, also for a family this vae_core does not know."""
+    folder = Path(folder)
+    config = _read_config(folder)
+    try:
+        model = config_from_dict(config.get("family"), config["model"])
+        return model, TrainConfig.from_dict(config["train"]), config.get("command")
+    except (ConfigError, KeyError) as exc:
+        raise BundleError(folder / CONFIG, str(exc).strip("'\"")) from None
+
+
+def read_metrics(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """metrics.json (the test-set figures, nats per image) as a dict; None when there is none
+    yet. Raises BundleError when it is not a readable JSON object."""
+    path = Path(folder) / METRICS
+    if not path.exists():
+        return None
+    metrics = _read_json(path)
+    if not isinstance(metrics, dict):
+        raise BundleError(path, "expected a JSON object")
+    return metrics
+
+
+def find_bundles(*roots: str | os.PathLike) -> list[Path]:
+    """Folders directly under each root (or the root itself) that hold a ``config.json``, sorted."""
+    found: set[Path] = set()
+    for root in roots:
+        root = Path(root).expanduser()
+        if (root / CONFIG).is_file():
+            found.add(root.resolve())
+        elif root.is_dir():
+            found.update(p.parent.resolve() for p in root.glob(f"*/{CONFIG}"))
+    return sorted(found)
+
+

@@ -1,0 +1,86 @@
+"""Model families: what every model offers the explorer, written once, and the registry that
+turns a bundle's ``"family"`` into a model.
+
+A family is a subclass of :class:`LatentModel` registered with :func:`register`: one module
+(the Gaussian VAE is ``model.py``). The explorer relies only on this contract: encode an
+image to a point of the latent space, decode a latent, per-image D and R, sample when it can,
+and the latent's shape. What a family offers beyond it is named in ``provides``; a view that
+needs such a thing (a Gaussian posterior for traversals and the KL per dimension) checks for
+it and, for a model without it, says in a sentence what it needs.
+"""
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+# What a family may provide beyond the contract; views check these, not family names, so a new
+# family that provides them gets those views with no edit to them.
+GAUSSIAN_POSTERIOR = "gaussian posterior"  # q(z|x) = N(mu, diag sigma^2): encode() -> (mu, logvar)
+PRIOR_SAMPLES = "prior samples"  # sample() draws from the model's prior: generation
+IMPORTANCE_WEIGHTED_BOUND = "importance-weighted bound"  # L_k of Burda et al. 2016
+
+DEFAULT_FAMILY = "vae"  # bundles written before families existed hold no "family": the Gaussian VAE
+_FAMILIES: dict[str, type["LatentModel"]] = {}
+
+
+class LatentModel(nn.Module, abc.ABC):
+    """The contract of a model family. Images are (B, C, H, W) float in [0, 1]; every term is
+    in nats per image. Subclasses set ``family``, ``title``, ``config_class`` and ``provides``,
+    build themselves from ``config_class`` instances, and implement the methods below."""
+
+    family: ClassVar[str]
+    title: ClassVar[str]
+    config_class: ClassVar[type]
+    provides: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    @abc.abstractmethod
+    def latent_shape(self) -> tuple[int, ...]:
+        """The shape of one image's latent, e.g. (D,) for a Gaussian VAE."""
+
+    @abc.abstractmethod
+    def encode_latent(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, *latent_shape): the latent the explorer maps and decodes for an
+        image (the posterior mean of a Gaussian VAE)."""
+
+    @abc.abstractmethod
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """(..., *latent_shape) -> (..., C, H, W) the decoder's mean E[x|z], in [0, 1]."""
+
+    @abc.abstractmethod
+    def image_terms(self, x: torch.Tensor, *, n_samples: int = 1, generator: torch.Generator | None = None):
+        """Per-image distortion D and rate R of images (B, C, H, W), nats per image: an
+        ``objectives.Terms`` (reconstruction (B,), kl (B,), kl_per_dim (B, D))."""
+
+    def sample(self, n: int, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(n, *latent_shape) latents drawn from the model's prior; ``temperature`` scales its
+        spread. Only for families that provide PRIOR_SAMPLES."""
+        raise TypeError(f"{self.title} does not sample from a prior")
+
+
+def register(cls: type[LatentModel]) -> type[LatentModel]:
+    """Class decorator: make ``cls`` the model of bundles whose config says its ``family``."""
+    _FAMILIES[cls.family] = cls
+    return cls
+
+
+def families() -> dict[str, type[LatentModel]]:
+    """Every registered family by name."""
+    return dict(_FAMILIES)
+
+
+def family_class(name: str | None) -> type[LatentModel]:
+    """The model class of family ``name`` (None: the Gaussian VAE of bundles written before
+    families). Raises KeyError with the families known when there is none of that name."""
+    name = DEFAULT_FAMILY if name is None else name
+    if name not in _FAMILIES:
+        raise KeyError(f"unknown model family {name!r}; this vae_core knows {sorted(_FAMILIES)}")
+    return _FAMILIES[name]
+
+
+def config_from_dict(name: str | None, data: dict[str, Any]):
+    """The family's model config from config.json's "model" section; raises ConfigError."""
+    return family_class(name).config_class.from_dict(data)

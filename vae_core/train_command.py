@@ -1,0 +1,166 @@
+"""The command line ``python -m vae_core.train`` (also ``vae-train``): options to configs and
+back, and the run registry around the training call.
+
+Not in ``train.py``: importing a submodule named ``train`` would replace the package's
+function ``vae_core.train`` with that module; ``train.py`` only runs this one.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import os
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from . import checkpoint as ckpt, runs
+from .config import ACTIVATIONS, ARCHITECTURES, LIKELIHOODS, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
+from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError
+from .training import flush_denormals, train
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    m, t = ModelConfig(), TrainConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m vae_core.train",
+        description="Train a VAE and write a checkpoint bundle. Losses are in nats per image: "
+                    "summed over pixels and latent dimensions, averaged over images.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", choices=DATASETS, default=t.dataset,
+                   help="named data set; 'digits' is scikit-learn's embedded 8x8 set; 'folder' your own images (--folder)")
+    g.add_argument("--folder", default="", help="with --dataset folder: a folder of images, directly in it or one "
+                                                "sub-folder per class (torchvision ImageFolder); 10%% held out for testing")
+    g.add_argument("--image-size", type=int, default=28, help="with --dataset folder: images resized to this square side")
+    g.add_argument("--color", choices=("grey", "rgb"), default="grey", help="with --dataset folder: 1 grey or 3 RGB channels")
+    g.add_argument("--data-dir", default=None, help="folder in torchvision's layout (MNIST/raw/*.gz); default $VAE_DATA_DIR or ~/.cache/vae_core/data")
+    g.add_argument("--no-download", action="store_true", help="never try to download a missing data set")
+    g.add_argument("--binarize", action=argparse.BooleanOptionalAction, default=None,
+                   help="dynamic binarization: pixels drawn as Bernoulli(intensity) each time a batch is drawn; default on for MNIST with a Bernoulli decoder")
+    g = p.add_argument_group("model")
+    g.add_argument("--arch", choices=ARCHITECTURES, default=m.architecture, help="encoder/decoder body; 'conv' needs H, W divisible by 2**len(channels)")
+    g.add_argument("--latent-dim", type=int, default=m.latent_dim, help="dimension of z, 2 to 256")
+    g.add_argument("--hidden", type=_ints, default=m.hidden, help="MLP hidden widths, comma-separated")
+    g.add_argument("--channels", type=_ints, default=m.channels, help="conv channels per stride-2 layer, comma-separated")
+    g.add_argument("--fc-hidden", type=int, default=m.fc_hidden, help="conv: width of the dense layer before z; 0 for none")
+    g.add_argument("--activation", choices=ACTIVATIONS, default=m.activation, help="hidden-layer nonlinearity")
+    g.add_argument("--likelihood", choices=LIKELIHOODS, default=m.likelihood, help="decoder p(x|z): Bernoulli logits, Gaussian with fixed sigma, or Gaussian with learned sigma")
+    g.add_argument("--sigma", type=float, default=m.sigma, help="Gaussian decoder std in pixel units (fixed, or initial if learned); beta = 2 sigma^2 links MSE + beta KL to the ELBO")
+    g = p.add_argument_group("objective and optimisation")
+    g.add_argument("--beta", type=float, default=t.beta, help="weight of the KL term in D + beta R; 1 is the ELBO, 0 a plain autoencoder")
+    g.add_argument("--warmup-epochs", type=int, default=t.warmup_epochs, help="epochs over which beta rises linearly from 0 (KL warm-up); 0 for none")
+    g.add_argument("--capacity", type=float, default=t.capacity,
+                   help="capacity annealing (Burgess et al. 2018): minimise D + beta |KL - C| with the KL target C "
+                        "rising to this many nats per image; 0 for none")
+    g.add_argument("--capacity-epochs", type=int, default=t.capacity_epochs,
+                   help="epochs over which C rises linearly from 0 to --capacity; 0 keeps it constant")
+    g.add_argument("--free-bits", type=float, default=t.free_bits,
+                   help="free bits (Kingma et al. 2016): each latent dimension's KL counts as at least this many "
+                        "nats; 0 for none")
+    g.add_argument("--mc-samples", type=int, default=t.mc_samples, help="L, samples of z per image in the reconstruction term")
+    g.add_argument("--epochs", type=int, default=t.epochs, help="maximum passes over the training split")
+    g.add_argument("--patience", type=int, default=t.patience, help="stop after this many epochs without a better held-out D + beta R (-ELBO at beta 1); 0 never")
+    g.add_argument("--batch-size", type=int, default=t.batch_size, help="images per step")
+    g.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
+    g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=t.lr_schedule,
+                   help="'burda': 3**i epochs at lr * 10**(-i/7) for stage i (Burda et al. 2016; 3280 epochs for i <= 7)")
+    g.add_argument("--seed", type=int, default=t.seed, help="seeds weights, data order and binarization")
+    g.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA only)")
+    g.add_argument("--bf16", action="store_true", help="bfloat16 autocast of the forward pass (CUDA only)")
+    g.add_argument("--device", default=t.device, help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'")
+    g = p.add_argument_group("output")
+    g.add_argument("--out", required=True, help="bundle folder to write")
+    g.add_argument("--overwrite", action="store_true", help="replace a bundle already in --out")
+    g.add_argument("--resume", action="store_true",
+                   help="continue the unfinished run in --out from its last complete epoch, with the options it was "
+                        "started with (the others given here are ignored); starts it when --out holds none")
+    g.add_argument("--eval-k", type=int, default=t.eval_k, help="importance samples k of the final test-set L_k estimate (5000 is the literature's)")
+    g.add_argument("--probe-size", type=int, default=t.probe_size, help="test images stored in the bundle for the explorer")
+    g.add_argument("--log-every", type=int, default=100, help="steps between history.jsonl records")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def configs_from_args(args: argparse.Namespace, image_shape: tuple[int, int, int]) -> tuple[ModelConfig, TrainConfig]:
+    model = ModelConfig(image_shape=image_shape, latent_dim=args.latent_dim, architecture=args.arch,
+                        hidden=args.hidden, channels=args.channels, fc_hidden=args.fc_hidden,
+                        activation=args.activation, likelihood=args.likelihood, sigma=args.sigma)
+    train_cfg = TrainConfig(dataset=args.dataset, folder=args.folder, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            lr_schedule=args.lr_schedule,
+                            beta=args.beta, warmup_epochs=args.warmup_epochs, capacity=args.capacity,
+                            capacity_epochs=args.capacity_epochs, free_bits=args.free_bits, mc_samples=args.mc_samples,
+                            binarize=args.binarize, patience=args.patience, eval_k=args.eval_k,
+                            probe_size=args.probe_size, seed=args.seed, device=args.device,
+                            compile=args.compile, bf16=args.bf16)
+    return model, train_cfg
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt  # unwinds like Ctrl-C: the run is recorded as stopped, the bundle kept
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    flush_denormals()  # first, before torch starts its worker threads, so they inherit it
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)  # how the explorer's Stop button ends a run
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        shape = IMAGE_SHAPES.get(args.dataset) or ((3 if args.color == "rgb" else 1), args.image_size, args.image_size)
+        model_cfg, train_cfg = configs_from_args(args, shape)
+    except ConfigError as exc:
+        parser.error(str(exc))  # exits with status 2 and one line naming the option
+    if args.log_every < 1:
+        parser.error("--log-every must be >= 1")
+    command = "python -m vae_core.train " + shlex.join(argv)
+    try:
+        if args.resume and (Path(args.out) / ckpt.TRAIN_STATE).exists():
+            # The run goes on as it was started, whatever else this command line says.
+            model_cfg, train_cfg, command = ckpt.read_configs(args.out)
+        with _registered(Path(args.out), command, int(os.environ.get("RANK", "0")) == 0):
+            out = train(model_cfg, train_cfg, args.out, data_dir=args.data_dir, download=not args.no_download,
+                        command=command, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet,
+                        resume=args.resume)
+    except (ValueError, DatasetNotFoundError, FileExistsError, FloatingPointError, ckpt.BundleError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"stopped; {args.out} keeps its best epoch so far, and --resume continues the run", file=sys.stderr)
+        return 130
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # under torchrun, rank 0 reports
+    metrics = ckpt.load_bundle(out).metrics or {}
+    print(f"wrote {out}: test ELBO {metrics.get('elbo', float('nan')):.2f}, "
+          f"L_k {metrics.get('log_likelihood', {}).get('estimate', float('nan')):.2f} with k = {train_cfg.eval_k} "
+          f"(nats per image), {metrics.get('active_units')} of {model_cfg.latent_dim} active units")
+    return 0
+
+
+@contextlib.contextmanager
+def _registered(out: Path, command: str | None, enabled: bool):
+    """The run, in the registry of runs (vae_core.runs) while it trains and after it ends: the
+    command registers its run, so that the explorer lists terminal runs too; the library
+    function train() leaves the machine-wide registry alone."""
+    if not enabled:
+        yield
+        return
+    runs.register(out, command)
+    try:
+        yield
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM under ``python -m vae_core.train``
+        runs.finish(out, "stopped", "stopped before the last epoch; --resume continues it")
+        raise
+    except BaseException as exc:
+        runs.finish(out, "failed", f"{type(exc).__name__}: {exc}".splitlines()[0])
+        raise
+    runs.finish(out, "finished")
