@@ -13,7 +13,6 @@ Settings (``streamlit run explorer/app.py -- OPTIONS``, or the environment):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import re
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 from vae_core import ConfigError, ModelConfig, TrainConfig, runs
 from vae_core.data import DATASETS, IMAGE_SHAPES
-from vae_core.training import build_parser
+from vae_core.train_command import config_to_args
 
 REPO = Path(__file__).resolve().parents[1]
 NO_TRAINING_ENV, RUNS_DIR_ENV = "VAE_EXPLORER_NO_TRAINING", "VAE_EXPLORER_RUNS"
@@ -84,23 +83,16 @@ class RunRequest:
     name: str = ""
 
 
-def cli_defaults() -> dict[str, object]:
-    """Every option of ``python -m vae_core.train`` (by argparse dest) with its default."""
-    return vars(build_parser().parse_args(["--out", "-"]))
-
-
 def datasets() -> list[str]:
     """Data sets the installed vae_core trains on, digits first (no download needed)."""
     return sorted(DATASETS, key=lambda d: (d != "digits", d == FOLDER, d))
 
 
-def check(request: RunRequest) -> list[str]:
-    """The command-line arguments (without --out) for ``request``, each option given only when
-    it differs from the command's default, after validating everything as training would.
+def configs(request: RunRequest) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configs the form asks for, validated as training validates them.
 
     Raises:
-        ConfigError: a value is out of range or this vae_core lacks the option; the message
-            names the field.
+        ConfigError: a value is out of range; the message names the field.
     """
     r = request
     if r.dataset not in DATASETS:
@@ -111,33 +103,28 @@ def check(request: RunRequest) -> list[str]:
         shape = (3 if r.color == "rgb" else 1, r.image_size, r.image_size)
     else:
         shape = IMAGE_SHAPES[r.dataset]
-    ModelConfig(image_shape=shape, latent_dim=r.latent_dim, architecture=r.arch, likelihood=r.likelihood,
-                sigma=r.sigma)
-    wanted = dataclasses.asdict(r)
-    if r.dataset != FOLDER:
-        wanted["folder"] = ""
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    TrainConfig(**{k: wanted[k] for k in ("dataset", "folder", "epochs", "beta", "warmup_epochs", "capacity",
-                                          "capacity_epochs", "free_bits") if k in fields})
-    if not (isinstance(r.log_every, int) and r.log_every >= 1):
-        raise ConfigError(f"log_every must be an integer >= 1, got {r.log_every!r}")
-    if r.capacity and r.free_bits:  # where TrainConfig does not say it yet
-        raise ConfigError("choose capacity annealing or free bits, not both")
-    defaults, base = cli_defaults(), RunRequest()
-    unused = (["folder", "image_size", "color"] if r.dataset != FOLDER else []) + (
-        ["sigma"] if r.likelihood == "bernoulli" else [])  # sigma is unused by a Bernoulli decoder
-    wanted.update({k: defaults.get(k, getattr(base, k)) for k in unused})
-    args = []
-    for key, value in wanted.items():
-        flag = "--" + key.replace("_", "-")
-        if key == "name":
-            continue
-        if key not in defaults:  # an option this vae_core does not have (yet): fine while unused
-            if value != getattr(base, key):
-                raise ConfigError(f"{key} = {value!r}: this vae_core's training command has no {flag}")
-        elif value != defaults[key]:
-            args += [flag, str(value)]
-    return args
+    # sigma is unused by a Bernoulli decoder: left at its default, so the command does not show it
+    sigma = r.sigma if r.likelihood != "bernoulli" else ModelConfig.sigma
+    model = ModelConfig(image_shape=shape, latent_dim=r.latent_dim, architecture=r.arch, likelihood=r.likelihood,
+                        sigma=sigma)
+    train = TrainConfig(dataset=r.dataset, folder=r.folder if r.dataset == FOLDER else "", epochs=r.epochs,
+                        beta=r.beta, warmup_epochs=r.warmup_epochs, capacity=r.capacity,
+                        capacity_epochs=r.capacity_epochs, free_bits=r.free_bits)
+    return model, train
+
+
+def check(request: RunRequest) -> list[str]:
+    """The command-line arguments (without --out) for ``request``: its configs through
+    vae_core.train_command.config_to_args, each option given only when it differs from the
+    default, and --log-every.
+
+    Raises:
+        ConfigError: a value is out of range; the message names the field.
+    """
+    model, train = configs(request)
+    if not (isinstance(request.log_every, int) and request.log_every >= 1):
+        raise ConfigError(f"log_every must be an integer >= 1, got {request.log_every!r}")
+    return [*config_to_args(model, train), "--log-every", str(request.log_every)]
 
 
 def out_folder(request: RunRequest) -> Path:

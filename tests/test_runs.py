@@ -3,7 +3,6 @@ form's checks (explorer.launch), the run figures, and the Training pages under A
 
 Launched runs are real ``python -m vae_core.train`` processes on the digits set (seconds each);
 every test has its own registry and runs folder, and its processes are ended afterwards."""
-import dataclasses
 import json
 import os
 import shutil
@@ -138,7 +137,7 @@ def test_the_command_registers_its_run_and_the_library_call_does_not(tmp_path):
 def test_the_form_passes_only_options_that_differ_from_the_defaults():
     from explorer.launch import RunRequest, check
 
-    assert check(RunRequest()) == ["--dataset", "digits", "--arch", "mlp", "--latent-dim", "2",
+    assert check(RunRequest()) == ["--latent-dim", "2", "--arch", "mlp", "--dataset", "digits",
                                    "--epochs", "300", "--log-every", "10"]
     args = check(RunRequest(likelihood="gaussian-learned", sigma=0.2, beta=4.0))
     assert args[args.index("--sigma") + 1] == "0.2" and "--beta" in args
@@ -156,25 +155,16 @@ def test_bad_form_values_are_refused_naming_the_field(change, field):
         check(RunRequest(**change))
 
 
-@dataclasses.dataclass(frozen=True)
-class OldTrainConfig:
-    """A TrainConfig from before capacity annealing."""
-
-    dataset: str = "mnist"
-    epochs: int = 10
-    beta: float = 1.0
-    warmup_epochs: int = 0
-
-
-def test_an_option_this_vae_core_lacks_is_refused_only_when_used(monkeypatch):
+def test_the_forms_command_line_trains_the_configs_the_form_asked_for(tmp_path):
+    """The form goes to the command through the typed configs, and the command parses back to
+    the same configs: what is trained is what the form showed."""
     from explorer import launch
+    from vae_core.train_command import build_parser, configs_from_args, image_shape_of
 
-    defaults = {k: v for k, v in launch.cli_defaults().items() if k not in ("capacity", "capacity_epochs")}
-    monkeypatch.setattr(launch, "cli_defaults", lambda: defaults)
-    monkeypatch.setattr(launch, "TrainConfig", OldTrainConfig)
-    assert "--capacity" not in launch.check(launch.RunRequest())
-    with pytest.raises(ConfigError, match="has no --capacity"):
-        launch.check(launch.RunRequest(capacity=5.0))
+    for request in (launch.RunRequest(), launch.RunRequest(likelihood="gaussian", sigma=0.2, beta=4.0, free_bits=0.5),
+                    launch.RunRequest(dataset="folder", folder=str(tmp_path), image_size=16, color="rgb")):
+        args = build_parser().parse_args([*launch.check(request), "--out", str(tmp_path / "x")])
+        assert configs_from_args(args, image_shape_of(args)) == launch.configs(request)
 
 
 def test_run_names_are_plain_and_new(tmp_path):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import shlex
 import signal
@@ -20,6 +19,16 @@ from . import checkpoint as ckpt, runs
 from .config import ACTIVATIONS, ARCHITECTURES, LIKELIHOODS, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
 from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError
 from .training import flush_denormals, train
+
+# Config field -> argparse dest of its option; every field but image_shape (which the data set
+# and, for a folder, --image-size and --color give). tests/test_cli.py checks none is missing.
+MODEL_OPTIONS = {"latent_dim": "latent_dim", "architecture": "arch", "hidden": "hidden", "channels": "channels",
+                 "fc_hidden": "fc_hidden", "activation": "activation", "likelihood": "likelihood", "sigma": "sigma"}
+TRAIN_OPTIONS = {name: name for name in (
+    "dataset", "folder", "epochs", "batch_size", "lr", "lr_schedule", "beta", "warmup_epochs", "capacity",
+    "capacity_epochs", "free_bits", "mc_samples", "binarize", "patience", "eval_k", "probe_size", "seed", "device",
+    "compile", "bf16")}
+
 
 def _ints(text: str) -> tuple[int, ...]:
     try:
@@ -91,17 +100,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configs_from_args(args: argparse.Namespace, image_shape: tuple[int, int, int]) -> tuple[ModelConfig, TrainConfig]:
-    model = ModelConfig(image_shape=image_shape, latent_dim=args.latent_dim, architecture=args.arch,
-                        hidden=args.hidden, channels=args.channels, fc_hidden=args.fc_hidden,
-                        activation=args.activation, likelihood=args.likelihood, sigma=args.sigma)
-    train_cfg = TrainConfig(dataset=args.dataset, folder=args.folder, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            lr_schedule=args.lr_schedule,
-                            beta=args.beta, warmup_epochs=args.warmup_epochs, capacity=args.capacity,
-                            capacity_epochs=args.capacity_epochs, free_bits=args.free_bits, mc_samples=args.mc_samples,
-                            binarize=args.binarize, patience=args.patience, eval_k=args.eval_k,
-                            probe_size=args.probe_size, seed=args.seed, device=args.device,
-                            compile=args.compile, bf16=args.bf16)
+    """The configs a parsed command line asks for (the inverse of config_to_args). Raises ConfigError."""
+    model = ModelConfig(image_shape=image_shape, **{f: getattr(args, dest) for f, dest in MODEL_OPTIONS.items()})
+    train_cfg = TrainConfig(**{f: getattr(args, dest) for f, dest in TRAIN_OPTIONS.items()})
     return model, train_cfg
+
+
+def image_shape_of(args: argparse.Namespace) -> tuple[int, int, int]:
+    """(C, H, W) of the data set the command line names: fixed for a named one, from --color
+    and --image-size for a folder."""
+    return IMAGE_SHAPES.get(args.dataset) or ((3 if args.color == "rgb" else 1), args.image_size, args.image_size)
+
+
+def config_to_args(model: ModelConfig, train_cfg: TrainConfig) -> list[str]:
+    """The options of ``python -m vae_core.train`` that make these configs, each given only when
+    it differs from the default (without --out and the output options): what the explorer's form
+    launches. Raises ConfigError when the image shape is not the named data set's."""
+    args: list[str] = []
+    defaults = {**ModelConfig().to_dict(), **TrainConfig().to_dict()}
+    values = {**model.to_dict(), **train_cfg.to_dict()}
+    for field, dest in {**MODEL_OPTIONS, **TRAIN_OPTIONS}.items():
+        value = values[field]
+        if value == defaults[field]:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        if isinstance(value, bool):  # --compile, --bf16; --binarize / --no-binarize
+            args.append(flag if value else "--no-" + dest)
+        elif isinstance(value, (tuple, list)):
+            args += [flag, ",".join(map(str, value))]
+        else:
+            args += [flag, str(value)]
+    shape = tuple(model.image_shape)
+    if train_cfg.dataset == "folder":
+        if shape[1] != shape[2]:
+            raise ConfigError(f"image_shape: a folder's images are made square, got {shape}")
+        args += ["--image-size", str(shape[1])] if shape[1] != 28 else []
+        args += ["--color", "rgb"] if shape[0] == 3 else []
+    elif shape != IMAGE_SHAPES[train_cfg.dataset]:
+        raise ConfigError(f"image_shape: {train_cfg.dataset} images are {IMAGE_SHAPES[train_cfg.dataset]}, got {shape}")
+    return args
 
 
 def _stop_on_sigterm(signum, frame) -> None:
@@ -116,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        shape = IMAGE_SHAPES.get(args.dataset) or ((3 if args.color == "rgb" else 1), args.image_size, args.image_size)
-        model_cfg, train_cfg = configs_from_args(args, shape)
+        model_cfg, train_cfg = configs_from_args(args, image_shape_of(args))
     except ConfigError as exc:
         parser.error(str(exc))  # exits with status 2 and one line naming the option
     if args.log_every < 1:
