@@ -12,13 +12,11 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from explorer import state
 from vae_core import Bundle, BundleError
-from vae_core.checkpoint import read_configs, weights_digest
-from vae_core.evaluation import ACTIVE_THRESHOLD
+from vae_core.checkpoint import read_configs, weights_digest, weights_stamp
 
 # What may differ inside a family: β itself, and where and how fast the member ran.
 VARYING = ("beta", "device", "compile")
@@ -72,8 +70,9 @@ def _digest(path: str) -> str:
 
 
 def _stamp(path: Path) -> float:
-    files = [path / "config.json", path / "model.safetensors"]
-    return max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
+    """Changes with the weights or with config.json, which the family key is read from."""
+    config = path / "config.json"
+    return max(weights_stamp(path), config.stat().st_mtime if config.exists() else 0.0)
 
 
 def families(bundles: list[Path], *, keep: Path | None = None) -> list[list[Path]]:
@@ -113,9 +112,9 @@ def point(bundle: Bundle) -> Point:
                      f"test set, {m.get('n_images', 0):,} images",
                      f"{m['best_epoch']} of {m['epochs']}" if {"best_epoch", "epochs"} <= m.keys() else "")
     arrays = state.probe(bundle)
-    active = int((np.var(arrays["mu"], axis=0, ddof=1) > ACTIVE_THRESHOLD).sum()) if len(arrays["mu"]) > 1 else 0
+    active = int(arrays["active"].sum()) if "active" in arrays else 0
     return Point(str(bundle.path), bundle.name, beta, float(arrays["reconstruction"].mean()),
-                 float(arrays["kl"].mean()), active, bundle.model_config.latent_dim,
+                 float(arrays["kl"].mean()), active, arrays["mu"].shape[1],
                  f"probe, {len(arrays['labels']):,} images (no metrics.json)")
 
 

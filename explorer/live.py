@@ -9,13 +9,13 @@ import numpy as np
 import streamlit as st
 
 from vae_core import Bundle, BundleError, analysis, load_bundle
+from vae_core.checkpoint import weights_stamp
 
 MAP_IMAGES, RECON_IMAGES = 1000, 16
 
 
 def stamp(path: str | Path) -> float:
-    weights = Path(path) / "model.safetensors"
-    return weights.stat().st_mtime if weights.exists() else 0.0
+    return weights_stamp(path)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -22,6 +22,8 @@ import streamlit as st
 
 from vae_core import (Bundle, BundleError, analysis, evaluate, extract_zipped_bundle, find_bundles, load_bundle,
                       read_encodings, read_projections)
+from vae_core.checkpoint import weights_stamp
+from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, PRIOR_SAMPLES
 
 def _tune_malloc() -> None:
     """Keep freed tensor memory from piling up in a long-running, many-threaded server (glibc).
@@ -85,8 +87,7 @@ def available_bundles() -> list[Path]:
 
 
 def _stamp(path: str) -> float:
-    weights = Path(path) / "model.safetensors"
-    return weights.stat().st_mtime if weights.exists() else 0.0
+    return weights_stamp(path)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
@@ -116,20 +117,44 @@ def current() -> Bundle:
     return get_bundle(st.session_state["bundle_path"])
 
 
+# What each thing a view may need is, in the sentence shown where the open model lacks it.
+NEEDS = {GAUSSIAN_POSTERIOR: "a diagonal Gaussian posterior q(z|x) = N(μ(x), diag σ²(x)) over a vector z",
+         PRIOR_SAMPLES: "a prior p(z) to draw latents from",
+         IMPORTANCE_WEIGHTED_BOUND: "the importance-weighted bound L_k, which needs q(z|x) and p(z) as densities"}
+
+
+def require(*needs: str) -> Bundle:
+    """The picked bundle, when its model family provides everything in ``needs``
+    (vae_core.family); otherwise one sentence saying what this view needs, and the page stops."""
+    bundle = current()
+    missing = [n for n in needs if n not in bundle.model.provides]
+    if missing:
+        st.info(f"This view needs {' and '.join(NEEDS[n] for n in missing)}. {bundle.name} is a "
+                f"{bundle.model.title}, which has none; the reconstructions, the model card and the "
+                "rate–distortion plane work for it.")
+        st.stop()
+    return bundle
+
+
 @st.cache_resource(show_spinner="Encoding the probe images…", max_entries=16)
 def probe_arrays(path: str, stamp: float) -> dict[str, np.ndarray]:
-    """Everything per probe image: x (as scored), mu, logvar, reconstruction term D, KL R and
-    KL per dimension (nats), labels. Read from the bundle's encodings.safetensors when it holds
+    """Everything per probe image: x (as scored), mu (the latent), reconstruction term D and
+    rate R (nats), labels; for a Gaussian posterior also logvar, sigma, KL per dimension and
+    ``active`` (D,), the active units. Read from the bundle's encodings.safetensors when it holds
     them for these weights (shipped bundles do, so opening one encodes nothing).
 
     One copy per process, shared by every session and rerun (st.cache_data would hand each
     call its own copy, 15 MB for MNIST); the arrays are read-only so no view can change them
     for the others."""
     bundle = _load(path, stamp)
-    n, d = len(bundle.probe_labels), bundle.model_config.latent_dim
-    enc = read_encodings(path, n, d) or analysis.probe_encodings(bundle)
+    enc = {}
+    if GAUSSIAN_POSTERIOR in bundle.model.provides:  # encodings.safetensors holds Gaussian posteriors
+        enc = read_encodings(path, len(bundle.probe_labels), bundle.model_config.latent_dim)
+    enc = enc or analysis.probe_encodings(bundle)
+    if "logvar" in enc:
+        enc.update(sigma=analysis.posterior_std(enc["logvar"]), kl=enc["kl_per_dim"].sum(1),
+                   active=analysis.active_dimensions(enc["mu"]))
     arrays = {k: v.numpy() for k, v in enc.items()}
-    arrays["kl"] = arrays["kl_per_dim"].sum(1)
     arrays = {"x": analysis.probe_inputs(bundle).numpy(), **arrays, "labels": bundle.probe_labels.numpy()}
     for array in arrays.values():
         array.flags.writeable = False
@@ -173,9 +198,12 @@ def get_probe_bounds(bundle: Bundle, n: int = 500, k: int = 50) -> dict:
 
 
 def describe(bundle: Bundle) -> str:
-    """One line for the sidebar: data set, body, latent size, decoder, beta, test ELBO."""
+    """One line for the sidebar: data set, family, body, latent size, decoder, beta, test ELBO."""
     m, t = bundle.model_config, bundle.train_config
-    line = f"{t.dataset} · {m.architecture} · {m.latent_dim}-D latent · {m.likelihood} decoder · β = {t.beta:g}"
+    latent = "×".join(map(str, bundle.model.latent_shape))
+    parts = [t.dataset, bundle.model.title, getattr(m, "architecture", None), f"{latent}-D latent",
+             f"{m.likelihood} decoder" if hasattr(m, "likelihood") else None, f"β = {t.beta:g}"]
+    line = " · ".join(p for p in parts if p)
     if bundle.metrics:
         line += f" · test ELBO {bundle.metrics['elbo']:.1f} nats/image"
     return line
@@ -213,7 +241,7 @@ def open_upload(filename: str, data: bytes) -> tuple[str | None, str | None]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _encodings_csv(path: str, stamp: float) -> bytes:
     arrays = probe_arrays(path, stamp)
-    mu, sigma, labels = arrays["mu"], np.exp(0.5 * arrays["logvar"]), arrays["labels"]
+    mu, sigma, labels = arrays["mu"], arrays["sigma"], arrays["labels"]
     d = mu.shape[1]
     header = ["index", "label"] + [f"mu_{j}" for j in range(d)] + [f"sigma_{j}" for j in range(d)]
     out = io.StringIO()

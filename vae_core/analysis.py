@@ -11,9 +11,11 @@ import numpy as np
 import torch
 
 from .checkpoint import Bundle
-from .evaluation import prepare
+from .distributions import DiagonalGaussian
+from .evaluation import ACTIVE_THRESHOLD, prepare
+from .family import GAUSSIAN_POSTERIOR, LatentModel
 from .model import VAE
-from .objectives import Terms, terms
+from .objectives import Terms, active_units
 
 
 def probe_inputs(bundle: Bundle) -> torch.Tensor:
@@ -22,7 +24,7 @@ def probe_inputs(bundle: Bundle) -> torch.Tensor:
     return prepare(bundle.probe_images, bool(bundle.dataset.get("binarized")), seed=0)
 
 
-def _device(model: VAE) -> torch.device:
+def _device(model: LatentModel) -> torch.device:
     return next(model.parameters()).device
 
 
@@ -35,32 +37,61 @@ def encode_images(model: VAE, x: torch.Tensor, batch_size: int = 1000) -> tuple[
 
 
 @torch.no_grad()
-def image_terms(model: VAE, x: torch.Tensor, *, seed: int = 0, batch_size: int = 1000) -> Terms:
-    """Per-image reconstruction term D (N,), KL R (N,) and KL per dimension (N, D), nats, on the CPU.
+def encode_latents(model: LatentModel, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The latent of every image, any family (its encode_latent): (N, C, H, W) -> (N, *latent_shape), CPU."""
+    dev = _device(model)
+    return torch.cat([model.encode_latent(x[i:i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]).cpu()
+
+
+@torch.no_grad()
+def image_terms(model: LatentModel, x: torch.Tensor, *, seed: int = 0, batch_size: int = 1000) -> Terms:
+    """Per-image reconstruction term D (N,), rate R (N,) and, where the family has one, KL per
+    dimension (N, D), nats, on the CPU.
 
     D is estimated from one z ~ q(z|x) per image, drawn with a fixed seed so repeated calls agree.
     """
     dev = _device(model)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    parts = [terms(model, x[i:i + batch_size].to(dev), generator=gen) for i in range(0, len(x), batch_size)]
-    return Terms(*(torch.cat([getattr(p, f) for p in parts]).cpu()
-                   for f in ("reconstruction", "kl", "kl_per_dim")))
+    parts = [model.image_terms(x[i:i + batch_size].to(dev), generator=gen) for i in range(0, len(x), batch_size)]
+    per_dim = None if parts[0].kl_per_dim is None else torch.cat([p.kl_per_dim for p in parts]).cpu()
+    return Terms(torch.cat([p.reconstruction for p in parts]).cpu(), torch.cat([p.kl for p in parts]).cpu(), per_dim)
 
 
 def probe_encodings(bundle: Bundle) -> dict[str, torch.Tensor]:
-    """Every probe image's posterior and terms, as stored in ``encodings.safetensors``:
-    ``mu``, ``logvar``, ``kl_per_dim`` (N, D) and ``reconstruction`` D (N,), nats per image
-    (D from one z ~ q(z|x), seed 0, as in image_terms)."""
-    x = probe_inputs(bundle)
-    mu, logvar = encode_images(bundle.model, x)
-    t = image_terms(bundle.model, x)
-    return {"mu": mu, "logvar": logvar, "kl_per_dim": t.kl_per_dim, "reconstruction": t.reconstruction}
+    """Every probe image's latent and terms, nats per image (D from one z ~ q(z|x), seed 0, as
+    in image_terms): ``mu`` (N, L), the family's latent flattened (a Gaussian VAE's posterior
+    mean), ``reconstruction`` D and ``kl`` R (N,); for a Gaussian posterior also ``logvar`` and
+    ``kl_per_dim`` (N, D), the fields ``encodings.safetensors`` stores."""
+    x, model = probe_inputs(bundle), bundle.model
+    t = image_terms(model, x)
+    out = {"reconstruction": t.reconstruction, "kl": t.kl}
+    if GAUSSIAN_POSTERIOR in model.provides:
+        out["mu"], out["logvar"] = encode_images(model, x)
+        out["kl_per_dim"] = t.kl_per_dim
+    else:
+        out["mu"] = encode_latents(model, x).flatten(1)
+    return out
+
+
+def posterior_std(logvar: torch.Tensor) -> torch.Tensor:
+    """sigma of q(z|x) from its log-variance, (N, D) latent units (DiagonalGaussian.std)."""
+    return DiagonalGaussian(torch.zeros_like(logvar), logvar).std
+
+
+def active_dimensions(mu) -> torch.Tensor:
+    """(D,) bool: Cov_x(mu_u) > 0.01 over the N rows of posterior means ``mu`` (N, D), array or
+    tensor (Burda et al. 2016); all False for a single image, whose variance is undefined."""
+    mu = torch.as_tensor(mu)
+    if len(mu) < 2:
+        return torch.zeros(mu.shape[1], dtype=torch.bool)
+    return active_units(mu, ACTIVE_THRESHOLD)
 
 
 @torch.no_grad()
-def reconstruct(model: VAE, x: torch.Tensor) -> torch.Tensor:
-    """Decoder mean at z = mu(x): (N, C, H, W) -> (N, C, H, W) in [0, 1], on the CPU."""
-    return model.reconstruct(x.to(_device(model))).cpu()
+def reconstruct(model: LatentModel, x: torch.Tensor) -> torch.Tensor:
+    """Decoder mean at the image's latent (z = mu(x) for a Gaussian VAE), any family:
+    (N, C, H, W) -> (N, C, H, W) in [0, 1], on the CPU."""
+    return model.decode_mean(model.encode_latent(x.to(_device(model)))).cpu()
 
 
 @torch.no_grad()

@@ -30,12 +30,13 @@ class Terms:
     Attributes:
         reconstruction: D = -(1/L) sum_l log p(x | z_l), z_l ~ q(z|x).
         kl: R = KL(q(z|x) || p(z)), closed form.
-        kl_per_dim: (B, D) the rate split by latent dimension.
+        kl_per_dim: (B, D) the rate split by latent dimension; None for a family whose rate
+            does not split by dimension.
     """
 
     reconstruction: torch.Tensor
     kl: torch.Tensor
-    kl_per_dim: torch.Tensor
+    kl_per_dim: torch.Tensor | None
 
     @property
     def elbo(self) -> torch.Tensor:

@@ -9,8 +9,9 @@ import torch
 from explorer import families, family_figures, figures, selection, state
 from vae_core import analysis
 from vae_core.evaluation import ACTIVE_THRESHOLD
+from vae_core.family import GAUSSIAN_POSTERIOR
 
-bundle = state.current()
+bundle = state.require(GAUSSIAN_POSTERIOR)
 bundles = [str(p) for p in state.available_bundles()] + list(st.session_state.get("uploads", []))
 others = [p for p in bundles if Path(p) != bundle.path]
 
@@ -45,6 +46,9 @@ other_path = st.selectbox("B: compare with", others, key="compare_with", format_
 other, error = state.try_bundle(other_path)
 if error:
     st.error(f"{Path(other_path).name} cannot be opened.\n\n{error}")
+    st.stop()
+if GAUSSIAN_POSTERIOR not in other.model.provides:
+    st.info(f"{other.name} is a {other.model.title}: this comparison needs a Gaussian posterior in both bundles.")
     st.stop()
 
 pair = {"A": bundle, "B": other}
@@ -116,7 +120,7 @@ st.caption(f"Each row decodes μ(x) + t·e_j of probe image #{i} for one dimensi
            "the largest average KL first. A row that does not change is a dimension the decoder ignores.")
 
 st.subheader("KL per dimension")
-active = {k: np.var(a["mu"], axis=0, ddof=1) > ACTIVE_THRESHOLD for k, a in arrays.items()}
+active = {k: a["active"] for k, a in arrays.items()}
 st.plotly_chart(family_figures.kl_per_dimension_pair(
     arrays["A"]["kl_per_dim"].mean(0), arrays["B"]["kl_per_dim"].mean(0),
     names=(f"A: {bundle.name}", f"B: {other.name}"), active_a=active["A"], active_b=active["B"]), key="cmp_kl")

@@ -4,8 +4,9 @@ import streamlit as st
 
 from explorer import figures, state, widgets
 from vae_core import analysis
+from vae_core.family import PRIOR_SAMPLES
 
-bundle = state.current()
+bundle = state.require(PRIOR_SAMPLES)
 likelihood = bundle.model_config.likelihood
 
 st.title("Generation")

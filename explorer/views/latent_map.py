@@ -5,11 +5,12 @@ import numpy as np
 import streamlit as st
 
 from explorer import figures, selection, state
+from vae_core.family import GAUSSIAN_POSTERIOR
 
-bundle = state.current()
+bundle = state.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
-sigma = np.exp(0.5 * arrays["logvar"])
+sigma = arrays["sigma"]
 
 st.title("Latent map")
 st.markdown(

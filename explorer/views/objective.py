@@ -4,12 +4,13 @@ import streamlit as st
 from explorer import figures, state
 from vae_core.evaluation import ACTIVE_THRESHOLD
 from vae_core.objectives import objective
+from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
 
-bundle = state.current()
+bundle = state.require(GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND)
 arrays = state.probe(bundle)
 recon, kl, labels = arrays["reconstruction"], arrays["kl"], arrays["labels"]
 kl_mean = arrays["kl_per_dim"].mean(0)
-active = arrays["mu"].var(0, ddof=1) > ACTIVE_THRESHOLD
+active = arrays["active"]
 trained_beta = float(bundle.train_config.beta)
 
 st.title("β / KL versus reconstruction")

@@ -5,8 +5,9 @@ import torch
 
 from explorer import figures, selection, state, widgets
 from vae_core import analysis
+from vae_core.family import GAUSSIAN_POSTERIOR
 
-bundle = state.current()
+bundle = state.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 index = selection.get(selection.FIRST, n_probe)
@@ -33,7 +34,7 @@ c2.plotly_chart(figures.image_grid(np.concatenate([mean, draws])[None], scale=3,
                 key="post_grid")
 widgets.download_png(np.concatenate([mean, draws])[None], f"{bundle.name}-posterior-{index}.png", key="post_png",
                      container=c2)
-sigma = np.exp(0.5 * arrays["logvar"][index])
+sigma = arrays["sigma"][index]
 c2.caption(f"Mean σ_j over the {dim} dimensions: {sigma.mean():.2f} (1 = the prior's; small = certain). "
            f"Pixelwise spread of the draws: {draws.std(0).mean():.3f} (intensity units, mean over pixels).")
 

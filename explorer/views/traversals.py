@@ -4,8 +4,9 @@ import torch
 
 from explorer import figures, selection, state, widgets
 from vae_core import analysis
+from vae_core.family import GAUSSIAN_POSTERIOR
 
-bundle = state.current()
+bundle = state.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 kl_mean, order = state.kl_by_dimension(bundle)
