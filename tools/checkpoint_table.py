@@ -5,27 +5,27 @@ metrics.json), so every quoted figure comes from a file and a command.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
+
+from vae_core.checkpoint import find_bundles, read_configs, read_metrics
 
 
 def row(folder: Path) -> tuple[str, str]:
     """One table row and the command that made the bundle."""
-    config = json.loads((folder / "config.json").read_text())
-    m = json.loads((folder / "metrics.json").read_text())
+    _, train, command = read_configs(folder)
+    m = read_metrics(folder)
     ll = m.get("log_likelihood", {})
-    patience = config["train"]["patience"]
+    patience = train.patience
     stale = m["epochs"] - m["best_epoch"]
     stopped = (f"held-out ELBO flat for {stale} epochs" if patience and stale >= patience
                else "epoch cap")
-    data = (f"{config['train']['dataset']}, {m['n_images']:,}, "
-            + ("binarized" if config["dataset"].get("binarized") else "grey levels"))
+    data = f"{train.dataset}, {m['n_images']:,}, " + ("binarized" if m["binarization"].startswith("stochastic") else "grey levels")
     size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 2**20
     return (f"| `{folder.name}` | {data} | {size:.1f} MB | {m['epochs']}, best {m['best_epoch']} ({stopped}) | {_duration(m['wall_time_s'])} "
             f"on {m['device']} | {m['elbo']:.2f} | {m['reconstruction']:.2f} | {m['kl']:.2f} | "
             f"{ll.get('estimate', float('nan')):.2f} (k = {ll.get('k', '-')}) | {m['active_units']} of "
-            f"{m['latent_dim']} |"), f"- `{folder.name}`: `{config['command']}`"
+            f"{m['latent_dim']} |"), f"- `{folder.name}`: `{command}`"
 
 
 def _duration(seconds: float) -> str:
@@ -34,7 +34,7 @@ def _duration(seconds: float) -> str:
 
 def main() -> None:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "checkpoints")
-    rows = [row(p.parent) for p in sorted(root.glob("*/metrics.json"))]
+    rows = [row(folder) for folder in find_bundles(root) if read_metrics(folder)]
     print("| bundle | data set, test images, pixels | size | epochs | wall time | test ELBO | reconstruction D | "
           "KL R | L_k | active units |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -86,6 +86,18 @@ def evaluate(model: VAE, x: torch.Tensor, *, k: int = 100, batch_size: int = 500
     return metrics
 
 
+def test_metrics(model: VAE, images: torch.Tensor, binarize: bool, k: int, device: torch.device, progress: bool,
+                 **run: Any) -> dict[str, Any]:
+    """metrics.json's figures: the test split ``images`` (N, C, H, W) uint8, binarized once with
+    seed 0 where the model trained on binarized data, scored with L_k for ``k`` > 0; ``run``
+    adds training's facts (epochs, best epoch, wall time)."""
+    started = time.perf_counter()
+    metrics = evaluate(model, prepare(images, binarize, seed=0).to(device), k=k, seed=0, progress=progress)
+    metrics.update(split="test", binarization=binarization_note(binarize, 0), device=str(device),
+                   eval_seconds=round(time.perf_counter() - started, 1), **run)
+    return metrics
+
+
 def binarization_note(binarize: bool, seed: int) -> str:
     if binarize:
         return f"stochastic: each pixel drawn once as Bernoulli(intensity), seed {seed}"

@@ -15,7 +15,6 @@ posterior to the prior (Higgins et al. 2017).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import subprocess
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import checkpoint
 from .train_command import build_parser as train_parser
 
 # Options the sweep sets for each member; given after -- they would be silently overridden.
@@ -89,10 +89,10 @@ def plan(betas: list[float], out: str | Path, train_args: list[str], *, name: st
 
 
 def read_metrics(folder: Path) -> dict[str, Any]:
-    """The member's metrics.json, or {} when it has none (unfinished or failed)."""
+    """The member's metrics.json, or {} when it has none (unfinished or failed) or it is unreadable."""
     try:
-        return json.loads((folder / "metrics.json").read_text())
-    except (OSError, ValueError):
+        return checkpoint.read_metrics(folder) or {}
+    except checkpoint.BundleError:
         return {}
 
 

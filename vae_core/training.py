@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,8 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt, distributed
 from .config import ModelConfig, TrainConfig
-from .data import ImageSet, binarize, default_binarize, load_dataset, probe_subset, split_validation, to_float
-from .evaluation import binarization_note, evaluate, prepare, resolve_device
+from .data import binarize, default_binarize, load_dataset, probe_subset, split_validation, to_float
+from .evaluation import evaluate, prepare, resolve_device, test_metrics
 from .model import VAE
 from .objectives import beta_at, capacity_at, learning_rate, objective, terms
 
@@ -103,7 +101,7 @@ def _check_out(out: Path, state: Any, overwrite: bool, resume: bool) -> None:
                                   "or --resume to continue an unfinished run")
         if (out / ckpt.METRICS).exists():
             raise FileExistsError(f"{out} holds a finished run; nothing to resume")
-    check_writable(out)
+    ckpt.check_writable(out)
 
 
 def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, device: torch.device, rank: int,
@@ -127,7 +125,10 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
                progress, forward=_forward(model, cfg, device, world), rank=rank, world=world, write=main)
     if state is None:
         if main:
-            _start_bundle(out, model, model_config, cfg, test_set, use_binarize, command)
+            probe = probe_subset(test_set, min(cfg.probe_size, len(test_set)))
+            dataset = {"name": cfg.dataset, "image_shape": list(model_config.image_shape), "value_range": [0.0, 1.0],
+                       "classes": test_set.classes, "binarized": use_binarize, "likelihood": model_config.likelihood}
+            ckpt.start_bundle(out, model, model_config, cfg, dataset, probe.images, probe.labels, command)
         counters = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "stale": 0}
         best_state = copy.deepcopy(model.state_dict())
     else:
@@ -173,8 +174,8 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
         return
     wall = time.perf_counter() - run.started
     model.load_state_dict(best_state)
-    metrics = _final_metrics(model, test_set, use_binarize, cfg, device, progress, epochs=epoch,
-                             best_epoch=counters["best_epoch"], wall_time_s=round(wall, 1), processes=world)
+    metrics = test_metrics(model, test_set.images, use_binarize, cfg.eval_k, device, progress, epochs=epoch,
+                           best_epoch=counters["best_epoch"], wall_time_s=round(wall, 1), processes=world)
     # NaN or infinity in either bound propagates through the sum.
     _require_finite(metrics["elbo"] + metrics.get("log_likelihood", {}).get("estimate", 0.0),
                     "the test-set ELBO or L_k", out, counters["best_epoch"], cfg, model_config)
@@ -199,19 +200,6 @@ def held_out_loss(val: dict[str, Any], cfg: TrainConfig) -> float:
     rather than its first epoch (its rate, unpenalised, only grows)."""
     return float(objective(val["reconstruction"], val["kl"], val["kl_per_dim"], beta=cfg.beta,
                            capacity=cfg.capacity, free_bits=cfg.free_bits))
-
-
-def check_writable(out: Path) -> None:
-    """Create ``out`` and write a file in it, so an unwritable folder or a full disk is
-    reported before any data is loaded. Raises OSError (PermissionError, ...) naming ``out``."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-") as f:
-            f.write(b"\0" * 65536)
-            f.flush()
-            os.fsync(f.fileno())
-    except OSError as exc:
-        raise type(exc)(f"cannot write the bundle to {out}: {exc.strerror or exc}") from None
 
 
 class _Run:
@@ -318,21 +306,6 @@ def _raise_if_bad(first_bad: torch.Tensor) -> None:
         raise NonFiniteLoss(step)
 
 
-def _start_bundle(out: Path, model: VAE, model_config: ModelConfig, cfg: TrainConfig,
-                  test_set: ImageSet, use_binarize: bool, command: str | None) -> None:
-    probe = probe_subset(test_set, min(cfg.probe_size, len(test_set)))
-    dataset = {"name": cfg.dataset, "image_shape": list(model_config.image_shape), "value_range": [0.0, 1.0],
-               "classes": test_set.classes, "binarized": use_binarize, "likelihood": model_config.likelihood}
-    out.mkdir(parents=True, exist_ok=True)
-    # What an overwritten run leaves would otherwise pass for this run's: its log, its test
-    # figures, and its training state, which --resume would continue.
-    for stale_file in (ckpt.HISTORY, ckpt.METRICS, ckpt.TRAIN_STATE, ckpt.PROJECTIONS, ckpt.ENCODINGS):
-        (out / stale_file).unlink(missing_ok=True)
-    ckpt.write_config(out, model_config, cfg, dataset, command)
-    ckpt.write_probe(out, probe.images, probe.labels)
-    ckpt.write_weights(out, model)
-
-
 def _require_finite(value: float, what: str, out: Path, best_epoch: int, cfg: TrainConfig,
                     model_config: ModelConfig) -> None:
     if not math.isfinite(value):
@@ -340,13 +313,3 @@ def _require_finite(value: float, what: str, out: Path, best_epoch: int, cfg: Tr
             f"{what} is not finite; the bundle in {out} keeps the weights of epoch {best_epoch} "
             f"(0: untrained) and gets no metrics.json. Likely causes: a learning rate too high (--lr {cfg.lr:g}) "
             f"or, for a Gaussian decoder, sigma too small (--sigma {model_config.sigma:g}).")
-
-
-def _final_metrics(model: VAE, test_set: ImageSet, use_binarize: bool, cfg: TrainConfig,
-                   device: torch.device, progress: bool, **run: Any) -> dict[str, Any]:
-    started = time.perf_counter()
-    x_test = prepare(test_set.images, use_binarize, seed=0).to(device)
-    metrics = evaluate(model, x_test, k=cfg.eval_k, seed=0, progress=progress)
-    metrics.update(split="test", binarization=binarization_note(use_binarize, 0), device=str(device),
-                   eval_seconds=round(time.perf_counter() - started, 1), **run)
-    return metrics

@@ -14,7 +14,8 @@ from .derived import (ENCODING_FIELDS, read_encodings, read_projections, weights
 from .files import (BUNDLE_FILES, CONFIG, ENCODINGS, FORMAT, FORMAT_VERSION, HISTORY, MAX_FILE_BYTES,  # noqa: F401
                     MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, METRICS, PROBE, PROJECTIONS, REQUIRED, TRAIN_STATE, WEIGHTS,
                     BundleError, append_history, find_bundles, keep_history_through, read_configs, read_history,
-                    read_metrics, weights_digest, write_config, write_metrics, write_probe, write_weights)
+                    check_writable, read_metrics, start_bundle, weights_digest, write_config, write_metrics,
+                    write_probe, write_weights)
 from .loading import Bundle, load_bundle  # noqa: F401
 from .train_state import read_train_state, restore_train_state, save_train_state, write_train_state  # noqa: F401
 from .zipped import extract_zipped_bundle  # noqa: F401

@@ -252,3 +252,29 @@ def find_bundles(*roots: str | os.PathLike) -> list[Path]:
     return sorted(found)
 
 
+def start_bundle(folder: Path, model: nn.Module, model_config: Any, train_config: TrainConfig,
+                 dataset: dict[str, Any], probe_images: torch.Tensor, probe_labels: torch.Tensor,
+                 command: str | None) -> None:
+    """The files a run writes before its first epoch: config.json (with the model's family),
+    the probe set and the untrained weights; a bundle it overwrites loses the files that would
+    otherwise pass for this run's: its log, its test figures, its derived caches, and its
+    training state, which --resume would continue."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale_file in (HISTORY, METRICS, TRAIN_STATE, PROJECTIONS, ENCODINGS):
+        (folder / stale_file).unlink(missing_ok=True)
+    write_config(folder, model_config, train_config, dataset, command, family=getattr(model, "family", "vae"))
+    write_probe(folder, probe_images, probe_labels)
+    write_weights(folder, model)
+
+
+def check_writable(out: Path) -> None:
+    """Create ``out`` and write a file in it, so an unwritable folder or a full disk is
+    reported before any data is loaded. Raises OSError (PermissionError, ...) naming ``out``."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-") as f:
+            f.write(b"\0" * 65536)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise type(exc)(f"cannot write the bundle to {out}: {exc.strerror or exc}") from None
