@@ -243,3 +243,23 @@ def test_the_round_trip_covers_every_field_and_a_folder_of_rgb_images(tmp_path):
     model = ModelConfig(image_shape=(3, 16, 16), architecture="mlp")
     train_cfg = TrainConfig(dataset="folder", folder=str(tmp_path), binarize=True)
     assert _round_trip(model, train_cfg) == (model, train_cfg)
+
+
+def test_the_recorded_command_names_no_folder_of_this_machine(tmp_path):
+    from vae_core.train_command import main
+
+    out = tmp_path / "b"
+    assert main(["--dataset", "digits", "--arch", "mlp", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",
+                 "--eval-k", "1", "--device", "cpu", "--quiet", "--data-dir", str(tmp_path / "data"),
+                 "--out", str(out)]) == 0
+    command = load_bundle(out).command
+    assert "--data-dir DIR" in command and str(tmp_path / "data") not in command
+
+
+def test_shipped_bundles_name_no_folder_of_the_machine_they_were_made_on():
+    from conftest import shipped_bundles
+
+    for folder in shipped_bundles():
+        command = load_bundle(folder).command
+        assert not re.search(r"--(data-dir|out|folder)[ =]/", command), (folder.name, command)
+        assert "--data-dir" not in command or "--data-dir DIR" in command, (folder.name, command)

@@ -342,3 +342,13 @@ def test_a_learned_decoder_sigma_shows_in_the_schedules_of_a_real_run(tmp_path):
     schedules = run_figures.schedules(read_history(out))
     assert [a.text for a in schedules.layout.annotations] == ["β", "decoder σ"]
     assert all(0 < s < 1 for s in schedules.data[1].y)  # σ in pixel units
+
+
+def test_vae_core_imports_where_fcntl_does_not_exist():
+    """macOS has fcntl but Windows has not; the registry uses filelock and psutil instead."""
+    code = ("import sys\n"
+            "sys.modules['fcntl'] = None  # import fcntl now raises ImportError, as on Windows\n"
+            "import vae_core, vae_core.runs, vae_core.train_command, vae_core.sweep\n"
+            "print('imported', vae_core.__version__)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "imported" in proc.stdout, proc.stderr

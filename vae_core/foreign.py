@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import shlex
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from .config import ModelConfig, TrainConfig
 from .data import DatasetNotFoundError, load_dataset
 from .model import VAE
 from .data import probe_subset
+from .train_command import recorded_command
 
 KEYS = ("fc1.weight", "fc1.bias", "fc21.weight", "fc21.bias", "fc22.weight", "fc22.bias",
         "fc3.weight", "fc3.bias", "fc4.weight", "fc4.bias")
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = import_examples(args.weights, args.out, data_dir=args.data_dir,
-                              command="python -m vae_core.import_examples " + shlex.join(argv))
+                              command=recorded_command("python -m vae_core.import_examples", argv))
     except (ckpt.BundleError, DatasetNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -141,6 +141,25 @@ def config_to_args(model: ModelConfig, train_cfg: TrainConfig) -> list[str]:
     return args
 
 
+def recorded_command(prog: str, argv: list[str]) -> str:
+    """The command line as a bundle records it (the model card shows it): the data folder is
+    written ``--data-dir DIR``, since a folder of the machine that trained means nothing on
+    another (the data set is found there through --data-dir or $VAE_DATA_DIR)."""
+    shown, skip = [], False
+    for arg in argv:
+        if skip:
+            shown.append("DIR")
+            skip = False
+        elif arg == "--data-dir":
+            shown.append(arg)
+            skip = True
+        elif arg.startswith("--data-dir="):
+            shown.append("--data-dir=DIR")
+        else:
+            shown.append(arg)
+    return f"{prog} {shlex.join(shown)}"
+
+
 def _stop_on_sigterm(signum, frame) -> None:
     raise KeyboardInterrupt  # unwinds like Ctrl-C: the run is recorded as stopped, the bundle kept
 
@@ -158,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))  # exits with status 2 and one line naming the option
     if args.log_every < 1:
         parser.error("--log-every must be >= 1")
-    command = "python -m vae_core.train " + shlex.join(argv)
+    command = recorded_command("python -m vae_core.train", argv)
     try:
         if args.resume and (Path(args.out) / ckpt.TRAIN_STATE).exists():
             # The run goes on as it was started, whatever else this command line says.
