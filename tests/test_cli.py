@@ -2,6 +2,7 @@
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -263,3 +264,22 @@ def test_shipped_bundles_name_no_folder_of_the_machine_they_were_made_on():
         command = load_bundle(folder).command
         assert not re.search(r"--(data-dir|out|folder)[ =]/", command), (folder.name, command)
         assert "--data-dir" not in command or "--data-dir DIR" in command, (folder.name, command)
+
+
+def test_the_installed_commands_point_at_the_command_lines():
+    """pyproject's scripts resolve to the same main() functions the python -m forms run."""
+    import importlib
+    import shutil
+    import tomllib
+
+    from conftest import REPO
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts) == {"vae-train", "vae-evaluate", "vae-sweep", "vae-import-examples", "vae-explorer"}
+    for name, target in scripts.items():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), name
+    installed = shutil.which("vae-train", path=str(Path(sys.executable).parent))
+    if installed:  # installed with pip (README's set-up does): the command runs
+        proc = subprocess.run([installed, "--help"], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and "nats per image" in proc.stdout
