@@ -201,7 +201,7 @@ def describe(bundle: Bundle) -> str:
     """One line for the sidebar: data set, family, body, latent size, decoder, beta, test ELBO."""
     m, t = bundle.model_config, bundle.train_config
     latent = "×".join(map(str, bundle.model.latent_shape))
-    parts = [t.dataset, bundle.model.title, getattr(m, "architecture", None), f"{latent}-D latent",
+    parts = [bundle.model.title, t.dataset, getattr(m, "architecture", None), f"{latent}-D latent",
              f"{m.likelihood} decoder" if hasattr(m, "likelihood") else None, f"β = {t.beta:g}"]
     line = " · ".join(p for p in parts if p)
     if bundle.metrics:

@@ -247,12 +247,9 @@ def test_the_round_trip_covers_every_field_and_a_folder_of_rgb_images(tmp_path):
 
 
 def test_the_recorded_command_names_no_folder_of_this_machine(tmp_path):
-    from vae_core.train_command import main
-
     out = tmp_path / "b"
-    assert main(["--dataset", "digits", "--arch", "mlp", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",
-                 "--eval-k", "1", "--device", "cpu", "--quiet", "--data-dir", str(tmp_path / "data"),
-                 "--out", str(out)]) == 0
+    run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",
+        "--eval-k", "1", "--device", "cpu", "--quiet", "--data-dir", str(tmp_path / "data"), "--out", str(out))
     command = load_bundle(out).command
     assert "--data-dir DIR" in command and str(tmp_path / "data") not in command
 

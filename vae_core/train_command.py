@@ -182,23 +182,27 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume and (Path(args.out) / ckpt.TRAIN_STATE).exists():
             # The run goes on as it was started, whatever else this command line says.
             model_cfg, train_cfg, command = ckpt.read_configs(args.out)
-        with _registered(Path(args.out), command, int(os.environ.get("RANK", "0")) == 0):
+        rank0 = int(os.environ.get("RANK", "0")) == 0  # under torchrun, rank 0 registers and reports
+        with _registered(Path(args.out), command, rank0):
             out = train(model_cfg, train_cfg, args.out, data_dir=args.data_dir, download=not args.no_download,
                         command=command, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet,
                         resume=args.resume)
+            if rank0:  # inside: the run is recorded as finished once its summary is out
+                _summary(out, model_cfg, train_cfg)
     except (ValueError, DatasetNotFoundError, FileExistsError, FloatingPointError, ckpt.BundleError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"stopped; {args.out} keeps its best epoch so far, and --resume continues the run", file=sys.stderr)
         return 130
-    if int(os.environ.get("RANK", "0")) != 0:
-        return 0  # under torchrun, rank 0 reports
-    metrics = ckpt.load_bundle(out).metrics or {}
+    return 0
+
+
+def _summary(out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) -> None:
+    metrics = ckpt.read_metrics(out) or {}
     print(f"wrote {out}: test ELBO {metrics.get('elbo', float('nan')):.2f}, "
           f"L_k {metrics.get('log_likelihood', {}).get('estimate', float('nan')):.2f} with k = {train_cfg.eval_k} "
-          f"(nats per image), {metrics.get('active_units')} of {model_cfg.latent_dim} active units")
-    return 0
+          f"(nats per image), {metrics.get('active_units')} of {model_cfg.latent_dim} active units", flush=True)
 
 
 @contextlib.contextmanager
