@@ -19,9 +19,9 @@ st.markdown(
     "(slerp of μ/‖μ‖) while the norm moves evenly from ‖μ_a‖ to ‖μ_b‖, staying where the decoder "
     "was trained (White 2016). If the images in between look like plausible digits, the "
     "latent space is smooth between these two.")
-st.latex(r"z_t^{\text{lin}} = (1-t)\,\mu_a + t\,\mu_b,\qquad z_t^{\text{slerp}} = "
-         r"\big((1-t)\|\mu_a\| + t\|\mu_b\|\big)\left(\frac{\sin((1-t)\Omega)}{\sin\Omega}u_a + "
-         r"\frac{\sin(t\Omega)}{\sin\Omega}u_b\right),\quad u = \frac{\mu}{\|\mu\|},\ \cos\Omega = u_a\cdot u_b")
+st.latex(r"z_t^{\text{lin}} = (1-t)\,\mu_a + t\,\mu_b")
+st.latex(r"z_t^{\text{slerp}} = \big((1-t)\|\mu_a\| + t\|\mu_b\|\big)\left(\frac{\sin((1-t)\Omega)}{\sin\Omega}\,u_a"
+         r" + \frac{\sin(t\Omega)}{\sin\Omega}\,u_b\right),\qquad u = \frac{\mu}{\|\mu\|},\quad \cos\Omega = u_a\cdot u_b")
 
 c1, c2, c3 = st.columns(3)
 a = selection.get(selection.FIRST, n_probe)

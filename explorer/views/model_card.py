@@ -22,7 +22,7 @@ if bundle.command:
     st.caption(f"Recorded at training time by vae_core {bundle.package_version or '?'} on {bundle.created or '?'}. "
                "Seeds fix weights, data order and binarization; the same command on the same device type "
                "gives the same model up to floating-point reduction order."
-               + (" It was then prepared with `python tools/ship_bundle.py` (precomputed PCA/t-SNE maps, and "
+               + (" It was then prepared with `python -m tools.ship_bundle` (precomputed PCA/t-SNE maps, and "
                   "float16 weights where `--half` was given and the ELBO stayed within 0.05 nats per image)."
                   if (Path(bundle.path) / "projections.safetensors").exists() else ""))
 
