@@ -16,7 +16,8 @@ import streamlit as st
 
 from explorer import state
 from vae_core import Bundle, BundleError
-from vae_core.checkpoint import read_configs, weights_digest, weights_stamp
+from vae_core import weights_stamp
+from vae_core.checkpoint import read_configs, weights_digest
 
 # What may differ inside a family: β itself, and where and how fast the member ran.
 VARYING = ("beta", "device", "compile")

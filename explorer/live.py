@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from vae_core import Bundle, BundleError, analysis, load_bundle
-from vae_core.checkpoint import weights_stamp
+from vae_core import weights_stamp
 
 MAP_IMAGES, RECON_IMAGES = 1000, 16
 

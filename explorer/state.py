@@ -22,7 +22,7 @@ import streamlit as st
 
 from vae_core import (Bundle, BundleError, analysis, evaluate, extract_zipped_bundle, find_bundles, load_bundle,
                       read_encodings, read_projections)
-from vae_core.checkpoint import weights_stamp
+from vae_core import weights_stamp
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, PRIOR_SAMPLES
 
 def _tune_malloc() -> None:
