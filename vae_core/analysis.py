@@ -207,9 +207,10 @@ def prior_samples(model: VAE, n: int, *, temperature: float = 1.0, seed: int = 0
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     dev = _device(model)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    z = temperature * torch.randn((n, model.latent_dim), generator=gen, device=dev)
-    out = model.decode(z)
-    return (model.likelihood.sample(out, generator=gen) if sample_pixels else model.likelihood.mean(out)).cpu()
+    z = model.sample(n, temperature=temperature, generator=gen)  # the family's prior, spread scaled by T
+    if not sample_pixels:
+        return model.decode_mean(z).cpu()
+    return model.likelihood.sample(model.decode(z), generator=gen).cpu()
 
 
 @torch.no_grad()
