@@ -46,9 +46,8 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
         FloatingPointError: the training loss or the held-out objective became NaN or infinite;
             the bundle keeps the last good epoch.
 
-    On the CPU, call ``flush_denormals()`` first in the process, as ``python -m
-    vae_core.train`` does: from the second epoch on, steps are slower without it. It is not
-    done here because it changes floating point for the whole process.
+    Unlike the command, it leaves the machine-wide run registry (vae_core.runs) and floating
+    point alone: on the CPU call ``flush_denormals()`` first, or later steps are slower.
     """
     out = Path(out_dir)
     rank, world, device = distributed.setup(resolve_device(train_config.device))
@@ -65,21 +64,15 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
 
 
 def flush_denormals() -> None:
-    """Compute with denormal floats as zero on this CPU (x86 flush-to-zero and
-    denormals-are-zero) from now on in this process; a no-op where unsupported.
+    """Compute with denormal floats as zero (x86 flush-to-zero) from now on in this process.
 
-    Why: Adam's first moment of a weight whose gradient is always zero (the weights of
-    MNIST's blank border pixels) decays into the denormal range and stays at the smallest
-    denormal, which 0.9 times itself rounds back to. x86 computes on denormals many times
-    slower: on the 784-400-20 MLP, with the 45,044 denormal moments seen after three MNIST
-    epochs, the fused Adam step takes twice as long (``python -m bench.cpu_step
-    --keep-denormals``). Threads take the mode from the thread that creates them, so it
-    reaches torch's worker threads only when called before the first parallel operation, as
-    ``python -m vae_core.train`` does; called later, it covers the calling thread only.
-    Values below 1.2e-38 become 0; the benchmark's test loss was the same to the last digit
-    with and without (docs/benchmarks.md). It stays for the life of the process and affects
-    other libraries too (hypothesis, for one, refuses to run), so only a process that exists
-    to train should call it.
+    Why: Adam's first moment of a weight whose gradient is always zero (MNIST's blank border
+    pixels) decays to the smallest denormal and stays there, and x86 computes on denormals many
+    times slower: the fused Adam step took twice as long (``python -m bench.cpu_step
+    --keep-denormals``; docs/benchmarks.md, where the test loss was the same to the last digit).
+    Threads inherit the mode when created, so call it first in a process that exists to train,
+    as ``python -m vae_core.train`` does. It is process-wide and affects other libraries
+    (hypothesis refuses to run under it), so ``train()`` does not call it.
     """
     torch.set_flush_denormal(True)
 
