@@ -27,6 +27,7 @@ PAGES = {
         st.Page("views/traversals.py", title="Latent traversals", icon=":material/tune:"),
         st.Page("views/manifold.py", title="Manifold grid", icon=":material/grid_on:"),
         st.Page("views/interpolation.py", title="Interpolation", icon=":material/linear_scale:"),
+        st.Page("views/aggregate.py", title="Aggregate posterior", icon=":material/bubble_chart:"),
     ],
     "Objective and model": [
         st.Page("views/objective.py", title="β / KL vs reconstruction", icon=":material/balance:"),
@@ -122,7 +123,7 @@ def image_box(bundle) -> None:
                 caption=f"label {bundle.classes[arrays['labels'][i]]}")
 
 
-# 13 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
+# 14 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
 navigation = st.navigation(PAGES, expanded=True)
 if sidebar() or navigation.url_path in TRAINING_PAGES:
     navigation.run()

@@ -148,6 +148,30 @@ def training_curve(history: list[dict]) -> go.Figure:
     return fig
 
 
+def learned_sigma_curve(history: list[dict], key: str = "sigma", title: str = "decoder σ = γ (pixel units)",
+                        x_key: str = "epoch") -> go.Figure:
+    """A learned decoder standard deviation over training (Dai & Wipf 2019 show γ → 0 as the
+    decoder fits the data manifold): ``key`` of the epoch records against ``x_key``, log axis."""
+    epochs = [r for r in history if r.get("kind") == "epoch" and r.get(key) is not None]
+    fig = go.Figure(go.Scatter(x=[r[x_key] for r in epochs], y=[r[key] for r in epochs], mode="lines+markers",
+                               marker_size=4, line=dict(color="#9467bd")))
+    fig.update_layout(height=260, xaxis_title=x_key, yaxis_title=title, yaxis_type="log",
+                      margin=dict(l=10, r=10, t=20, b=10))
+    return fig
+
+
+def stage2_curve(records: list[dict]) -> go.Figure:
+    """Stage 2 of a two-stage VAE over its epochs: D2 = −log p(z|u) and KL2 = KL(q(u|z) ‖ p(u)),
+    nats per code (summed over the code's dimensions), training batches' means."""
+    fig = go.Figure()
+    for key, name, color in (("reconstruction", "D2 = −log p(z | u)", "#1f77b4"), ("kl", "KL2 = KL(q(u|z) ‖ p(u))", "#ff7f0e")):
+        fig.add_trace(go.Scatter(x=[r["epoch"] for r in records], y=[r[key] for r in records], mode="lines+markers",
+                                 marker_size=4, name=name, line=dict(color=color)))
+    fig.update_layout(height=300, xaxis_title="stage-2 epoch", yaxis_title="nats per code",
+                      legend=dict(orientation="h", y=1.15), margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
 def png_bytes(picture: np.ndarray) -> bytes:
     """(H, W, 3) uint8 -> PNG file bytes, for download buttons."""
     from io import BytesIO

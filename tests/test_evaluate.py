@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from vae_core.evaluation import main as evaluate_main
+from vae_core.evaluate_command import main as evaluate_main
 
 
 @pytest.fixture
@@ -54,3 +54,52 @@ def test_no_download_is_an_option(bundle, tmp_path, capsys):
     (bundle / "config.json").write_text(json.dumps(config))
     assert evaluate_main([str(bundle), "--no-download", "--data-dir", str(tmp_path / "none")]) == 1
     assert "MNIST" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def mnist_like_bundle(tmp_path_factory):
+    """A one-epoch MLP on the idx stand-in for MNIST: a data set with a shipped classifier."""
+    from conftest import write_idx_mnist
+    from vae_core import ModelConfig, TrainConfig, train
+
+    data = write_idx_mnist(tmp_path_factory.mktemp("mnist-like"))
+    out = train(ModelConfig(architecture="mlp", hidden=(32,), latent_dim=2),
+                TrainConfig(dataset="mnist", epochs=1, eval_k=1, probe_size=50, device="cpu"),
+                tmp_path_factory.mktemp("b") / "mnist-like", data_dir=data, download=False, progress=False)
+    return out, data
+
+
+def test_the_whole_test_set_gets_frechet_distances_of_samples_said_not_to_be_inception(mnist_like_bundle, tmp_path):
+    source, data = mnist_like_bundle
+    bundle = shutil.copytree(source, tmp_path / "b")
+    assert evaluate_main([str(bundle), "--k", "0", "--frechet", "100", "--data-dir", str(data), "--no-download"]) == 0
+    f = metrics(bundle)["frechet_distance"]
+    assert f["n_images"] == 100 and "not comparable with the Inception FID" in f["features"]
+    assert f["classifier_test_accuracy"] >= 0.99
+    # One epoch of a tiny model: two samples of the data itself are far closer than anything it makes.
+    assert 0 <= f["test_vs_train"] < min(f["reconstructions"], f["prior_samples"]) / 10
+
+
+def test_frechet_only_replaces_that_entry_alone(mnist_like_bundle, tmp_path):
+    source, data = mnist_like_bundle
+    bundle = shutil.copytree(source, tmp_path / "b")
+    before = metrics(bundle)
+    assert "frechet_distance" not in before
+    assert evaluate_main([str(bundle), "--frechet-only", "--frechet", "60", "--data-dir", str(data),
+                          "--no-download"]) == 0
+    after = metrics(bundle)
+    assert after.pop("frechet_distance")["n_images"] == 60 and after == before
+    assert evaluate_main([str(bundle), "--frechet-only", "--on", "probe"]) == 2  # whole test split only
+
+
+def test_a_two_stage_bundle_gets_stage1_and_stage2_sample_distances(mnist_like_bundle, tmp_path):
+    from vae_core.train_stage2 import train_second_stage
+
+    source, data = mnist_like_bundle
+    out = train_second_stage(source, tmp_path / "two", epochs=2, width=32, depth=1, data_dir=data, download=False,
+                             progress=False)
+    assert evaluate_main([str(out), "--frechet-only", "--frechet", "60", "--data-dir", str(data),
+                          "--no-download"]) == 0
+    f = metrics(out)["frechet_distance"]
+    assert {"stage1_samples", "stage2_samples"} <= f.keys() and "prior_samples" not in f
+    assert f["stage1_samples"] > 0 and f["stage2_samples"] > 0

@@ -9,7 +9,7 @@ from conftest import REPO, shipped_bundles
 
 APP = str(REPO / "explorer" / "app.py")
 VIEWS = ["views/reconstructions.py", "views/posterior.py", "views/generation.py", "views/latent_map.py",
-         "views/traversals.py", "views/manifold.py", "views/interpolation.py", "views/objective.py",
+         "views/traversals.py", "views/manifold.py", "views/interpolation.py", "views/aggregate.py", "views/objective.py",
          "views/model_card.py", "views/rate_distortion.py", "views/compare.py"]
 BUNDLES = shipped_bundles()
 

@@ -1,20 +1,15 @@
-"""Held-out metrics of a model, in nats per image, and the command line behind
-``python -m vae_core.evaluate BUNDLE``."""
+"""Held-out metrics of a model, in nats per image; the command line ``python -m
+vae_core.evaluate BUNDLE`` is ``evaluate_command.py``."""
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoint import BundleError, load_bundle, write_metrics
-from .data import DatasetError, DatasetNotFoundError, binarize as binarize_fn, load_dataset, to_float
+from .data import binarize as binarize_fn, to_float
 from .model import VAE
 from .objectives import active_units, importance_weighted_bound, terms
 
@@ -104,91 +99,7 @@ def binarization_note(binarize: bool, seed: int) -> str:
     return "none: grey levels in [0, 1]"
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m vae_core.evaluate",
-        description="Score a bundle on held-out images (all figures in nats per image). Scoring the whole "
-                    "test split replaces the test figures in its metrics.json; the probe set or --limit N "
-                    "images are only printed (or written to --json FILE).")
-    p.add_argument("bundle", help="bundle folder")
-    p.add_argument("--k", type=int, default=100,
-                   help="importance samples for the L_k log-likelihood estimate; 5000 is the "
-                        "literature's protocol, 0 skips it (default: %(default)s)")
-    p.add_argument("--on", choices=("test", "probe"), default="test",
-                   help="'test': the data set's whole test split (needs the data set); 'probe': "
-                        "the images stored in the bundle (default: %(default)s)")
-    p.add_argument("--limit", type=int, default=0, help="score only the first N images; 0 for all (default: %(default)s)")
-    p.add_argument("--data-dir", default=None, help="data directory (default: $VAE_DATA_DIR or ~/.cache/vae_core/data)")
-    p.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda' (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the test binarization and the samples (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=500, help="images per batch (default: %(default)s)")
-    p.add_argument("--no-download", action="store_true", help="never try to download a missing data set")
-    p.add_argument("--no-write", action="store_true", help="print the metrics without writing metrics.json")
-    p.add_argument("--json", default=None, metavar="FILE",
-                   help="also write the figures to FILE; the way to keep an evaluation of the probe set or of "
-                        "--limit N images, which never goes into metrics.json")
-    return p
-
-
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.k < 0 or args.limit < 0 or args.batch_size < 1:
-        _parser().error("--k and --limit must be >= 0, --batch-size >= 1")
-    try:
-        device = resolve_device(args.device)
-        bundle = load_bundle(args.bundle, device=device)
-        if args.on == "probe":
-            images = bundle.probe_images
-        else:
-            tc = bundle.train_config
-            images = load_dataset(tc.dataset, "test", args.data_dir, download=not args.no_download, folder=tc.folder,
-                                  image_shape=bundle.model_config.image_shape).images
-        available = len(images)
-        if args.limit:
-            images = images[:args.limit]
-    except (BundleError, DatasetNotFoundError, DatasetError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    binarized = bool(bundle.dataset.get("binarized"))
-    started = time.perf_counter()
-    metrics = evaluate(bundle.model, prepare(images, binarized, args.seed).to(device), k=args.k,
-                       batch_size=args.batch_size, seed=args.seed, progress=True)
-    metrics.update(split=args.on, binarization=binarization_note(binarized, args.seed),
-                   eval_seconds=round(time.perf_counter() - started, 1), eval_device=str(device))
-    whole_test = args.on == "test" and len(images) == available
-    if whole_test:
-        # Training's own facts stay; every figure of the earlier evaluation goes, so no L_k of
-        # another seed or k sits beside this ELBO.
-        metrics = {**{k: v for k, v in (bundle.metrics or {}).items() if k in TRAINING_FACTS}, **metrics}
-    _print(metrics)
-    if args.json:
-        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
-    if whole_test and not args.no_write:
-        write_metrics(bundle.path, metrics)
-        print(f"wrote {bundle.path / 'metrics.json'}")
-    elif not whole_test:
-        print(f"({args.on} set, {metrics['n_images']} images: not written to metrics.json, which holds the "
-              f"whole test split's figures{'; saved to ' + args.json if args.json else '; --json FILE keeps them'})")
-    return 0
-
-
-def _print(m: dict[str, Any]) -> None:
-    print(f"{m['split']} set, {m['n_images']} images, binarization {m['binarization']}")
-    print(f"  ELBO            {m['elbo']:10.2f} nats/image")
-    print(f"  reconstruction  {m['reconstruction']:10.2f} nats/image")
-    print(f"  KL              {m['kl']:10.2f} nats/image")
-    print(f"  active units    {m['active_units']:10d} of {m['latent_dim']}")
-    if "log_likelihood" in m:
-        ll = m["log_likelihood"]
-        print(f"  log p(x) >= L_k {ll['estimate']:10.2f} nats/image (k = {ll['k']})")
-    print(f"  bits/dim        {m['bits_per_dim']:10.4f}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -44,13 +44,27 @@ else:
     st.info("No metrics.json: run `python -m vae_core.evaluate " + str(bundle.path) + "`.")
 
 history = bundle.history()
-st.subheader("Training curve")
+stage1 = [r for r in history if r.get("stage", 1) == 1]  # a two-stage bundle logs both stages
+stage2 = [r for r in history if r.get("stage") == 2]
+st.subheader("Training curve" + (" of stage 1" if stage2 else ""))
 if history:
-    st.plotly_chart(figures.training_curve(history), key="card_curve")
+    st.plotly_chart(figures.training_curve(stage1), key="card_curve")
     st.caption("Thin lines: running means over training batches (one z per image, binarized afresh); "
                "lines with markers: the held-out split after each epoch. Nats per image.")
+    if any(r.get("sigma") is not None and r.get("kind") == "epoch" for r in stage1) and m.likelihood == "gaussian-learned":
+        st.plotly_chart(figures.learned_sigma_curve(stage1), key="card_gamma")
+        st.caption("The decoder's learned standard deviation γ: Dai & Wipf (2019) show it falls towards 0 as "
+                   "the decoder fits the data manifold, and that dimensions the data do not need then "
+                   "collapse to the prior.")
 else:
     st.info("This bundle has no history.jsonl.")
+if stage2:
+    st.subheader("Stage 2: the VAE on stage-1 codes")
+    st.plotly_chart(figures.stage2_curve(stage2), key="card_stage2")
+    st.plotly_chart(figures.learned_sigma_curve(stage2, "gamma_z", "stage-2 γ_z (latent units)"), key="card_gamma_z")
+    st.caption("Stage 2 learns q(z), the distribution of stage-1 codes, so that u ~ N(0, I) → z → x "
+               "samples where stage 1's decoder was trained (Dai & Wipf 2019). Nats per code, summed over "
+               "its dimensions.")
 
 left, right = st.columns(2)
 for column, title, config in ((left, "Model", m), (right, "Training", t)):

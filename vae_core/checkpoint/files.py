@@ -84,9 +84,11 @@ def _json_bytes(obj: Any) -> bytes:
 
 
 def write_config(folder: Path, model_config: Any, train_config: TrainConfig,
-                 dataset: dict[str, Any], command: str | None = None, *, family: str = "vae") -> None:
+                 dataset: dict[str, Any], command: str | None = None, *, family: str = "vae",
+                 extra: dict[str, Any] | None = None) -> None:
     """config.json: ``family`` names the model family (vae_core.family) whose config
-    ``model_config`` is, so the loader can rebuild that family's model."""
+    ``model_config`` is, so the loader can rebuild that family's model; ``extra`` adds a
+    family's own sections (a two-stage bundle's stage-2 training settings)."""
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(folder / CONFIG, _json_bytes({
         "format": FORMAT,
@@ -98,6 +100,7 @@ def write_config(folder: Path, model_config: Any, train_config: TrainConfig,
         "train": train_config.to_dict(),
         "dataset": dataset,
         "command": command,
+        **(extra or {}),
     }))
 
 
@@ -134,9 +137,10 @@ def append_history(folder: Path, record: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def keep_history_through(folder: Path, epoch: int) -> None:
+def keep_history_through(folder: Path, epoch: int, *, stage: int | None = None) -> None:
     """Drop the records of epochs after ``epoch`` (a run killed mid-epoch and resumed from
-    the last complete one logs that epoch again), keeping the other lines as they are."""
+    the last complete one logs that epoch again), keeping the other lines as they are; with
+    ``stage``, only that stage's records are dropped (a two-stage bundle keeps stage 1's log)."""
     path = folder / HISTORY
     if not path.is_file():
         return
@@ -146,7 +150,8 @@ def keep_history_through(folder: Path, epoch: int) -> None:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue  # the half-written line of a killed run
-        if isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] <= epoch:
+        other_stage = stage is not None and isinstance(record, dict) and record.get("stage") != stage
+        if other_stage or (isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] <= epoch):
             kept.append(line + "\n")
     _atomic_write(path, "".join(kept).encode())
 
@@ -254,7 +259,7 @@ def find_bundles(*roots: str | os.PathLike) -> list[Path]:
 
 def start_bundle(folder: Path, model: nn.Module, model_config: Any, train_config: TrainConfig,
                  dataset: dict[str, Any], probe_images: torch.Tensor, probe_labels: torch.Tensor,
-                 command: str | None) -> None:
+                 command: str | None, *, extra: dict[str, Any] | None = None) -> None:
     """The files a run writes before its first epoch: config.json (with the model's family),
     the probe set and the untrained weights; a bundle it overwrites loses the files that would
     otherwise pass for this run's: its log, its test figures, its derived caches, and its
@@ -262,7 +267,8 @@ def start_bundle(folder: Path, model: nn.Module, model_config: Any, train_config
     folder.mkdir(parents=True, exist_ok=True)
     for stale_file in (HISTORY, METRICS, TRAIN_STATE, PROJECTIONS, ENCODINGS):
         (folder / stale_file).unlink(missing_ok=True)
-    write_config(folder, model_config, train_config, dataset, command, family=getattr(model, "family", "vae"))
+    write_config(folder, model_config, train_config, dataset, command, family=getattr(model, "family", "vae"),
+                 extra=extra)
     write_probe(folder, probe_images, probe_labels)
     write_weights(folder, model)
 
