@@ -26,8 +26,8 @@ def marginals(z: np.ndarray, dims: list[int], names: list[str], columns: int = 4
         fig.add_trace(go.Scatter(x=grid, y=prior, mode="lines", line=dict(color="#d62728", width=2),
                                  name="prior N(0, 1)", showlegend=k == 0), row, col)
     fig.update_xaxes(range=[-4, 4])
-    fig.update_layout(height=max(260, 210 * rows), bargap=0, legend=dict(orientation="h", y=1.08),
-                      margin=dict(l=10, r=10, t=60, b=10))
+    fig.update_layout(height=max(280, 210 * rows + 40), bargap=0, legend=dict(orientation="h", y=0.99, yanchor="top",
+                      yref="container"), margin=dict(l=10, r=10, t=90, b=10))
     return fig
 
 
@@ -43,7 +43,9 @@ def holes(pooled: np.ndarray, prior_z: np.ndarray, log_q: np.ndarray, dims: tupl
     fig.add_trace(go.Scatter(
         x=prior_z[:, i], y=prior_z[:, j], mode="markers", name="z ~ N(0, I), click one to decode",
         customdata=np.arange(len(prior_z))[:, None],
-        marker=dict(size=8, color=log_q, colorscale="Viridis", line=dict(width=0.5, color="white"),
+        # The colours span the 5th percentile up: one deep hole would otherwise wash out the rest.
+        marker=dict(size=8, color=log_q, colorscale="Viridis", cmin=float(np.percentile(log_q, 5)),
+                    cmax=float(log_q.max()), line=dict(width=0.5, color="white"),
                     colorbar=dict(title=f"log q(z_{i}, z_{j})<br>({NATS})")),
         hovertemplate="prior sample %{customdata[0]}<br>log q = %{marker.color:.2f} nats<extra></extra>"))
     fig.update_layout(height=520, xaxis_title=f"{names[0]} (latent units)", yaxis_title=f"{names[1]} (latent units)",
@@ -56,6 +58,7 @@ def eigenvalues(values: np.ndarray) -> go.Figure:
     """Eigenvalues of Cov_x(mu(x)), largest first, log axis: the directions the encoder uses."""
     fig = go.Figure(go.Bar(x=[str(k + 1) for k in range(len(values))], y=np.maximum(values, 1e-6),
                            marker_color=["#1f77b4" if v > 0.01 else "#bbbbbb" for v in values]))
-    fig.update_layout(height=280, yaxis_type="log", xaxis_title="eigenvalue rank",
+    top = math.log10(max(float(np.max(values)), 1e-3)) + 0.3
+    fig.update_layout(height=280, yaxis_type="log", yaxis_range=[-4, top], xaxis_title="eigenvalue rank", xaxis_type="category",
                       yaxis_title="eigenvalue of Cov_x(μ) (latent units²)", margin=dict(l=10, r=10, t=20, b=10))
     return fig

@@ -108,3 +108,27 @@ def test_every_view_draws_without_an_error(server, page, view):
     figures = page.locator('[data-testid="stMain"] .js-plotly-plot, [data-testid="stMain"] [data-testid="stImage"] img')
     assert figures.count() >= 1  # a chart or a picture, drawn
     shot(page, view or "reconstructions")
+
+
+PRIOR_POINT_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')]
+    .find((g) => g._fullData.some((t) => t.name.startsWith('z ~ N(0, I)')));
+  const tr = gd._fullData.find((t) => t.name.startsWith('z ~ N(0, I)'));
+  let k = 0;
+  for (let i = 1; i < tr.x.length; i++) if (tr.x[i] > tr.x[k]) k = i;  // the rightmost prior sample
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  return {cx: box.left + xa._offset + xa.l2p(tr.x[k]), cy: box.top + ya._offset + ya.l2p(tr.y[k]),
+          index: tr.customdata[k][0]};
+}"""
+
+
+def test_clicking_a_prior_sample_in_the_holes_plot_decodes_it(server, page):
+    page.goto(f"{server}/aggregate?bundle=mnist-conv-z2")
+    wait_until_drawn(page)
+    page.get_by_text("click one to decode").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # plotly settles after the scroll
+    point = page.evaluate(PRIOR_POINT_JS)
+    page.mouse.click(point["cx"], point["cy"])
+    sync_api.expect(page.get_by_text(f"prior sample {point['index']} decoded")).to_be_visible(timeout=30_000)
+    sync_api.expect(page.get_by_text("(clicked)")).to_be_visible()
+    shot(page, "aggregate_clicked_prior_sample")
