@@ -193,12 +193,13 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, method: str = "l
 
 @torch.no_grad()
 def prior_samples(model: VAE, n: int, *, temperature: float = 1.0, seed: int = 0,
-                  sample_pixels: bool = False) -> torch.Tensor:
+                  sample_pixels: bool = False, stage1: bool = False) -> torch.Tensor:
     """Images generated from z ~ N(0, T^2 I): (n, C, H, W) in [0, 1], on the CPU.
 
     ``temperature`` T scales the prior's standard deviation (T < 1 trades variety for typical
     images). ``sample_pixels=False`` shows the decoder mean E[x|z]; True draws x ~ p(x|z),
-    which for a Bernoulli decoder is a binary image (the noise the mean hides).
+    which for a Bernoulli decoder is a binary image (the noise the mean hides). ``stage1=True``
+    draws a two-stage VAE's codes from N(0, I) as its first stage alone would.
 
     Raises:
         ValueError: temperature < 0.
@@ -207,7 +208,8 @@ def prior_samples(model: VAE, n: int, *, temperature: float = 1.0, seed: int = 0
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     dev = _device(model)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    z = model.sample(n, temperature=temperature, generator=gen)  # the family's prior, spread scaled by T
+    sampler = model.sample_stage1 if stage1 else model.sample  # the family's prior, spread scaled by T
+    z = sampler(n, temperature=temperature, generator=gen)
     if not sample_pixels:
         return model.decode_mean(z).cpu()
     return model.likelihood.sample(model.decode(z), generator=gen).cpu()

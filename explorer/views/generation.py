@@ -38,5 +38,25 @@ for name in chosen:
     st.plotly_chart(figures.image_grid(images, scale=3, title=name), key=f"gen_{name[:6]}")
 st.caption(f"{count} draws with seed {seed}; the same z in both grids, image for image. Decoder: {likelihood}"
            + (f", σ = {bundle.model_config.sigma:g}" if likelihood == "gaussian" else "") + ".")
+
+if hasattr(bundle.model, "sample_stage1"):  # a two-stage VAE: the point of its second stage
+    st.subheader("Stage 1 against stage 2, the same seed")
+    st.latex(r"	ext{stage 1: } z \sim \mathcal N(0, T^2 I)\qquad	ext{stage 2: } u \sim \mathcal N(0, T^2 I),\ "
+             r"z = f_2(u) + \gamma_zarepsilon\qquad x = \mathbb E[x\mid z]")
+    frechet = (bundle.metrics or {}).get("frechet_distance", {})
+    left, right = st.columns(2)
+    for column, stage1, name, key in ((left, True, "stage 1: z ~ N(0, I)", "stage1_samples"),
+                                      (right, False, "stage 2: z from u ~ N(0, I)", "stage2_samples")):
+        grid = analysis.prior_samples(bundle.model, 16, temperature=temperature, seed=seed, stage1=stage1).numpy()
+        column.plotly_chart(figures.image_grid(grid.reshape(2, 8, *grid.shape[1:]), scale=2, title=name),
+                            key=f"gen_{key}")
+        if key in frechet:
+            column.metric(f"Fréchet distance to the test images", f"{frechet[key]:.2f}",
+                          help=f"{frechet['n_images']:,} samples against as many test images; {frechet['features']}")
+    st.caption("Stage 2 samples codes where the data put them (q(z)), stage 1 where the prior does; see the "
+               "Aggregate posterior view. "
+               + (f"Floor (training against test images): {frechet['test_vs_train']:.2f}; reconstructions "
+                  f"{frechet['reconstructions']:.2f}. {frechet['features']}." if frechet else
+                  "No Fréchet distances yet: python -m vae_core.evaluate BUNDLE --frechet-only."))
 both = np.concatenate([grids[n].reshape(-1, per_row, *means.shape[1:]) for n in chosen])
 widgets.download_png(both, f"{bundle.name}-samples-T{temperature:g}.png", key="gen_png")
