@@ -65,7 +65,7 @@ def train_second_stage(stage1: str | Path, out: str | Path, *, epochs: int = 100
     x = prepare(train_images, bool(first.dataset.get("binarized")), seed=0)
     with torch.no_grad():
         mu, logvar = encode_images(first.model, x)  # once: q(z|x) of every training image, (N, D)
-    settings = {"stage1_bundle": first.name, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+    settings = {"stage1_bundle": first.name, "stage1_command": first.command, "epochs": epochs, "batch_size": batch_size, "lr": lr,
                 "lr_halve_every": lr_halve_every, "seed": seed, "codes": len(mu)}
     if state is None:
         _start(out, model, first, settings, command)

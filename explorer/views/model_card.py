@@ -18,7 +18,8 @@ st.latex(r"\mathrm{ELBO} = -(D + R) \le \mathcal{L}_k \le \log p(x)")
 
 if bundle.command:
     st.subheader("Reproduce it")
-    st.code(bundle.command, language="bash", wrap_lines=True)
+    first = ((bundle.metrics or {}).get("stage2") or {}).get("stage1_command")  # a two-stage bundle: both
+    st.code(f"{first}\n{bundle.command}" if first else bundle.command, language="bash", wrap_lines=True)
     st.caption(f"Recorded at training time by vae_core {bundle.package_version or '?'} on {bundle.created or '?'}. "
                "Seeds fix weights, data order and binarization; the same command on the same device type "
                "gives the same model up to floating-point reduction order."
