@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from .analysis import encode_images
 from .data import DatasetNotFoundError, load_dataset
 from .evaluation import prepare
 from .model import VAE
-from .train_command import recorded_command
+from .train_command import _stop_on_sigterm, recorded_command
 from .twostage import TwoStageVAE
 
 
@@ -131,6 +133,8 @@ def _finish(out: Path, model: TwoStageVAE, first, settings: dict[str, Any], wall
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a Stop, like Ctrl-C: --resume continues
     p = argparse.ArgumentParser(prog="python -m vae_core.train_stage2", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("stage1", help="a finished bundle of a Gaussian VAE (best with --likelihood gaussian-learned)")
