@@ -18,14 +18,18 @@ NATS = "nats per image"
 
 def training_points(history: list[dict]) -> list[dict]:
     """The records that trace training: the step records, or the epoch records when the run
-    logged no steps (``--log-every`` longer than an epoch)."""
+    logged no steps (``--log-every`` longer than an epoch). Stage 1's only, for a two-stage
+    bundle (its stage-2 records, nats per code, are the model card's)."""
+    history = [r for r in history if r.get("stage", 1) == 1]
     steps = [r for r in history if r.get("kind") == "step"]
     return steps or [r for r in history if r.get("kind") == "epoch"]
 
 
 def epoch_records(history: list[dict]) -> list[dict]:
-    """The epoch records, each epoch once (the last record of it wins: a resumed run)."""
-    by_epoch = {r["epoch"]: r for r in history if r.get("kind") == "epoch" and "epoch" in r}
+    """The epoch records, each epoch once (the last record of it wins: a resumed run); stage
+    1's only, for a two-stage bundle."""
+    by_epoch = {r["epoch"]: r for r in history
+                if r.get("kind") == "epoch" and "epoch" in r and r.get("stage", 1) == 1}
     return [by_epoch[e] for e in sorted(by_epoch)]
 
 

@@ -97,3 +97,11 @@ def test_every_view_runs_on_a_two_stage_bundle(two_stage, monkeypatch):
         at.switch_page(view).run()
         assert not at.exception, (view, [e.message for e in at.exception])
         assert not [i for i in at.main.info if i.value.startswith("This view needs")], view
+
+
+def test_the_run_figures_of_a_two_stage_bundle_follow_stage1(two_stage, digits_bundle):
+    from explorer import run_figures
+
+    mixed, first = read_history(two_stage), read_history(digits_bundle)
+    assert [r["epoch"] for r in run_figures.epoch_records(mixed)] == [r["epoch"] for r in run_figures.epoch_records(first)]
+    assert all(r.get("stage") == 1 for r in run_figures.epoch_records(mixed))
