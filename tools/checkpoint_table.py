@@ -28,6 +28,18 @@ def row(folder: Path) -> tuple[str, str]:
             f"{m['latent_dim']} |"), f"- `{folder.name}`: `{command}`"
 
 
+def frechet_row(folder: Path) -> str | None:
+    """One row of the sample-quality table, or None when the bundle has no Fréchet distances."""
+    f = (read_metrics(folder) or {}).get("frechet_distance")
+    if not f:
+        return None
+    samples = f.get("prior_samples", f.get("stage1_samples"))
+    stage2 = f.get("stage2_samples")
+    ratio = f"{stage2 / samples:.2f}" if stage2 is not None else ""
+    return (f"| `{folder.name}` | {f['test_vs_train']:.2f} | {f['reconstructions']:.2f} | {samples:.2f} | "
+            + (f"{stage2:.2f} | {ratio} |" if stage2 is not None else "| |"))
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
@@ -41,6 +53,14 @@ def main() -> None:
     print("\n".join(r for r, _ in rows))
     print("\nMade by:\n")
     print("\n".join(c for _, c in rows))
+    frechet = [r for folder in find_bundles(root) if (r := frechet_row(folder))]
+    if frechet:
+        print("\nFréchet distances to the 10,000 test images, on this project's classifier features (not the "
+              "Inception FID of papers):\n")
+        print("| bundle | training images (floor) | reconstructions | prior samples (stage 1) | stage-2 samples | "
+              "stage 2 / stage 1 |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        print("\n".join(frechet))
 
 
 if __name__ == "__main__":

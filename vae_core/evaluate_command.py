@@ -154,6 +154,6 @@ def _frechet_only(bundle, test_images, args) -> int:
 
 def _print_frechet(f: dict[str, Any]) -> None:
     print(f"  Fréchet distance, {f['n_images']} test images ({f['features']}):")
-    for key in ("test_vs_train", "reconstructions", "prior_samples", "stage2_samples"):
+    for key in ("test_vs_train", "reconstructions", "prior_samples", "stage1_samples", "stage2_samples"):
         if key in f:
             print(f"    {key.replace('_', ' '):18s} {f[key]:10.4f}")

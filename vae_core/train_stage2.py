@@ -6,7 +6,8 @@ draws z = mu + sigma * eps afresh each epoch, and trains the VAE on codes (vae_c
 with Adam, the learning rate halved every ``--lr-halve-every`` epochs (the authors: 800 epochs
 at 1e-4 halved every 300, batch 64; GPU-length, see docs/benchmarks.md). Writes one bundle
 holding both stages, validated by the same loader, after every epoch (atomically); a killed
-run continues with ``--resume``. The losses are in nats per code, summed over its D dimensions.
+run continues with ``--resume``, under the options then given (a changed schedule applies from
+the next epoch; the bundle records the last command). The losses are in nats per code, summed over its D dimensions.
 """
 from __future__ import annotations
 
@@ -74,6 +75,9 @@ def train_second_stage(stage1: str | Path, out: str | Path, *, epochs: int = 100
         counters, started = {"epoch": 0}, time.perf_counter()
     else:
         counters = ckpt.restore_train_state(out, state, model.stage2, optimizer, gen)
+        if command:  # the options given now rule from the next epoch on; the bundle says which ran last
+            ckpt.write_config(out, model.config, first.train_config, first.dataset, command, family=model.family,
+                              extra={"stage2": settings})
         started = time.perf_counter() - float(counters.get("elapsed_s", 0.0))
         ckpt.keep_history_through(out, counters["epoch"], stage=2)
     for epoch in range(counters["epoch"] + 1, epochs + 1):
