@@ -106,7 +106,8 @@ def metrics_box(bundle) -> None:
         return
     ll = m.get("log_likelihood")
     st.sidebar.markdown(
-        f"**Test set** ({m['n_images']:,} images, {m.get('binarization', '').split(':')[0]} binarization)  \n"
+        f"**Test set** ({m['n_images']:,} images, "
+        f"{'stochastic binarization' if m.get('binarization', '').startswith('stochastic') else 'grey levels'})  \n"
         f"ELBO **{m['elbo']:.2f}** nats/image  \n"
         + (f"L_{ll['k']} **{ll['estimate']:.2f}** nats/image  \n" if ll else "")
         + f"active units **{m['active_units']}** of {m['latent_dim']}")

@@ -20,7 +20,7 @@ from tests.browser import CHROMIUM_ARGS, wait_until_drawn  # shared with the bro
 # viewport must be tall enough to show the whole view)
 VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1900),
          "traversals": ("traversals", 2450), "manifold": ("manifold", 1500),
-         "interpolation": ("interpolation", 900), "aggregate": ("aggregate", 2300), "generation": ("generation", 1000),
+         "interpolation": ("interpolation", 900), "aggregate": ("aggregate", 2300), "generation": ("generation", 1700),
          "posterior": ("posterior", 1300), "objective": ("objective", 2250), "model_card": ("model_card", 1900),
          "rate_distortion": ("rate_distortion", 1550), "compare": ("compare", 2700)}
 def main() -> None:

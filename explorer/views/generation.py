@@ -19,6 +19,11 @@ st.markdown(
 st.latex(r"z \sim \mathcal{N}(0, T^2 I),\qquad x \sim p_\theta(x\mid z)\quad\text{or}\quad "
          r"\hat x = \mathbb{E}_{p_\theta(x|z)}[x]")
 
+two_stage = hasattr(bundle.model, "sample_stage1")
+if two_stage:
+    st.info("A two-stage VAE: these grids draw u ~ N(0, T²I) and take z through stage 2, so z follows the "
+            "aggregate posterior q(z); stage 1's own samples, z ~ N(0, T²I), are compared with them below.")
+
 c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
 temperature = c1.slider("Temperature T", 0.0, 2.0, 1.0, 0.1, key="gen_t")
 show = c2.radio("Show", ["decoder mean E[x|z]", "sample x ~ p(x|z)", "both"], index=2, key="gen_show")
@@ -39,10 +44,10 @@ for name in chosen:
 st.caption(f"{count} draws with seed {seed}; the same z in both grids, image for image. Decoder: {likelihood}"
            + (f", σ = {bundle.model_config.sigma:g}" if likelihood == "gaussian" else "") + ".")
 
-if hasattr(bundle.model, "sample_stage1"):  # a two-stage VAE: the point of its second stage
+if two_stage:  # the point of its second stage
     st.subheader("Stage 1 against stage 2, the same seed")
-    st.latex(r"	ext{stage 1: } z \sim \mathcal N(0, T^2 I)\qquad	ext{stage 2: } u \sim \mathcal N(0, T^2 I),\ "
-             r"z = f_2(u) + \gamma_zarepsilon\qquad x = \mathbb E[x\mid z]")
+    st.latex(r"\text{stage 1: } z \sim \mathcal N(0, T^2 I)\qquad\text{stage 2: } u \sim \mathcal N(0, T^2 I),\ "
+             r"z = f_2(u) + \gamma_z\varepsilon\qquad x = \mathbb E[x\mid z]")
     frechet = (bundle.metrics or {}).get("frechet_distance", {})
     left, right = st.columns(2)
     for column, stage1, name, key in ((left, True, "stage 1: z ~ N(0, I)", "stage1_samples"),
