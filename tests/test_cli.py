@@ -272,7 +272,8 @@ def test_the_installed_commands_point_at_the_command_lines():
     from conftest import REPO
 
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    assert set(scripts) == {"vae-train", "vae-evaluate", "vae-sweep", "vae-import-examples", "vae-explorer"}
+    assert set(scripts) == {"vae-train", "vae-evaluate", "vae-sweep", "vae-import-examples", "vae-explorer",
+                            "vae-train-stage2"}
     for name, target in scripts.items():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function)), name

@@ -115,7 +115,7 @@ def _epoch(model: TwoStageVAE, optimizer, mu, logvar, batch_size: int, gen, epoc
         steps += 1
     d2, r2 = (sums / steps).tolist()
     return {"kind": "epoch", "stage": 2, "epoch": epoch, "reconstruction": d2, "kl": r2, "loss": d2 + r2,
-            "elbo": -(d2 + r2), "gamma_z": float(model.stage2.log_gamma.exp()), "units": "nats per code"}
+            "elbo": -(d2 + r2), "gamma_z": float(model.stage2.log_gamma.detach().exp()), "units": "nats per code"}
 
 
 def _start(out: Path, model: TwoStageVAE, first, settings: dict[str, Any], command: str | None) -> None:
@@ -130,7 +130,7 @@ def _finish(out: Path, model: TwoStageVAE, first, settings: dict[str, Any], wall
     distances (the samples now come from stage 2: ``vae_core.evaluate --frechet-only``), and
     stage 2's training facts."""
     metrics = {k: v for k, v in first.metrics.items() if k != "frechet_distance"}
-    metrics["stage2"] = {**settings, "wall_time_s": round(wall, 1), "gamma_z": float(model.stage2.log_gamma.exp())}
+    metrics["stage2"] = {**settings, "wall_time_s": round(wall, 1), "gamma_z": float(model.stage2.log_gamma.detach().exp())}
     ckpt.write_metrics(out, metrics)
     (out / ckpt.TRAIN_STATE).unlink(missing_ok=True)
 
