@@ -104,9 +104,12 @@ def write_config(folder: Path, model_config: Any, train_config: TrainConfig,
     }))
 
 
-def write_weights(folder: Path, model: nn.Module, dtype: torch.dtype = torch.float32) -> None:
-    """Write the weights; ``dtype=torch.float16`` halves the file (the loader widens it back)."""
-    state = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
+def write_weights(folder: Path, model: nn.Module, dtype: torch.dtype = torch.float32, *,
+                  keep_float32: tuple[str, ...] = ()) -> None:
+    """Write the weights; ``dtype=torch.float16`` halves the file (the loader widens it back),
+    except for tensors whose names start with a prefix in ``keep_float32``."""
+    state = {k: v.detach().to("cpu", torch.float32 if k.startswith(keep_float32) else dtype).contiguous()
+             for k, v in model.state_dict().items()}
     _atomic_write(folder / WEIGHTS, st_save(state, metadata={"format": FORMAT}))
 
 
