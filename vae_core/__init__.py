@@ -18,6 +18,7 @@ from .distributions import DiagonalGaussian  # noqa: E402
 from .family import LatentModel, register as register_family  # noqa: E402
 from .model import VAE, VAEOutput  # noqa: E402
 from .twostage import TwoStageConfig, TwoStageVAE  # noqa: E402  (registers the family "two-stage")
+from .vqvae import VQConfig, VQVAE  # noqa: E402  (registers the family "vq-vae")
 from .objectives import Terms, active_units, gaussian_kl, importance_weighted_bound, terms  # noqa: E402
 from .checkpoint import (Bundle, BundleError, extract_zipped_bundle, find_bundles, load_bundle,  # noqa: E402
                          read_encodings, read_history, read_metrics, read_projections, weights_stamp)
@@ -28,7 +29,7 @@ from .training import train  # noqa: E402
 __all__ = [
     "ModelConfig", "TrainConfig", "ConfigError",
     "load_dataset", "ImageSet", "DatasetNotFoundError",
-    "VAE", "VAEOutput", "TwoStageVAE", "TwoStageConfig", "DiagonalGaussian", "LatentModel", "register_family", "family",
+    "VAE", "VAEOutput", "TwoStageVAE", "TwoStageConfig", "VQVAE", "VQConfig", "DiagonalGaussian", "LatentModel", "register_family", "family",
     "terms", "Terms", "gaussian_kl", "importance_weighted_bound", "active_units",
     "load_bundle", "find_bundles", "read_history", "read_projections", "read_encodings", "read_metrics", "weights_stamp",
     "extract_zipped_bundle",

@@ -107,8 +107,13 @@ def _print(m: dict[str, Any]) -> None:
     print(f"{m['split']} set, {m['n_images']} images, binarization {m['binarization']}")
     print(f"  ELBO            {m['elbo']:10.2f} nats/image")
     print(f"  reconstruction  {m['reconstruction']:10.2f} nats/image")
-    print(f"  KL              {m['kl']:10.2f} nats/image")
-    print(f"  active units    {m['active_units']:10d} of {m['latent_dim']}")
+    if "codebook" in m:  # a VQ-VAE (vae_core.vq_evaluation)
+        c = m["codebook"]
+        print(f"  prior NLL       {m['kl']:10.2f} nats/image (the rate; uniform codes: {m['uniform_rate']:.2f})")
+        print(f"  codebook        {c['used']:10d} of {c['codebook_size']} codes used, perplexity {c['perplexity']:.1f}")
+    else:
+        print(f"  KL              {m['kl']:10.2f} nats/image")
+        print(f"  active units    {m['active_units']:10d} of {m['latent_dim']}")
     if "log_likelihood" in m:
         ll = m["log_likelihood"]
         print(f"  log p(x) >= L_k {ll['estimate']:10.2f} nats/image (k = {ll['k']})")
@@ -154,6 +159,7 @@ def _frechet_only(bundle, test_images, args) -> int:
 
 def _print_frechet(f: dict[str, Any]) -> None:
     print(f"  Fréchet distance, {f['n_images']} test images ({f['features']}):")
-    for key in ("test_vs_train", "reconstructions", "prior_samples", "stage1_samples", "stage2_samples"):
+    for key in ("test_vs_train", "reconstructions", "prior_samples", "uniform_samples", "stage1_samples",
+                "stage2_samples"):
         if key in f:
             print(f"    {key.replace('_', ' '):18s} {f[key]:10.4f}")

@@ -10,6 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import binarize as binarize_fn, to_float
+from .family import CODEBOOK
 from .model import VAE
 from .objectives import active_units, importance_weighted_bound, terms
 
@@ -35,8 +36,13 @@ def evaluate(model: VAE, x: torch.Tensor, *, k: int = 100, batch_size: int = 500
     Returns a dict, all in nats per image averaged over the N images: ``elbo``,
     ``reconstruction`` (D), ``kl`` (R), ``kl_per_dim`` (list of D values), ``active_units``
     (count with Cov_x(mu_u) > 0.01), and ``log_likelihood`` = {"estimate": mean L_k, "k": k}
-    (skipped when k = 0), plus ``bits_per_dim`` of the best bound.
+    (skipped when k = 0), plus ``bits_per_dim`` of the best bound. A VQ-VAE's figures are
+    those of vae_core.vq_evaluation.evaluate_vq (k and seed unused).
     """
+    if CODEBOOK in model.provides:  # a VQ-VAE: no posterior to sample, no L_k; its own figures
+        from .vq_evaluation import evaluate_vq
+
+        return evaluate_vq(model, x, batch_size=batch_size, progress=progress)
     model.eval()
     device = next(model.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)

@@ -21,6 +21,7 @@ from torch import nn
 GAUSSIAN_POSTERIOR = "gaussian posterior"  # q(z|x) = N(mu, diag sigma^2): encode() -> (mu, logvar)
 PRIOR_SAMPLES = "prior samples"  # sample() draws from the model's prior: generation
 IMPORTANCE_WEIGHTED_BOUND = "importance-weighted bound"  # L_k of Burda et al. 2016
+CODEBOOK = "discrete codebook"  # a latent of code indices into ``quantizer.codebook`` (the VQ-VAE)
 
 DEFAULT_FAMILY = "vae"  # bundles written before families existed hold no "family": the Gaussian VAE
 _FAMILIES: dict[str, type["LatentModel"]] = {}
@@ -35,6 +36,7 @@ class LatentModel(nn.Module, abc.ABC):
     title: ClassVar[str]
     config_class: ClassVar[type]
     provides: ClassVar[frozenset[str]] = frozenset()
+    explorer_note: ClassVar[str] = ""  # one sentence for views that do not apply: what its latent is instead
 
     @property
     @abc.abstractmethod
@@ -59,6 +61,11 @@ class LatentModel(nn.Module, abc.ABC):
         """(n, *latent_shape) latents drawn from the model's prior; ``temperature`` scales its
         spread. Only for families that provide PRIOR_SAMPLES."""
         raise TypeError(f"{self.title} does not sample from a prior")
+
+    def named_samplers(self) -> dict[str, Any]:
+        """The latent samplers whose images are scored for sample quality, by the key
+        metrics.json's ``frechet_distance`` gives each: ``prior_samples`` for most families."""
+        return {"prior_samples": self.sample} if PRIOR_SAMPLES in self.provides else {}
 
 
 def register(cls: type[LatentModel]) -> type[LatentModel]:

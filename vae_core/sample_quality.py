@@ -110,7 +110,8 @@ def report(model, test: torch.Tensor, train: torch.Tensor, classifier: nn.Module
     first ``n`` test images (N, C, H, W) float in [0, 1], of ``n`` training images (the floor:
     what two samples of the data themselves score), of the model's reconstructions of the test
     images, and of ``n`` decoder means of its prior samples (seed ``seed``). For a two-stage VAE
-    the samples are ``stage1_samples`` (z ~ N(0, I)) and ``stage2_samples`` (u ~ N(0, I) -> z)."""
+    the samples are ``stage1_samples`` (z ~ N(0, I)) and ``stage2_samples`` (u ~ N(0, I) -> z);
+    for a VQ-VAE ``prior_samples`` (PixelCNN codes) and ``uniform_samples`` (uniform codes)."""
     from .analysis import reconstruct
 
     test, train = test[:n], train[:n]
@@ -119,9 +120,7 @@ def report(model, test: torch.Tensor, train: torch.Tensor, classifier: nn.Module
            "n_images": len(test), "seed": seed,
            "test_vs_train": frechet_distance(test, train, classifier),
            "reconstructions": frechet_distance(test, recon, classifier)}
-    samplers = {"prior_samples": model.sample}
-    if hasattr(model, "sample_stage1"):
-        samplers = {"stage1_samples": model.sample_stage1, "stage2_samples": model.sample}
+    samplers = model.named_samplers()  # the family says which samplers it has (vae_core.family)
     device = next(model.parameters()).device
     for key, sampler in samplers.items():
         z = sampler(len(test), generator=torch.Generator(device=device).manual_seed(seed))

@@ -162,6 +162,9 @@ class TwoStageVAE(LatentModel):
         """(n, D) z ~ N(0, T^2 I): stage 1's own samples, as a plain VAE draws them."""
         return self.stage1.sample(n, temperature=temperature, generator=generator)
 
+    def named_samplers(self):
+        return {"stage1_samples": self.sample_stage1, "stage2_samples": self.sample}
+
     @classmethod
     def from_stage1(cls, stage1: VAE, *, width: int = 1024, depth: int = 3) -> "TwoStageVAE":
         """A two-stage model holding ``stage1``'s weights and a fresh stage 2."""
