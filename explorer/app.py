@@ -29,6 +29,11 @@ PAGES = {
         st.Page("views/interpolation.py", title="Interpolation", icon=":material/linear_scale:"),
         st.Page("views/aggregate.py", title="Aggregate posterior", icon=":material/bubble_chart:"),
     ],
+    "Discrete latents (VQ-VAE)": [
+        st.Page("views/codes.py", title="Code grids", icon=":material/grid_view:"),
+        st.Page("views/codebook.py", title="Codebook", icon=":material/dataset:"),
+        st.Page("views/code_edit.py", title="Edit the codes", icon=":material/edit:"),
+    ],
     "Objective and model": [
         st.Page("views/objective.py", title="β / KL vs reconstruction", icon=":material/balance:"),
         st.Page("views/model_card.py", title="Model card", icon=":material/badge:"),
@@ -104,6 +109,14 @@ def metrics_box(bundle) -> None:
     if not m:
         st.sidebar.info("No metrics.json yet: run `python -m vae_core.evaluate` on this bundle.")
         return
+    if "codebook" in m:  # a VQ-VAE (vae_core.vq_evaluation)
+        st.sidebar.markdown(
+            f"**Test set** ({m['n_images']:,} images)  \n"
+            f"D **{m['reconstruction']:.2f}**, prior NLL **{m['kl']:.2f}** nats/image  \n"
+            f"ELBO **{m['elbo']:.2f}** nats/image  \n"
+            f"codes used **{m['codebook']['used']}** of {m['codebook']['codebook_size']}, perplexity "
+            f"{m['codebook']['perplexity']:.1f}")
+        return
     ll = m.get("log_likelihood")
     st.sidebar.markdown(
         f"**Test set** ({m['n_images']:,} images, "
@@ -124,7 +137,7 @@ def image_box(bundle) -> None:
                 caption=f"label {bundle.classes[arrays['labels'][i]]}")
 
 
-# 14 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
+# 17 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
 navigation = st.navigation(PAGES, expanded=True)
 if sidebar() or navigation.url_path in TRAINING_PAGES:
     navigation.run()

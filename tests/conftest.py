@@ -40,6 +40,24 @@ def digits_bundle(tmp_path_factory) -> Path:
     return out
 
 
+def tiny_vq_configs():
+    """A VQ-VAE on 8 x 8 digits: a 4 x 4 grid of 16 codes, seconds to train."""
+    from vae_core import TrainConfig, VQConfig
+
+    return (VQConfig(image_shape=(1, 8, 8), channels=(16,), embedding_dim=4, codebook_size=16, prior_channels=16,
+                     prior_layers=1, restart_after=5),
+            TrainConfig(dataset="digits", epochs=3, batch_size=64, probe_size=200, device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def vq_bundle(tmp_path_factory) -> Path:
+    """A VQ-VAE bundle with its prior, trained in-process on digits (seconds)."""
+    from vae_core.train_vq import train_vq
+
+    return train_vq(*tiny_vq_configs(), tmp_path_factory.mktemp("vq") / "digits-vq", prior_epochs=4, frechet=0,
+                    progress=False)
+
+
 def shipped_bundles() -> list[Path]:
     return sorted(p.parent for p in CHECKPOINTS.glob("*/config.json"))
 

@@ -132,3 +132,34 @@ def test_clicking_a_prior_sample_in_the_holes_plot_decodes_it(server, page):
     sync_api.expect(page.get_by_text(f"prior sample {point['index']} decoded")).to_be_visible(timeout=30_000)
     sync_api.expect(page.get_by_text("(clicked)")).to_be_visible()
     shot(page, "aggregate_clicked_prior_sample")
+
+
+CELL_JS = """([row, col]) => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')]
+    .find((g) => g._fullData.some((t) => (t.hovertemplate || '').includes('click to edit')));
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  return {cx: box.left + xa._offset + xa.l2p(col), cy: box.top + ya._offset + ya.l2p(row)};
+}"""
+
+
+def test_clicking_a_code_cell_and_picking_a_code_redraws_the_image(server, page):
+    page.goto(f"{server}/code_edit?bundle=mnist-vq&i=3")
+    wait_until_drawn(page)
+    page.wait_for_timeout(500)  # plotly settles after the DOM
+    main_image = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first
+    before = main_image.get_attribute("src")
+    cell = page.evaluate(CELL_JS, [2, 4])
+    page.mouse.click(cell["cx"], cell["cy"])
+    label = page.get_by_text("Code of cell (row 2, column 4)")
+    sync_api.expect(label).to_be_visible(timeout=30_000)
+    was = label.inner_text().rsplit(" ", 1)[-1]
+    page.get_by_test_id("stSelectbox").filter(has_text="Code of cell").click()
+    options = page.get_by_role("option")
+    other = next(i for i in range(options.count()) if not options.nth(i).inner_text().startswith(f"code {was} "))
+    options.nth(other).click()
+    sync_api.expect(page.get_by_text("1 cell edited")).to_be_visible(timeout=30_000)
+    wait_until_drawn(page)
+    after = main_image.get_attribute("src")
+    assert after != before  # the edited grid's decoding, a new picture
+    assert page.get_by_test_id("stException").count() == 0
+    shot(page, "code_edit_one_cell")

@@ -10,7 +10,8 @@ from conftest import REPO, shipped_bundles
 APP = str(REPO / "explorer" / "app.py")
 VIEWS = ["views/reconstructions.py", "views/posterior.py", "views/generation.py", "views/latent_map.py",
          "views/traversals.py", "views/manifold.py", "views/interpolation.py", "views/aggregate.py", "views/objective.py",
-         "views/model_card.py", "views/rate_distortion.py", "views/compare.py"]
+         "views/model_card.py", "views/rate_distortion.py", "views/compare.py", "views/codes.py", "views/codebook.py",
+         "views/code_edit.py"]
 BUNDLES = shipped_bundles()
 
 
@@ -33,7 +34,7 @@ def show(at: AppTest, view: str) -> AppTest:
 
 def test_shipped_bundles_exist():
     names = {b.name for b in BUNDLES}
-    assert {"mnist-conv-z16", "mnist-conv-z2", "fashion-conv-z16", "digits-mlp-z2"} <= names, names
+    assert {"mnist-conv-z16", "mnist-conv-z2", "fashion-conv-z16", "digits-mlp-z2", "mnist-vq"} <= names, names
     assert sum(f.stat().st_size for b in BUNDLES for f in b.iterdir()) < 60 * 2**20  # the size budget
 
 
@@ -44,6 +45,8 @@ def test_every_view_runs_on_a_shipped_bundle(bundle):
     assert "nats/image" in at.sidebar.markdown[0].value  # test-set metrics shown with units
     for view in VIEWS:
         show(at, view)
+        if any(i.value.startswith("This view needs") for i in at.main.info):
+            continue  # a view for another family, saying in a sentence why it does not apply
         assert at.title[0].value and at.latex, view
 
 

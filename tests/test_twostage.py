@@ -96,7 +96,11 @@ def test_every_view_runs_on_a_two_stage_bundle(two_stage, monkeypatch):
     for view in VIEWS:
         at.switch_page(view).run()
         assert not at.exception, (view, [e.message for e in at.exception])
-        assert not [i for i in at.main.info if i.value.startswith("This view needs")], view
+        needs = [i.value for i in at.main.info if i.value.startswith("This view needs")]
+        assert not needs or (view in CODE_VIEWS and "discrete latent" in needs[0]), view
+
+
+CODE_VIEWS = {"views/codes.py", "views/codebook.py", "views/code_edit.py"}  # a VQ-VAE's alone
 
 
 def test_the_run_figures_of_a_two_stage_bundle_follow_stage1(two_stage, digits_bundle):

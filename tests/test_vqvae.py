@@ -6,24 +6,18 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from vae_core import BundleError, TrainConfig, VQConfig, VQVAE, load_bundle, read_history
+from conftest import tiny_vq_configs
+from vae_core import BundleError, VQConfig, VQVAE, load_bundle, read_history
 from vae_core import train_vq as train_vq_module
 from vae_core.pixelcnn import MaskedConv2d, PixelCNN
 from vae_core.train_vq import train_vq
 from vae_core.vqvae import VectorQuantizer, codebook_usage
 
-TINY_MODEL = VQConfig(image_shape=(1, 8, 8), channels=(16,), embedding_dim=4, codebook_size=16,
-                      prior_channels=16, prior_layers=1, restart_after=5)
-TINY_TRAIN = TrainConfig(dataset="digits", epochs=3, batch_size=64, probe_size=200)
+TINY_MODEL, TINY_TRAIN = tiny_vq_configs()  # the session fixture vq_bundle is trained with them
 
 
 def _train(out, **kw):
-    return train_vq(TINY_MODEL, TINY_TRAIN, out, prior_epochs=kw.pop("prior_epochs", 4), frechet=0, progress=False, **kw)
-
-
-@pytest.fixture(scope="module")
-def vq_bundle(tmp_path_factory):
-    return _train(tmp_path_factory.mktemp("vq") / "digits-vq")
+    return train_vq(TINY_MODEL, TINY_TRAIN, out, prior_epochs=4, frechet=0, progress=False, **kw)
 
 
 def _quantizer(codebook, ema=False, restart_after=0):
@@ -188,3 +182,52 @@ def test_a_broken_vq_bundle_names_the_file(vq_bundle, tmp_path):
     with pytest.raises(BundleError) as info:
         load_bundle(bad)
     assert info.value.path.name == "model.safetensors" and "shape mismatch" in info.value.problem
+
+
+VIEWS = ["views/reconstructions.py", "views/posterior.py", "views/generation.py", "views/latent_map.py",
+         "views/traversals.py", "views/manifold.py", "views/interpolation.py", "views/aggregate.py",
+         "views/codes.py", "views/codebook.py", "views/code_edit.py", "views/objective.py", "views/model_card.py",
+         "views/rate_distortion.py", "views/compare.py"]
+
+
+def test_every_view_draws_for_a_vq_bundle_or_says_why_it_does_not_apply(vq_bundle, digits_bundle, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", f"{vq_bundle.parent}:{digits_bundle.parent}")
+    at = AppTest.from_file(str(REPO / "explorer" / "app.py"), default_timeout=120)
+    at.run()
+    at.sidebar.selectbox(key="bundle_picker").set_value(str(vq_bundle.resolve())).run()
+    said = {}
+    for view in VIEWS:
+        at.switch_page(view).run()
+        assert not at.exception, (view, [e.message for e in at.exception])
+        needs = [i.value for i in at.main.info if i.value.startswith("This view needs")]
+        said[view] = needs[0] if needs else None
+    applies = {v for v, s in said.items() if s is None}
+    assert applies == {"views/reconstructions.py", "views/generation.py", "views/interpolation.py", "views/codes.py",
+                       "views/codebook.py", "views/code_edit.py", "views/model_card.py", "views/rate_distortion.py",
+                       "views/compare.py"}, said
+    assert all("grid of codebook indices" in s for s in said.values() if s)  # the family's one sentence
+
+
+def test_editing_a_cell_changes_the_decoding(vq_bundle, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(vq_bundle.parent))
+    at = AppTest.from_file(str(REPO / "explorer" / "app.py"), default_timeout=120)
+    at.run()
+    at.sidebar.selectbox(key="bundle_picker").set_value(str(vq_bundle.resolve())).run()
+    at.switch_page("views/code_edit.py").run()
+    before = at.main.markdown[-1].value if at.main.markdown else ""
+    picker = at.selectbox(key="edit_code")
+    new_code = next(k for k in range(16) if k != picker.value)
+    picker.set_value(new_code).run()
+    assert not at.exception, [e.message for e in at.exception]
+    edits = at.session_state["vq_edits"]
+    (grid_edits,) = edits.values()
+    assert list(grid_edits.values()) == [new_code]
+    assert any("**1** cell edited" in m.value for m in at.main.markdown), before

@@ -28,10 +28,23 @@ def row(folder: Path) -> tuple[str, str]:
             f"{m['latent_dim']} |"), f"- `{folder.name}`: `{command}`"
 
 
+def vq_row(folder: Path) -> tuple[str, str]:
+    """One row of the VQ-VAE table (vae_core.vq_evaluation's figures) and its command."""
+    _, train, command = read_configs(folder)
+    m = read_metrics(folder)
+    c, f = m["codebook"], m.get("frechet_distance") or {}
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) / 2**20
+    fd = f"{f['prior_samples']:.2f} / {f['uniform_samples']:.2f}" if f else "—"
+    return (f"| `{folder.name}` | {train.dataset}, {m['n_images']:,} | {size:.1f} MB | {m['epochs']} + {m['prior_epochs']} | "
+            f"{_duration(m['wall_time_s'])} on {m['device']} | {m['reconstruction']:.2f} | {m['kl']:.2f} | "
+            f"{m['uniform_rate']:.2f} | {m['elbo']:.2f} | {c['used']} of {c['codebook_size']} ({c['perplexity']:.1f}) | "
+            f"{fd} |"), f"- `{folder.name}`: `{command}`"
+
+
 def frechet_row(folder: Path) -> str | None:
     """One row of the sample-quality table, or None when the bundle has no Fréchet distances."""
     f = (read_metrics(folder) or {}).get("frechet_distance")
-    if not f:
+    if not f or "uniform_samples" in f:  # a VQ-VAE's are in its own table
         return None
     samples = f.get("prior_samples", f.get("stage1_samples"))
     stage2 = f.get("stage2_samples")
@@ -46,7 +59,9 @@ def _duration(seconds: float) -> str:
 
 def main() -> None:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "checkpoints")
-    rows = [row(folder) for folder in find_bundles(root) if read_metrics(folder)]
+    finished = [folder for folder in find_bundles(root) if read_metrics(folder)]
+    rows = [row(folder) for folder in finished if "codebook" not in read_metrics(folder)]
+    vq = [vq_row(folder) for folder in finished if "codebook" in read_metrics(folder)]
     print("| bundle | data set, test images, pixels | size | epochs | wall time | test ELBO | reconstruction D | "
           "KL R | L_k | active units |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -61,6 +76,15 @@ def main() -> None:
               "stage 2 / stage 1 |")
         print("| --- | --- | --- | --- | --- | --- |")
         print("\n".join(frechet))
+    if vq:
+        print("\nVQ-VAE bundles (nats per image; the rate is the PixelCNN prior's NLL of the codes; Fréchet distances "
+              "on this project's classifier features):\n")
+        print("| bundle | data set, test images | size | epochs (VQ-VAE + prior) | wall time | reconstruction D | "
+              "prior NLL | uniform rate h·w·log K | test ELBO | codes used (perplexity) | Fréchet: prior / uniform samples |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("\n".join(r for r, _ in vq))
+        print("\nMade by:\n")
+        print("\n".join(c for _, c in vq))
 
 
 if __name__ == "__main__":

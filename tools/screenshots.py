@@ -22,7 +22,8 @@ VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1900),
          "traversals": ("traversals", 2450), "manifold": ("manifold", 1500),
          "interpolation": ("interpolation", 900), "aggregate": ("aggregate", 2300), "generation": ("generation", 1700),
          "posterior": ("posterior", 1300), "objective": ("objective", 2250), "model_card": ("model_card", 1900),
-         "rate_distortion": ("rate_distortion", 1550), "compare": ("compare", 2700)}
+         "rate_distortion": ("rate_distortion", 1550), "compare": ("compare", 2700),
+         "codes": ("codes", 1000), "codebook": ("codebook", 2100), "code_edit": ("code_edit", 1250)}
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", default="http://127.0.0.1:8501")

@@ -6,12 +6,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import families, family_figures, figures, selection, state
+from explorer import families, family_figures, figures, selection, state, vq_sections
 from vae_core import analysis
 from vae_core.evaluation import ACTIVE_THRESHOLD
 from vae_core.family import GAUSSIAN_POSTERIOR
 
-bundle = state.require(GAUSSIAN_POSTERIOR)
+bundle = state.current()
 bundles = [str(p) for p in state.available_bundles()] + list(st.session_state.get("uploads", []))
 others = [p for p in bundles if Path(p) != bundle.path]
 
@@ -47,11 +47,12 @@ other, error = state.try_bundle(other_path)
 if error:
     st.error(f"{Path(other_path).name} cannot be opened.\n\n{error}")
     st.stop()
-if GAUSSIAN_POSTERIOR not in other.model.provides:
-    st.info(f"{other.name} is a {other.model.title}: this comparison needs a Gaussian posterior in both bundles.")
-    st.stop()
-
 pair = {"A": bundle, "B": other}
+if not all(GAUSSIAN_POSTERIOR in b.model.provides for b in pair.values()):  # e.g. a VQ-VAE beside a Gaussian VAE
+    st.info("The latent maps, traversals and KL per dimension below need a Gaussian posterior in both bundles; "
+            + " and ".join(f"{b.name} is a {b.model.title}" for b in pair.values()) + ". What both have:")
+    vq_sections.compare(pair)
+    st.stop()
 arrays = {k: state.probe(b) for k, b in pair.items()}
 points = {k: families.point(b) for k, b in pair.items()}
 st.dataframe([{"": k, "bundle": b.name, "β": float(b.train_config.beta),

@@ -2,11 +2,14 @@
 import numpy as np
 import streamlit as st
 
-from explorer import figures, state, widgets
+from explorer import figures, state, vq_sections, widgets
 from vae_core import analysis
-from vae_core.family import PRIOR_SAMPLES
+from vae_core.family import CODEBOOK, PRIOR_SAMPLES
 
 bundle = state.require(PRIOR_SAMPLES)
+if CODEBOOK in bundle.model.provides:  # codes from a PixelCNN, not z ~ N(0, T^2 I)
+    vq_sections.generation(bundle)
+    st.stop()
 likelihood = bundle.model_config.likelihood
 
 st.title("Generation")

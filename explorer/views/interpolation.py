@@ -3,10 +3,13 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, selection, state, widgets
+from explorer import figures, selection, state, vq_sections, widgets
 from vae_core import analysis
-from vae_core.family import GAUSSIAN_POSTERIOR
+from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR
 
+if CODEBOOK in state.current().model.provides:  # interpolate before quantizing
+    vq_sections.interpolation(state.current())
+    st.stop()
 bundle = state.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import figures, state
+from explorer import figures, state, vq_figures, vq_sections
+from vae_core.family import CODEBOOK
 
 bundle = state.current()
 m, t = bundle.model_config, bundle.train_config
@@ -14,7 +15,10 @@ st.markdown(
     "Everything the bundle says about itself, read from its files: `config.json` (configuration, data "
     "set, the command that made it), `history.jsonl` (the training log) and `metrics.json` (held-out "
     "figures). All terms in nats per image; the ELBO is the negative of D + R.")
-st.latex(r"\mathrm{ELBO} = -(D + R) \le \mathcal{L}_k \le \log p(x)")
+if CODEBOOK in bundle.model.provides:  # no L_k: the posterior is a point mass on the codes
+    st.latex(r"\mathrm{ELBO} = -(D + R) \le \log p(x),\qquad R = -\log p(k(x))")
+else:
+    st.latex(r"\mathrm{ELBO} = -(D + R) \le \mathcal{L}_k \le \log p(x)")
 
 if bundle.command:
     st.subheader("Reproduce it")
@@ -28,7 +32,10 @@ if bundle.command:
                   if (Path(bundle.path) / "projections.safetensors").exists() else ""))
 
 metrics = bundle.metrics or {}
-if metrics:
+if "codebook" in metrics:  # a VQ-VAE: D, the prior's rate, codebook use; its own curves
+    st.subheader("Held-out metrics")
+    vq_sections.model_card_metrics(bundle)
+elif metrics:
     st.subheader("Held-out metrics")
     ll = metrics.get("log_likelihood")
     c = st.columns(5)
@@ -47,8 +54,14 @@ else:
 history = bundle.history()
 stage1 = [r for r in history if r.get("stage", 1) == 1]  # a two-stage bundle logs both stages
 stage2 = [r for r in history if r.get("stage") == 2]
-st.subheader("Training curve" + (" of stage 1" if stage2 else ""))
-if history:
+vq_bundle = CODEBOOK in bundle.model.provides
+
+
+def gaussian_curves() -> None:
+    st.subheader("Training curve" + (" of stage 1" if stage2 else ""))
+    if not history:
+        st.info("This bundle has no history.jsonl.")
+        return
     st.plotly_chart(figures.training_curve(stage1), key="card_curve")
     st.caption("Thin lines: running means over training batches (one z per image, binarized afresh); "
                "lines with markers: the held-out split after each epoch. Nats per image.")
@@ -57,15 +70,22 @@ if history:
         st.caption("The decoder's learned standard deviation γ: Dai & Wipf (2019) show it falls towards 0 as "
                    "the decoder fits the data manifold, and that dimensions the data do not need then "
                    "collapse to the prior.")
+    if stage2:
+        st.subheader("Stage 2: the VAE on stage-1 codes")
+        st.plotly_chart(figures.stage2_curve(stage2), key="card_stage2")
+        st.plotly_chart(figures.learned_sigma_curve(stage2, "gamma_z", "stage-2 γ_z (latent units)"), key="card_gamma_z")
+        st.caption("Stage 2 learns q(z), the distribution of stage-1 codes, so that u ~ N(0, I) → z → x "
+                   "samples where stage 1's decoder was trained (Dai & Wipf 2019). Nats per code, summed over "
+                   "its dimensions.")
+
+
+if vq_bundle:
+    st.subheader("Training curves")
+    st.plotly_chart(vq_figures.vq_training_curves(history), key="card_vq_curves")
+    st.caption("Left and middle: the VQ-VAE, per epoch (training batches' mean and the held-out split); right: "
+               "the PixelCNN prior trained afterwards on the training images' code grids. Nats per image.")
 else:
-    st.info("This bundle has no history.jsonl.")
-if stage2:
-    st.subheader("Stage 2: the VAE on stage-1 codes")
-    st.plotly_chart(figures.stage2_curve(stage2), key="card_stage2")
-    st.plotly_chart(figures.learned_sigma_curve(stage2, "gamma_z", "stage-2 γ_z (latent units)"), key="card_gamma_z")
-    st.caption("Stage 2 learns q(z), the distribution of stage-1 codes, so that u ~ N(0, I) → z → x "
-               "samples where stage 1's decoder was trained (Dai & Wipf 2019). Nats per code, summed over "
-               "its dimensions.")
+    gaussian_curves()
 
 left, right = st.columns(2)
 for column, title, config in ((left, "Model", m), (right, "Training", t)):

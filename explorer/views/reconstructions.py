@@ -5,6 +5,7 @@ import torch
 
 from explorer import figures, state, widgets
 from vae_core import analysis
+from vae_core.family import CODEBOOK
 
 bundle = state.current()
 arrays = state.probe(bundle)
@@ -16,6 +17,10 @@ st.markdown(
     "posterior mean, E[x | z = μ(x)]. Below each: its **reconstruction term** D = −log p(x | z), "
     "z ~ q(z|x) (one sample, as in training), and its **KL term** R = KL(q(z|x) ‖ p(z)), both in "
     "nats per image; their sum is the image's −ELBO.")
+if CODEBOOK in bundle.model.provides:  # a VQ-VAE: deterministic codes, rate from its prior over them
+    st.info(f"{bundle.model.title}: z is the quantized grid z_q(x), the same on every call, and R is −log p(k(x)) "
+            "under the PixelCNN prior over codes (the KL of a posterior that puts all its mass on k(x)). "
+            "See the Code grids view for each image's codes.")
 st.latex(r"-\mathrm{ELBO}(x) = \underbrace{-\mathbb{E}_{q(z|x)}[\log p(x\mid z)]}_{D}"
          r" + \underbrace{\mathrm{KL}(q(z\mid x)\,\|\,p(z))}_{R}")
 
