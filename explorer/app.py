@@ -42,12 +42,15 @@ PAGES = {
         st.Page("views/rate_distortion.py", title="Rate–distortion plane", icon=":material/show_chart:"),
         st.Page("views/compare.py", title="Compare two bundles", icon=":material/compare:"),
     ],
+    "2-D lab": [
+        st.Page("views/lab.py", title="2-D lab: train live", icon=":material/science:"),
+    ],
     "Training": [
         st.Page("views/train.py", title="Start a run", icon=":material/play_circle:"),
         st.Page("views/run_live.py", title="Watch a run", icon=":material/monitoring:"),
     ],
 }
-TRAINING_PAGES = {page.url_path for page in PAGES["Training"]}  # drawn even when no bundle opens
+TRAINING_PAGES = {page.url_path for page in PAGES["Training"] + PAGES["2-D lab"]}  # drawn even when no bundle opens
 DEFAULT_BUNDLE = "mnist-conv-z16"
 
 
@@ -137,7 +140,7 @@ def image_box(bundle) -> None:
                 caption=f"label {bundle.classes[arrays['labels'][i]]}")
 
 
-# 17 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
+# 18 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
 navigation = st.navigation(PAGES, expanded=True)
 if sidebar() or navigation.url_path in TRAINING_PAGES:
     navigation.run()

@@ -163,3 +163,41 @@ def test_clicking_a_code_cell_and_picking_a_code_redraws_the_image(server, page)
     assert after != before  # the edited grid's decoding, a new picture
     assert page.get_by_test_id("stException").count() == 0
     shot(page, "code_edit_one_cell")
+
+
+DATA_POINT_JS = """(i) => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')]
+    .find((g) => g._fullData.some((t) => t.name === 'data (click one)'));
+  const tr = gd._fullData.find((t) => t.name === 'data (click one)');
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  return {cx: box.left + xa._offset + xa.l2p(tr.x[i]), cy: box.top + ya._offset + ya.l2p(tr.y[i])};
+}"""
+GRID_LINE_JS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')]
+    .find((g) => g._fullData.some((t) => t.name === 'data (click one)'));
+  return Array.from(gd._fullData.find((t) => (t.name || '').startsWith('f(z)')).x).slice(0, 5);
+}"""
+
+
+def test_the_lab_plays_pauses_and_shows_a_clicked_points_posterior(server, page):
+    page.goto(f"{server}/lab")
+    wait_until_drawn(page)
+    before = page.evaluate(GRID_LINE_JS)
+    page.get_by_role("button", name="Play").click()
+    sync_api.expect(page.get_by_role("button", name="Pause")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(4000)  # two seconds of training at least, redrawn twice a second
+    page.get_by_role("button", name="Pause").click()
+    sync_api.expect(page.get_by_text("Paused.")).to_be_visible(timeout=30_000)
+    wait_until_drawn(page)
+    page.wait_for_timeout(500)
+    assert page.evaluate(GRID_LINE_JS) != before  # the decoder moved its grid
+    steps = int(page.get_by_text("Paused.").inner_text().split("Step ")[1].split(" ")[0].replace(",", ""))
+    assert steps > 0
+    point = page.evaluate(DATA_POINT_JS, 10)
+    page.mouse.click(point["cx"], point["cy"])
+    sync_api.expect(page.get_by_text("five repeats of each estimate")).to_be_visible(timeout=60_000)
+    wait_until_drawn(page)
+    legend = page.locator(".js-plotly-plot").filter(has_text="q(z|x) of the clicked point")
+    assert legend.count() >= 1  # the ellipse's trace is drawn in the latent plot
+    assert page.get_by_test_id("stException").count() == 0
+    shot(page, "lab_ring_clicked")

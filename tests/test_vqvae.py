@@ -231,3 +231,13 @@ def test_editing_a_cell_changes_the_decoding(vq_bundle, monkeypatch):
     (grid_edits,) = edits.values()
     assert list(grid_edits.values()) == [new_code]
     assert any("**1** cell edited" in m.value for m in at.main.markdown), before
+
+
+def test_a_bad_option_is_one_line_and_status_2(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "vae_core.train_vq", "--out", str(tmp_path / "x"), "--dataset", "digits",
+                           "--codebook-size", "1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "codebook_size must be" in done.stderr
+    assert not (tmp_path / "x").exists()
