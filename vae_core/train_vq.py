@@ -247,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     flush_denormals()  # first, before torch starts its worker threads (vae_core.training.flush_denormals)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a Stop, like Ctrl-C: --resume continues
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         model_cfg = VQConfig(image_shape=IMAGE_SHAPES[args.dataset], channels=args.channels,
                              residual_blocks=args.residual_blocks, embedding_dim=args.embedding_dim,
@@ -257,11 +258,14 @@ def main(argv: list[str] | None = None) -> int:
                              prior_layers=args.prior_layers)
         train_cfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                 probe_size=args.probe_size, seed=args.seed, device=args.device)
+    except ConfigError as exc:
+        parser.error(str(exc))  # one line naming the option, status 2, as vae_core.train does
+    try:
         out = train_vq(model_cfg, train_cfg, args.out, prior_epochs=args.prior_epochs, prior_lr=args.prior_lr,
                        frechet=args.frechet, data_dir=args.data_dir, download=not args.no_download,
                        overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
                        command=recorded_command("python -m vae_core.train_vq", argv))
-    except (ConfigError, ValueError, ckpt.BundleError, DatasetNotFoundError, FileExistsError, FloatingPointError,
+    except (ValueError, ckpt.BundleError, DatasetNotFoundError, FileExistsError, FloatingPointError,
             OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
