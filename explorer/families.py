@@ -53,6 +53,14 @@ def family_key(path: str | Path) -> str | None:
     return json.dumps({"model": asdict(model), "train": settings}, sort_keys=True, default=str)
 
 
+def dataset_of(path: str | Path) -> str | None:
+    """The data set a bundle was trained on, from its config.json; None when unreadable."""
+    try:
+        return read_configs(path)[1].dataset
+    except BundleError:
+        return None
+
+
 def beta_of(path: str | Path) -> float:
     return float(read_configs(path)[1].beta)
 

@@ -107,8 +107,10 @@ def latent_space(model: lab2d.ToyVAE, points: np.ndarray, selected: int | None) 
         gauss = lambda m, s: np.exp(-0.5 * ((z[:, None] - m) / s) ** 2) / (np.sqrt(2 * np.pi) * s)  # noqa: E731
         fig.add_trace(go.Scatter(x=z, y=gauss(np.zeros(1), np.ones(1))[:, 0], name="prior N(0, 1)",
                                  line=dict(color="grey", dash="dash")))
-        fig.add_trace(go.Scatter(x=z, y=gauss(mu[:, 0], std[:, 0]).mean(1), name="aggregate posterior q(z)",
-                                 fill="tozeroy", line=dict(color="#1f77b4")))
+        pooled = gauss(mu[:, 0], std[:, 0]).mean(1)
+        fig.add_trace(go.Scatter(x=z, y=pooled, name="aggregate posterior q(z)", fill="tozeroy", line=dict(color="#1f77b4")))
+        # A narrow q(z|x) peaks far above the rest; the axis follows the prior and q(z), and the peak is cut off.
+        fig.update_yaxes(range=[0, 1.3 * max(0.4, float(pooled.max()))])
         if selected is not None and selected < len(points):
             fig.add_trace(go.Scatter(x=z, y=gauss(mu[selected], std[selected])[:, 0], name="q(z|x) of the clicked point",
                                      line=dict(color="#d62728", width=2)))

@@ -47,7 +47,7 @@ def generation(bundle: Bundle) -> None:
     for column, uniform, name, key in ((left, False, f"PixelCNN prior, T = {temperature:g}", "prior_samples"),
                                        (right, True, "uniform codes", "uniform_samples")):
         grid = samples(bundle, count, temperature=temperature, seed=seed, uniform=uniform)
-        column.plotly_chart(figures.image_grid(grid.reshape(-1, per_row, *grid.shape[1:]), scale=3, title=name),
+        column.plotly_chart(figures.image_grid(grid.reshape(-1, per_row, *grid.shape[1:]), scale=3, title=name, width=460),
                             key=f"gen_{key}")
         if key in frechet:
             column.metric("Fréchet distance to the test images (T = 1)", f"{frechet[key]:.2f}",
@@ -106,17 +106,17 @@ def compare_table(pair: dict[str, Bundle]) -> list[dict]:
         r = m.get("kl", float(arrays["kl"].mean()))
         fd = (m.get("frechet_distance") or {})
         fd = fd.get("prior_samples", fd.get("stage2_samples"))
-        rows.append({"": key, "bundle": b.name, "family": b.model.title, "D (nats/image)": round(d, 2),
+        rows.append({"": key, "bundle": b.name, "family": b.model.title.split(" (")[0], "D (nats/image)": round(d, 2),
                      "rate R (nats/image)": round(r, 2),
                      "what R is": "KL(q(z|x) ‖ N(0, I))" if GAUSSIAN_POSTERIOR in b.model.provides
                      else "−log p(k(x)), PixelCNN prior" if hasattr(b.model, "uniform_rate") else "—",
-                     "ELBO (nats/image)": round(-(d + r), 2), "Fréchet distance of samples": fd, "figures from": source})
+                     "ELBO (nats/image)": round(-(d + r), 2), "Fréchet distance of samples": fd, "images": source})
     return rows
 
 
 def compare(pair: dict[str, Bundle]) -> None:
     """Two bundles of different families: D, rate, reconstructions and samples side by side."""
-    st.dataframe(compare_table(pair), hide_index=True)
+    st.dataframe(compare_table(pair), hide_index=True, width="stretch")
     st.caption("D and R in nats per image. A VQ-VAE's D is usually far lower (its grid carries more information "
                "than a small Gaussian latent), and its rate is the prior's cost of describing the codes. Fréchet "
                "distances are on this project's own classifier features, not the Inception FID of papers.")
@@ -147,7 +147,7 @@ def model_card_metrics(bundle: Bundle) -> None:
     c[0].metric("ELBO (nats/image)", f"{m['elbo']:.2f}")
     c[1].metric("D (nats/image)", f"{m['reconstruction']:.2f}")
     c[2].metric("R = prior NLL (nats/image)", f"{m['kl']:.2f}", help=m.get("rate"))
-    c[3].metric("uniform rate h·w·log K", f"{m['uniform_rate']:.2f}")
+    c[3].metric("uniform rate h·w·log K (nats/image)", f"{m['uniform_rate']:.2f}")
     c[4].metric("codes used", f"{m['codebook']['used']} of {m['codebook']['codebook_size']}",
                 f"perplexity {m['codebook']['perplexity']:.1f}", delta_color="off")
     st.caption(f"{m.get('split', 'test')} set, {m.get('n_images', 0):,} images; binarization: {m.get('binarization')}. "

@@ -62,7 +62,8 @@ def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path,
     device = resolve_device(tc.device)
     torch.manual_seed(tc.seed)
     source = {"download": download, "folder": tc.folder, "image_shape": model_config.image_shape}
-    train_set, val_set = split_validation(load_dataset(tc.dataset, "train", data_dir, **source), VAL_FRACTION, tc.seed)
+    whole_train = load_dataset(tc.dataset, "train", data_dir, **source)
+    train_set, val_set = split_validation(whole_train, VAL_FRACTION, tc.seed)
     test_set = load_dataset(tc.dataset, "test", data_dir, **source)
     use_binarize = default_binarize(tc.dataset, model_config.likelihood) if tc.binarize is None else tc.binarize
     model = VQVAE(model_config).to(device)
@@ -98,7 +99,7 @@ def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path,
         record = _prior_epoch(model, optimizer, codes, tc.batch_size, epoch, prior_epochs, run)
         _save(run, model, optimizer, {"phase": "prior", "epoch": epoch}, record)
     wall = time.perf_counter() - started
-    _finish(out, model, test_set.images, train_set.images, use_binarize, frechet, tc,
+    _finish(out, model, test_set.images, whole_train.images, use_binarize, frechet, tc,
             {"epochs": tc.epochs, "prior_epochs": prior_epochs, "wall_time_s": round(wall, 1), "device": str(device)},
             progress)
     return out
@@ -200,6 +201,7 @@ def _finish(out: Path, model: VQVAE, test_images, train_images, use_binarize: bo
     metrics.update(split="test", binarization=binarization_note(use_binarize, 0), **facts)
     loaded = sample_quality.load_classifier(tc.dataset)
     if frechet > 0 and loaded is not None:
+        # The whole training split in a seed-0 order, as vae_core.evaluate draws it: the same floor as other bundles.
         order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(0))
         metrics["frechet_distance"] = sample_quality.report(model, to_float(test_images), to_float(train_images[order]),
                                                             *loaded, n=frechet, seed=0)

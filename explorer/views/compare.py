@@ -31,12 +31,14 @@ if not others:
 
 
 def default_other() -> str:
-    """The family member whose β is furthest from A's, or else the first other bundle."""
+    """The β family member whose β is furthest from A's; else a bundle of the same data set (the
+    app's default bundle first: a VQ-VAE then meets the Gaussian VAE of its data); else the first."""
     family = [str(p) for p in families.family_of(bundle.path, [Path(p) for p in bundles]) if p != bundle.path]
     if family:
         beta = float(bundle.train_config.beta)
         return max(family, key=lambda p: abs(families.beta_of(p) - beta))
-    return others[0]
+    same = [p for p in others if families.dataset_of(p) == bundle.train_config.dataset]
+    return next((p for p in same if Path(p).name == "mnist-conv-z16"), same[0] if same else others[0])
 
 
 if st.session_state.get("compare_with") not in others:
