@@ -28,7 +28,7 @@ from .config import ConfigError, TrainConfig
 from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError, binarize, default_binarize, load_dataset, \
     probe_subset, split_validation, to_float
 from .evaluation import binarization_note, prepare, resolve_device
-from .training import flush_denormals
+from .training import _check_out, flush_denormals
 from .train_command import _ints, _stop_on_sigterm, recorded_command
 from .vq_evaluation import evaluate_vq
 from .vqvae import VQConfig, VQVAE, codebook_usage
@@ -53,12 +53,7 @@ def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path,
         raise ValueError("prior_epochs must be >= 0 and prior_lr > 0")
     out, tc = Path(out), train_config
     state = ckpt.read_train_state(out) if resume else None
-    if state is None and (out / ckpt.CONFIG).exists() and not overwrite:
-        if not resume:
-            raise FileExistsError(f"{out} already holds a bundle; pass --overwrite, or --resume to continue it")
-        if (out / ckpt.METRICS).exists():
-            raise FileExistsError(f"{out} holds a finished run; nothing to resume")
-    ckpt.check_writable(out)
+    _check_out(out, state, overwrite, resume)  # vae_core.training's: refuse to clobber, test-write the folder
     device = resolve_device(tc.device)
     torch.manual_seed(tc.seed)
     source = {"download": download, "folder": tc.folder, "image_shape": model_config.image_shape}
