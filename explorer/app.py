@@ -12,11 +12,16 @@ import streamlit as st
 
 # The project is installed (pip install -r requirements.txt installs it in editable mode), so
 # this runs from any folder: ``streamlit run explorer/app.py`` or ``vae-explorer``.
-from explorer import figures, selection, state
+from explorer import figures, own, selection, state
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
 
 PAGES = {
+    "Teach a class": [
+        st.Page("views/lessons.py", title="Lessons", icon=":material/school:"),
+        st.Page("views/own_image.py", title="Your own image", icon=":material/draw:"),
+        st.Page("views/beta_gesture.py", title="β as one gesture", icon=":material/swipe:"),
+    ],
     "Images": [
         st.Page("views/reconstructions.py", title="Reconstructions", icon=":material/image:", default=True),
         st.Page("views/posterior.py", title="Posterior spread", icon=":material/blur_on:"),
@@ -50,7 +55,7 @@ PAGES = {
         st.Page("views/run_live.py", title="Watch a run", icon=":material/monitoring:"),
     ],
 }
-TRAINING_PAGES = {page.url_path for page in PAGES["Training"] + PAGES["2-D lab"]}  # drawn even when no bundle opens
+TRAINING_PAGES = {page.url_path for page in PAGES["Training"] + PAGES["2-D lab"] + PAGES["Teach a class"][:1]}  # drawn even when no bundle opens
 DEFAULT_BUNDLE = "mnist-conv-z16"
 
 
@@ -130,7 +135,15 @@ def metrics_box(bundle) -> None:
 
 
 def image_box(bundle) -> None:
-    """The selected probe image, used by inspection, traversals, posterior spread, interpolation."""
+    """The selected probe image, used by inspection, traversals, posterior spread, interpolation;
+    or the learner's own image where they made it the selected one (views/own_image.py)."""
+    mine = own.usable(bundle)
+    if mine is not None:
+        left, right = st.sidebar.columns([3, 2])
+        left.markdown("**Selected image: your own** (every view starts from it)")
+        left.button("Back to the probe images", key="own_release_sidebar", on_click=own.use, args=(False,))
+        right.image(figures.to_uint8_grid(mine.x[None, None], scale=2), output_format="PNG", caption="yours")
+        return
     arrays = state.probe(bundle)
     n = len(arrays["labels"])
     left, right = st.sidebar.columns([3, 2])
@@ -140,7 +153,7 @@ def image_box(bundle) -> None:
                 caption=f"label {bundle.classes[arrays['labels'][i]]}")
 
 
-# 18 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
+# 21 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
 navigation = st.navigation(PAGES, expanded=True)
 if sidebar() or navigation.url_path in TRAINING_PAGES:
     navigation.run()

@@ -99,6 +99,14 @@ def latent_map(coords: np.ndarray, labels: np.ndarray, classes: list[str], axis_
     return fig
 
 
+def mark_own(fig: go.Figure, xy: np.ndarray, name: str = "your image") -> go.Figure:
+    """Add the learner's own image to a latent map: a large star at ``xy`` (2,), map units."""
+    fig.add_trace(go.Scattergl(x=[xy[0]], y=[xy[1]], mode="markers", name=name,
+                               marker=dict(size=22, symbol="star", color="gold", line=dict(width=2, color="black")),
+                               hovertemplate=f"{name}<extra></extra>"))
+    return fig
+
+
 def posterior_bars(mu: np.ndarray, sigma: np.ndarray, kl: np.ndarray) -> go.Figure:
     """One image's q(z|x): mu per dimension with +-sigma error bars, and its KL per dimension
     (nats). All arrays (D,); dimensions in index order, the prior N(0, 1) drawn as a band."""

@@ -73,6 +73,7 @@ def points_to_indices(figure, selection) -> list[int]:
     """
     indices = []
     for p in (selection or {}).get("points", []):
-        if "curve_number" in p and "point_index" in p:
+        trace = figure.data[p["curve_number"]] if "curve_number" in p else None
+        if trace is not None and trace.customdata is not None and "point_index" in p:  # not a marker like the own image's star
             indices.append(int(figure.data[p["curve_number"]].customdata[p["point_index"]][0]))
     return indices

@@ -90,6 +90,11 @@ def _stamp(path: str) -> float:
     return weights_stamp(path)
 
 
+def stamp(bundle: Bundle) -> float:
+    """Changes when the bundle's weights do: part of every cache key of a result of them."""
+    return weights_stamp(str(bundle.path))
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
 def _load(path: str, stamp: float) -> Bundle:
     bundle = load_bundle(path)  # in eval mode; vae_core.analysis runs without gradients
@@ -259,9 +264,3 @@ def _encodings_csv(path: str, stamp: float) -> bytes:
 def encodings_csv(bundle: Bundle) -> bytes:
     """Every probe image's index, label, mu_j and sigma_j (latent units) as CSV bytes."""
     return _encodings_csv(str(bundle.path), _stamp(str(bundle.path)))
-
-
-def reconstruction(bundle: Bundle, i: int) -> np.ndarray:
-    """E[x | z = mu(x)] of probe image i: (C, H, W) in [0, 1]."""
-    x = probe(bundle)["x"][i]
-    return analysis.reconstruct(bundle.model, torch.tensor(x)[None])[0].numpy()

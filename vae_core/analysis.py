@@ -81,10 +81,7 @@ def posterior_std(logvar: torch.Tensor) -> torch.Tensor:
 def active_dimensions(mu) -> torch.Tensor:
     """(D,) bool: Cov_x(mu_u) > 0.01 over the N rows of posterior means ``mu`` (N, D), array or
     tensor (Burda et al. 2016); all False for a single image, whose variance is undefined."""
-    mu = torch.as_tensor(mu)
-    if len(mu) < 2:
-        return torch.zeros(mu.shape[1], dtype=torch.bool)
-    return active_units(mu, ACTIVE_THRESHOLD)
+    return active_units(torch.as_tensor(mu), ACTIVE_THRESHOLD)
 
 
 @torch.no_grad()

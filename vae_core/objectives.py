@@ -116,8 +116,11 @@ def importance_weighted_bound(model: VAE, x: torch.Tensor, k: int, *, chunk: int
 def active_units(mu: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:
     """Which latent dimensions are active: Cov_x(E_q[z_u]) > threshold (Burda et al. 2016).
 
-    ``mu`` is (N, D), the posterior means of N images; returns (D,) bool.
+    ``mu`` is (N, D), the posterior means of N images; returns (D,) bool, all False for one
+    image, whose variance is undefined.
     """
+    if len(mu) < 2:
+        return torch.zeros(mu.shape[1], dtype=torch.bool, device=mu.device)
     return mu.var(dim=0, unbiased=True) > threshold
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import families, family_figures, figures, selection, state, vq_sections
+from explorer import families, family_figures, figures, own, state, vq_sections
 from vae_core import analysis
 from vae_core.evaluation import ACTIVE_THRESHOLD
 from vae_core.family import GAUSSIAN_POSTERIOR
@@ -83,18 +83,20 @@ st.caption(f"The first {n:,} probe images of each, coloured by label. PCA keeps 
 st.subheader("Reconstructions of the same images")
 if st.button("Other images", key="cmp_shuffle"):
     st.session_state["cmp_seed"] = st.session_state.get("cmp_seed", 0) + 1
-i = selection.get(selection.FIRST, len(arrays["A"]["labels"]))
+sel = own.picked(bundle)
+i = sel.index if sel.index is not None else -1  # -1: the learner's own image, in no probe set
 rng = np.random.default_rng(st.session_state.get("cmp_seed", 0))
-chosen = np.concatenate([[i], rng.choice(np.delete(np.arange(len(arrays["A"]["labels"])), i),
-                                         size=min(9, len(arrays["A"]["labels"]) - 1), replace=False)])
-x = arrays["A"]["x"][chosen]
+pool = np.arange(len(arrays["A"]["labels"]))
+others = rng.choice(pool[pool != i], size=min(9, len(pool) - 1), replace=False)
+chosen = np.concatenate([[i], others]).astype(int)
+x = np.concatenate([sel.x[None], arrays["A"]["x"][others]])
 rows = [x, analysis.reconstruct(bundle.model, torch.tensor(x)).numpy()]
 names = ["input x", f"A: E[x | z = μ], β = {bundle.train_config.beta:g}"]
 if same_data:
     rows.append(analysis.reconstruct(other.model, torch.tensor(x)).numpy())
     names.append(f"B: E[x | z = μ], β = {other.train_config.beta:g}")
 st.plotly_chart(figures.image_grid(np.stack(rows), row_labels=names,
-                                   col_labels=[f"#{j} · {bundle.classes[arrays['A']['labels'][j]]}" for j in chosen],
+                                   col_labels=[sel.caption if j < 0 else f"#{j} · {bundle.classes[arrays['A']['labels'][j]]}" for j in chosen],
                                    scale=2, x_title="probe index · label (the first is the sidebar's selected image)"),
                 key="cmp_recon")
 if not same_data:
@@ -110,16 +112,16 @@ values = torch.linspace(-3, 3, steps)
 cols = st.columns(2)
 for col, (k, b) in zip(cols, pair.items()):
     kl_mean, order = state.kl_by_dimension(b)
-    index = i if same_data or k == "A" else 0
+    anchor = own.picked(b).mu if same_data or k == "A" else arrays[k]["mu"][0]
     dims = order[:min(rows_n, len(order))]
-    grid = analysis.traversal(b.model, torch.tensor(arrays[k]["mu"][index]), dims, values)
+    grid = analysis.traversal(b.model, torch.tensor(anchor), dims, values)
     col.plotly_chart(figures.image_grid(
         grid.numpy(), row_labels=[f"z{j} · KL {kl_mean[j]:.2f}" for j in dims],
         col_labels=[f"{t:+.1f}" for t in values.tolist()], scale=2,
         title=f"{k}: {b.name}", x_title="offset t added to z_j; rows: dimension · KL (nats per image)",
         width=460),  # half of the wide layout's main column
         key=f"cmp_trav_{k}")
-st.caption(f"Each row decodes μ(x) + t·e_j of probe image #{i} for one dimension j, the dimensions with "
+st.caption(f"Each row decodes μ(x) + t·e_j of {sel.caption} for one dimension j, the dimensions with "
            "the largest average KL first. A row that does not change is a dimension the decoder ignores.")
 
 st.subheader("KL per dimension")

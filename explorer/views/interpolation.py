@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, selection, state, vq_sections, widgets
+from explorer import figures, own, selection, state, vq_sections, widgets
 from vae_core import analysis
 from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR
 
@@ -27,15 +27,16 @@ st.latex(r"z_t^{\text{slerp}} = \big((1-t)\|\mu_a\| + t\|\mu_b\|\big)\left(\frac
          r" + \frac{\sin(t\Omega)}{\sin\Omega}\,u_b\right),\qquad u = \frac{\mu}{\|\mu\|},\quad \cos\Omega = u_a\cdot u_b")
 
 c1, c2, c3 = st.columns(3)
-a = selection.get(selection.FIRST, n_probe)
-c1.markdown(f"**From:** the selected image, #{a} (change it in the sidebar or on the latent map)")
+start = own.picked(bundle)
+a = start.index if start.index is not None else "yours"
+c1.markdown(f"**From:** the selected image, {start.caption} (change it in the sidebar or on the latent map)")
 b = selection.number_input(c2, "To: probe image", selection.SECOND, n_probe)
 steps = c3.select_slider("Steps", [5, 7, 9, 11, 13], value=9, key="interp_steps")
-for column, k in ((c1, a), (c2, b)):
-    column.image(figures.to_uint8_grid(arrays["x"][k][None, None], scale=3), output_format="PNG",
-                 caption=f"probe #{k}, label {bundle.classes[arrays['labels'][k]]}")
+for column, image, caption in ((c1, start.x, start.caption),
+                               (c2, arrays["x"][b], f"probe #{b}, label {bundle.classes[arrays['labels'][b]]}")):
+    column.image(figures.to_uint8_grid(image[None, None], scale=3), output_format="PNG", caption=caption)
 
-za, zb = torch.tensor(arrays["mu"][a]), torch.tensor(arrays["mu"][b])
+za, zb = torch.tensor(start.mu), torch.tensor(arrays["mu"][b])
 rows = np.stack([analysis.decode(bundle.model, analysis.interpolate(za, zb, steps, m)).numpy()
                  for m in ("linear", "spherical")])
 norms = [[float(z.norm()) for z in analysis.interpolate(za, zb, steps, m)] for m in ("linear", "spherical")]
@@ -44,6 +45,6 @@ labels = [f"t = {v:.2f}<br>‖z‖ lin {norms[0][k]:.1f} / slerp {norms[1][k]:.1
 st.plotly_chart(figures.image_grid(rows, row_labels=["linear", "spherical"], col_labels=labels, scale=3,
                                    x_title="position t along the path; ‖z‖ in latent units"),
                 key="interp_grid")
-st.caption(f"Decoder means E[x|z] along both paths from μ of #{a} to μ of #{b}. A {dim}-D prior sample "
+st.caption(f"Decoder means E[x|z] along both paths from μ of {start.caption} to μ of #{b}. A {dim}-D prior sample "
            f"has norm ≈ √{dim} = {dim ** 0.5:.1f}.")
 widgets.download_png(rows, f"{bundle.name}-interpolation-{a}-{b}.png", key="interp_png")

@@ -3,9 +3,12 @@ import time
 
 import numpy as np
 import streamlit as st
+import torch
 
-from explorer import figures, selection, state
+from explorer import figures, own, selection, state
+from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
+from vae_core.own_image import place_on_map
 
 bundle = state.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
@@ -44,6 +47,10 @@ highlight = list(dict.fromkeys(([i] if i < n else []) + picked))[:50]
 ellipses = [(arrays["mu"][k], sigma[k]) for k in highlight] if keys[method] == "latent" else []
 fig = figures.latent_map(proj.coords, arrays["labels"][:n], bundle.classes, proj.axis_titles,
                          highlight=highlight, ellipses=ellipses)
+sel = own.picked(bundle)
+if sel.index is None:  # the learner's own image is the selected one: a star, placed without moving the others
+    xy, exact = place_on_map(arrays["mu"][:n], proj.coords, sel.mu[None], keys[method])
+    figures.mark_own(fig, xy[0], "your image" + ("" if exact else " (approximate place)"))
 
 
 def on_pick():
@@ -52,28 +59,30 @@ def on_pick():
     if indices:
         st.session_state["map_picked"] = indices
         selection.choose(selection.FIRST, indices[0])
+        own.use(False)  # a clicked test image becomes the selected one, not the own image
 
 
 st.plotly_chart(fig, key="latent_map", on_select=on_pick, selection_mode=("points", "box", "lasso"),
                 config={"toImageButtonOptions": {"format": "png", "scale": 2, "filename": f"{bundle.name}-latent-map"}})
 st.caption(f"{n:,} probe images, {method}; computed or fetched from the cache in {elapsed:.2f} s. "
            + ("Black ellipses: the 1σ contour of q(z|x) of the selected images. " if ellipses else "")
+           + ("The star: your own image. " if sel.index is None else "")
            + "The camera icon above the chart saves it as PNG.")
 
 csv = state.encodings_csv(bundle)
 st.download_button("Download the encodings (CSV: index, label, μ, σ)", csv, f"{bundle.name}-encodings.csv",
                    "text/csv", key="map_csv", icon=":material/download:", on_click="ignore")
 
-st.header(f"Inspect image #{i}")
+st.header(f"Inspect image #{i}" if sel.index is not None else "Inspect your image")
 if len(picked) > 1:
     st.caption(f"{len(picked)} points selected; showing the first. Their indices: "
                + ", ".join(map(str, picked[:30])) + ("…" if len(picked) > 30 else ""))
 left, right = st.columns([1, 4])
-recon = state.reconstruction(bundle, i)
-left.image(figures.to_uint8_grid(np.stack([arrays["x"][i][None], recon[None]]), scale=4), output_format="PNG",
-           caption=f"top: input x (label {bundle.classes[arrays['labels'][i]]}); bottom: E[x | z = μ(x)]")
-left.markdown(f"D **{arrays['reconstruction'][i]:.1f}**, R **{arrays['kl'][i]:.1f}** nats per image")
-right.plotly_chart(figures.posterior_bars(arrays["mu"][i], sigma[i], arrays["kl_per_dim"][i]), key="inspect_bars")
+recon = analysis.reconstruct(bundle.model, torch.tensor(sel.x)[None])[0].numpy()
+left.image(figures.to_uint8_grid(np.stack([sel.x[None], recon[None]]), scale=4), output_format="PNG",
+           caption=f"top: input x ({sel.caption}); bottom: E[x | z = μ(x)]")
+left.markdown(f"D **{sel.distortion:.1f}**, R **{sel.rate:.1f}** nats per image")
+right.plotly_chart(figures.posterior_bars(sel.mu, sel.sigma, sel.kl_per_dim), key="inspect_bars")
 right.caption("Left: where q(z|x) sits in each dimension; a σ near 1 and μ near 0 is a dimension this image "
               "leaves at the prior (KL ≈ 0). Right: KL_j = ½(μ_j² + σ_j² − log σ_j² − 1), nats; they sum to R.")
 b1, b2, b3 = st.columns(3)

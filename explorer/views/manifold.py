@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from explorer import figures, selection, state, widgets
+from explorer import figures, own, state, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -34,8 +34,8 @@ kind = c4.radio("Other dimensions held at", list(kinds), format_func=kinds.get, 
 if i == j:
     st.warning("Pick two different dimensions.")
     st.stop()
-index = selection.get(selection.FIRST, n_probe)
-anchor = torch.tensor(arrays["mu"][index]) if kind == "image" else torch.zeros(dim)
+sel = own.picked(bundle)
+anchor = torch.tensor(sel.mu) if kind == "image" else torch.zeros(dim)
 images, q = analysis.manifold_grid(bundle.model, anchor, (i, j), size)
 scale = 2 if size > 10 else 3
 ticks = [f"{v:+.2f}" for v in q.tolist()]
@@ -43,6 +43,6 @@ st.plotly_chart(figures.image_grid(images.numpy(), col_labels=ticks, row_labels=
                                    x_title=f"z{i} (prior standard deviations)",
                                    y_title=f"z{j} (prior standard deviations)"), key="mf_grid")
 st.caption(f"{size}×{size} decoder means E[x|z]. "
-           + (f"Other {dim - 2} dimensions at {'0' if kind == 'prior' else f'μ of probe #{index}'}. " if dim > 2 else "")
+           + (f"Other {dim - 2} dimensions at {'0' if kind == 'prior' else f'μ of {sel.caption}'}. " if dim > 2 else "")
            + "Dimensions with KL ≈ 0 are ignored by the decoder: a grid over one of them does not change.")
 widgets.download_png(images.numpy(), f"{bundle.name}-manifold-z{i}-z{j}.png", key="mf_png", scale=scale)

@@ -3,15 +3,14 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, selection, state, widgets
+from explorer import figures, own, state, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
 bundle = state.require(GAUSSIAN_POSTERIOR)
-arrays = state.probe(bundle)
-n_probe, dim = arrays["mu"].shape
-index = selection.get(selection.FIRST, n_probe)
-x = torch.tensor(arrays["x"][index])
+sel = own.picked(bundle)
+dim = len(sel.mu)
+x = torch.tensor(sel.x)
 
 st.title("Posterior spread")
 st.markdown(
@@ -24,7 +23,7 @@ st.latex(r"z^{(s)} = \mu(x) + \sigma(x)\odot\varepsilon^{(s)},\quad \varepsilon^
 
 c1, c2 = st.columns([1, 3])
 c1.image(figures.to_uint8_grid(x.numpy()[None, None], scale=4), output_format="PNG",
-         caption=f"probe #{index}, label {bundle.classes[arrays['labels'][index]]} (change it in the sidebar)")
+         caption=f"{sel.caption} (change it in the sidebar)")
 count = c2.select_slider("Draws", [4, 8, 12, 16], value=12, key="post_n")
 seed = c2.number_input("Seed of the draws", 0, 10_000, 0, key="post_seed")
 draws = analysis.posterior_samples(bundle.model, x, count, seed=int(seed)).numpy()
@@ -32,9 +31,9 @@ mean = analysis.reconstruct(bundle.model, x[None]).numpy()
 c2.plotly_chart(figures.image_grid(np.concatenate([mean, draws])[None], scale=3,
                                    col_labels=["z = μ"] + [f"draw {s + 1}" for s in range(count)]),
                 key="post_grid")
-widgets.download_png(np.concatenate([mean, draws])[None], f"{bundle.name}-posterior-{index}.png", key="post_png",
+widgets.download_png(np.concatenate([mean, draws])[None], f"{bundle.name}-posterior-{sel.index if sel.index is not None else 'own'}.png", key="post_png",
                      container=c2)
-sigma = arrays["sigma"][index]
+sigma = sel.sigma
 c2.caption(f"Mean σ_j over the {dim} dimensions: {sigma.mean():.2f} (1 = the prior's; small = certain). "
            f"Pixelwise spread of the draws: {draws.std(0).mean():.3f} (intensity units, mean over pixels).")
 

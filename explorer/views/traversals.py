@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from explorer import figures, selection, state, widgets
+from explorer import figures, own, state, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -30,10 +30,10 @@ rows = st.slider("Rows (dimensions, by KL)", 1, dim, min(dim, 16), key="trav_row
 if kind == "prior":
     anchor = torch.zeros(dim)
 else:
-    index = selection.get(selection.FIRST, n_probe)
-    anchor = torch.tensor(arrays["mu"][index])
-    c2.image(figures.to_uint8_grid(arrays["x"][index][None, None], scale=3),
-             caption=f"anchor: probe #{index}, label {bundle.classes[arrays['labels'][index]]} "
+    sel = own.picked(bundle)
+    anchor = torch.tensor(sel.mu)
+    c2.image(figures.to_uint8_grid(sel.x[None, None], scale=3),
+             caption=f"anchor: {sel.caption} "
                      "(change it in the sidebar or on the latent map)", output_format="PNG", width=112)
 
 values = torch.linspace(-3, 3, steps)

@@ -1,0 +1,116 @@
+"""Draw or upload an image and watch the model encode, reconstruct and place it."""
+import numpy as np
+import streamlit as st
+
+from explorer import figures, own, state
+from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
+from vae_core.own_image import place_on_map
+from vae_core.preprocess import ImageInputError, read_image, to_grey
+
+bundle = state.current()
+gaussian = GAUSSIAN_POSTERIOR in bundle.model.provides
+arrays = state.probe(bundle)
+
+st.title("Your own image")
+st.markdown(
+    "Draw a digit (or upload a picture) and see what the model makes of it: the image as the model "
+    "sees it, its reconstruction, the terms of the objective, where q(z|x) sits in every dimension, "
+    "and where the image lands among the test images on the latent map.")
+
+draw, result = st.columns([2, 3])
+with draw:
+    how = st.radio("Input", ["Draw", "Upload"], horizontal=True, key="own_how")
+    if how == "Draw":
+        from streamlit_drawable_canvas import st_canvas  # a component: imported only where it is drawn
+
+        width = st.slider("Pen width (canvas pixels)", 8, 40, 22, key="own_pen")
+        canvas = st_canvas(stroke_width=width, stroke_color="#FFFFFF", background_color="#000000",
+                           height=280, width=280, drawing_mode="freedraw", key="own_canvas",
+                           return_image_data=True)
+        st.caption("White ink on black, as the data set's images are. The bin icon above clears the canvas.")
+        pixels = getattr(canvas, "image_data", None) if canvas is not None else None
+        if pixels is not None and (pixels[..., :3].max() > 0):
+            grey = to_grey(pixels)
+            if own.raw() is None or not np.array_equal(own.raw(), grey.astype(np.float32)):
+                own.keep(grey, "drawing")
+    else:
+        file = st.file_uploader("A picture of one digit or object (PNG, JPEG, at most 10 MB)",
+                                type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key="own_upload")
+        if file is not None:
+            try:
+                own.keep(read_image(file.getvalue(), file.name), f"upload {file.name}")
+            except ImageInputError as exc:
+                st.error(str(exc))
+    st.checkbox("Invert the prepared image (an out-of-distribution test)", key=own.INVERT)
+
+if own.raw() is None:
+    result.info("Draw a stroke on the canvas (or upload a picture): its encoding appears here.")
+    st.stop()
+try:
+    x, recipe = own.prepared(bundle)
+except ImageInputError as exc:
+    result.warning(str(exc))
+    st.stop()
+e = own.encoded(bundle, x)
+
+with result:
+    left, right = st.columns(2)
+    left.image(figures.to_uint8_grid(np.stack([e.x[None], e.reconstruction[None]]), scale=5), output_format="PNG",
+               caption="top: your image as the model sees it; bottom: its reconstruction E[x | z]")
+    total = arrays["reconstruction"] + arrays["kl"]
+    share = float((total < e.distortion + e.rate).mean() * 100)
+    right.metric("D = −E_q[log p(x|z)]", f"{e.distortion:.1f} nats",
+                 help="The reconstruction term, one z ~ q(z|x).")
+    right.metric("R = KL(q(z|x) ‖ p(z))", f"{e.rate:.1f} nats")
+    if e.bound is not None:
+        right.metric(f"L_k, k = {e.k}", f"{e.bound:.1f} nats", help="The importance-weighted bound on log p(x).")
+    st.caption(f"Prepared {recipe}. {'Binarized once (seed 0), as the model was trained. ' if bundle.dataset.get('binarized') else ''}"
+               f"Source: your {st.session_state.get(own.SOURCE, 'image')}.")
+
+    typical = float(np.median(total))
+    verdict = ("unlike the images it was trained on" if share > 95 else
+               "a little unusual for the model" if share > 75 else "like the images it was trained on")
+    st.markdown(
+        f"**−ELBO = D + R = {e.distortion + e.rate:.1f} nats**, higher than for **{share:.0f}%** of the "
+        f"{len(total):,} test images (their median {typical:.1f}): to this model the input looks {verdict}. "
+        "A letter, a scribble or an inverted image gets a large D (the decoder can only draw what it was "
+        "trained on) and a low L_k (the model gives it little probability).")
+
+if not gaussian:
+    st.info(f"{bundle.name} is a {bundle.model.title}: its latent is not a Gaussian q(z|x), so there is no "
+            "μ ± σ and no map of posterior means here. " + (bundle.model.explorer_note or ""))
+    st.stop()
+
+st.subheader("q(z|x) of your image, dimension by dimension")
+st.plotly_chart(figures.posterior_bars(e.latent, e.sigma, e.kl_per_dim), key="own_bars")
+st.caption("Left: μ_j ± σ_j; the grey band is the prior's ±1. Right: KL_j = ½(μ_j² + σ_j² − log σ_j² − 1) "
+           f"in nats; they sum to R = {e.rate:.1f}.")
+
+st.subheader("Where it lands on the latent map")
+dim = len(e.latent)
+methods = {"latent": "z itself (2-D latent)"} if dim == 2 else {}
+methods |= {"pca": "PCA", "tsne": "t-SNE (approximate placement)"}
+method = st.radio("Map", list(methods), format_func=methods.get, horizontal=True, key="own_map")
+n = min(2000, len(arrays["labels"]))
+proj = state.get_projection(bundle, method, n)
+xy, exact = place_on_map(arrays["mu"][:n], proj.coords, e.latent[None], method)
+fig = figures.latent_map(proj.coords, arrays["labels"][:n], bundle.classes, proj.axis_titles)
+figures.mark_own(fig, xy[0])
+st.plotly_chart(fig, key="own_latent_map")
+st.caption(f"The star is your image's μ among the posterior means of {n:,} test images, "
+           + ("placed by the same PCA fit (the other points do not move)." if method == "pca" else
+              "which is the map itself." if method == "latent" else
+              "placed at the weighted mean of its 10 nearest test images in latent space: t-SNE has no map "
+              "for a new point, so this placement is approximate."))
+
+in_use = st.session_state.get(own.IN_USE, False)
+if in_use:
+    st.success("Your image is the selected image in every view (traversals, posterior spread, interpolation, "
+               "compare, the latent map).")
+    st.button("Go back to the probe images", key="own_release", on_click=own.use, args=(False,))
+else:
+    st.button("Use it as the selected image in every view", key="own_adopt", on_click=own.use, args=(True,),
+              type="primary", icon=":material/check_circle:")
+if IMPORTANCE_WEIGHTED_BOUND in bundle.model.provides and e.bound is not None:
+    st.caption(f"ELBO {e.elbo:.1f} ≤ L_{e.k} {e.bound:.1f} ≤ log p(x): the gap L_k − ELBO = {e.bound - e.elbo:.1f} "
+               "nats is the part of KL(q(z|x) ‖ p(z|x)) the importance samples recover (all nats per image).")

@@ -1,0 +1,98 @@
+"""One image that is not in the data set (a person's drawing) seen by a model: its terms, its
+posterior, and its place on a latent map made of the probe images.
+
+Images are (C, H, W) float in [0, 1] (vae_core.preprocess makes them); terms in nats per image.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .evaluation import evaluate, prepare
+from .family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, LatentModel
+
+
+@dataclass
+class Encoded:
+    """What the model makes of one image.
+
+    Attributes:
+        x: (C, H, W) the image as scored (binarized once, seed 0, where the model was trained
+            on binarized data, as the probe images are).
+        reconstruction: (C, H, W) the decoder mean at the image's latent (z = μ for a VAE).
+        distortion, rate, elbo: D, R and ELBO = −(D + R), nats per image.
+        bound: L_k in nats per image (None where the family has no importance-weighted bound), with k.
+        latent: (L,) the latent flattened: μ for a Gaussian posterior, the code indices of a VQ-VAE.
+        logvar, kl_per_dim: (L,) for a Gaussian posterior, else None.
+    """
+    x: np.ndarray
+    reconstruction: np.ndarray
+    distortion: float
+    rate: float
+    elbo: float
+    bound: float | None
+    k: int
+    latent: np.ndarray
+    logvar: np.ndarray | None = None
+    kl_per_dim: np.ndarray | None = None
+
+    @property
+    def sigma(self) -> np.ndarray | None:
+        return None if self.logvar is None else np.exp(0.5 * self.logvar)
+
+
+@torch.no_grad()
+def encode_one(model: LatentModel, image: torch.Tensor, *, binarized: bool, k: int = 1000, seed: int = 0) -> Encoded:
+    """Score one image (C, H, W) float in [0, 1] as vae_core.evaluate scores the test set: D and
+    R from one z ~ q(z|x), and L_k with k importance samples (Burda et al. 2016) where the family
+    has it. ``binarized``: the model was trained on binarized pixels (the bundle's dataset
+    says), so the image is binarized once with ``seed`` as the probe images are."""
+    model.eval()
+    device = next(model.parameters()).device
+    x = image[None].to(device)
+    if binarized:
+        x = prepare((x * 255).round().to(torch.uint8), True, seed=seed)
+    has_bound = IMPORTANCE_WEIGHTED_BOUND in model.provides
+    m = evaluate(model, x, k=k if has_bound else 0, seed=seed)
+    latent = model.encode_latent(x)
+    out = Encoded(x=x[0].cpu().numpy(), reconstruction=model.decode_mean(latent)[0].cpu().numpy(),
+                  distortion=float(m["reconstruction"]), rate=float(m["kl"]), elbo=float(m["elbo"]),
+                  bound=float(m["log_likelihood"]["estimate"]) if has_bound else None, k=k if has_bound else 0,
+                  latent=latent[0].flatten().cpu().double().numpy())
+    if GAUSSIAN_POSTERIOR in model.provides:
+        mu, logvar = model.encode(x)
+        out.logvar = logvar[0].cpu().double().numpy()
+        out.kl_per_dim = np.asarray(m["kl_per_dim"], dtype=np.float64)
+    return out
+
+
+def place_on_map(mu: np.ndarray, coords: np.ndarray, new: np.ndarray, method: str,
+                 neighbours: int = 10) -> tuple[np.ndarray, bool]:
+    """Where new posterior means ``new`` (M, D) fall on a map of ``mu`` (N, D) drawn at
+    ``coords`` (N, 2), without moving the N points. Returns ((M, 2), exact).
+
+    - "latent": the means themselves (a 2-D latent); exact.
+    - "pca": the same PCA fit (scikit-learn's, refit on ``mu`` as analysis.project fits it), each
+      axis's sign matched to ``coords``; exact.
+    - "tsne": t-SNE has no map for new points; the mean of the ``neighbours`` nearest probe
+      points' coordinates, weighted by 1/distance in latent space; approximate (exact=False).
+
+    Raises ValueError for another method.
+    """
+    mu, new = np.asarray(mu, np.float64), np.atleast_2d(np.asarray(new, np.float64))
+    if method == "latent":
+        return new[:, :2].copy(), True
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        pca = PCA(n_components=2, random_state=0).fit(mu)
+        sign = np.sign(np.sum(pca.transform(mu) * coords, axis=0))  # +1 where the stored map agrees
+        return pca.transform(new) * np.where(sign == 0, 1, sign), True
+    if method == "tsne":
+        d = np.linalg.norm(mu[None] - new[:, None], axis=2)  # (M, N)
+        near = np.argsort(d, axis=1)[:, :neighbours]
+        w = 1.0 / (np.take_along_axis(d, near, axis=1) + 1e-9)
+        return np.einsum("mk,mkc->mc", w / w.sum(1, keepdims=True), coords[near]), False
+    raise ValueError(f"unknown map {method!r}; choose 'pca', 'tsne' or 'latent'")
