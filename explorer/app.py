@@ -12,7 +12,7 @@ import streamlit as st
 
 # The project is installed (pip install -r requirements.txt installs it in editable mode), so
 # this runs from any folder: ``streamlit run explorer/app.py`` or ``vae-explorer``.
-from explorer import figures, own, selection, state
+from explorer import figures, lesson_panel, own, selection, state
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
 
@@ -108,7 +108,7 @@ def sidebar() -> bool:
     st.sidebar.caption(state.describe(bundle))
     metrics_box(bundle)
     image_box(bundle)
-    selection.write_url(bundle.name)
+    selection.write_url(bundle.name, lesson_panel.url_params())
     return True
 
 
@@ -155,7 +155,16 @@ def image_box(bundle) -> None:
 
 # 21 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
 navigation = st.navigation(PAGES, expanded=True)
+# A lesson step names its view by address; the default page's address is "".
+VIEWS = {page.url_path or "reconstructions": page for group in PAGES.values() for page in group}
+here = navigation.url_path or "reconstructions"
+lesson_panel.VIEWS = set(VIEWS)
+lesson_panel.read_url()
+goto = st.session_state.pop(lesson_panel.GOTO, None)
+if goto in VIEWS and goto != here:
+    st.switch_page(VIEWS[goto])
 if sidebar() or navigation.url_path in TRAINING_PAGES:
+    lesson_panel.panel(here)
     navigation.run()
 else:
     st.info("Pick a bundle that opens in the sidebar to see its views.")

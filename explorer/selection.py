@@ -35,9 +35,10 @@ def read_url(bundles: list[Path]) -> None:
             ss[key] = int(value)
 
 
-def write_url(bundle_name: str) -> None:
-    """Put the current bundle and images in the address bar (switching pages clears it)."""
-    wanted = {"bundle": bundle_name, **{k: str(get(k)) for k in _DEFAULTS}}
+def write_url(bundle_name: str, extra: dict[str, str] | None = None) -> None:
+    """Put the current bundle and images in the address bar (switching pages clears it), and
+    ``extra`` (a running lesson's ``lesson`` and ``step``)."""
+    wanted = {"bundle": bundle_name, **{k: str(get(k)) for k in _DEFAULTS}, **(extra or {})}
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
 

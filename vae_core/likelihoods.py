@@ -36,6 +36,14 @@ class Bernoulli(nn.Module):
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
 
+    @torch.no_grad()
+    def written_out(self, x: torch.Tensor, out: torch.Tensor) -> dict[str, float]:
+        """log p(x|z) = Σ_i [x_i log p_i + (1 − x_i) log(1 − p_i)], p = sigmoid(out), for one
+        image (C, H, W): its two sums and the total, nats. It has no constant term."""
+        logits, x = out.flatten().double(), x.flatten().double()
+        on, off = (x * F.logsigmoid(logits)).sum(), ((1 - x) * F.logsigmoid(-logits)).sum()
+        return {"pixels": x.numel(), "ink_term": float(on), "background_term": float(off), "log_px_z": float(on + off)}
+
     def sample(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """x ~ p(x|z): each pixel 0 or 1."""
         return torch.bernoulli(torch.sigmoid(out), generator=generator)
@@ -62,6 +70,20 @@ class Gaussian(nn.Module):
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
+
+    @torch.no_grad()
+    def written_out(self, x: torch.Tensor, out: torch.Tensor) -> dict[str, float]:
+        """log p(x|z) = −(d/2) log(2πσ²) − ‖x − f(z)‖² / (2σ²) for one image (C, H, W), d pixels,
+        f(z) = sigmoid(out): the constant, the summed squared error (not a per-pixel mean), and
+        β = 2σ², with which ‖x − f(z)‖² + β·KL is 2σ² × (−ELBO) minus a constant, so both have
+        the same optimum (a per-pixel mean squared error would need β = 2σ²/d)."""
+        d = x.numel()
+        sigma = float(self.log_sigma.exp())
+        sse = float(((x.double() - torch.sigmoid(out.double())) ** 2).sum())
+        constant = -0.5 * d * math.log(2 * math.pi * sigma ** 2)
+        return {"pixels": d, "sigma": sigma, "constant": constant, "squared_error": sse,
+                "error_term": -sse / (2 * sigma ** 2), "log_px_z": constant - sse / (2 * sigma ** 2),
+                "beta_for_summed_error": 2 * sigma ** 2, "beta_for_mean_error": 2 * sigma ** 2 / d}
 
     def sample(self, out: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """x ~ p(x|z), clipped to [0, 1] for display (the density itself is not truncated)."""

@@ -1,7 +1,7 @@
 """The objective's parts: KL per dimension, D against R per image, and a live beta slider."""
 import streamlit as st
 
-from explorer import figures, state
+from explorer import figures, state, written_out
 from vae_core.evaluation import ACTIVE_THRESHOLD
 from vae_core.objectives import objective
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
@@ -58,6 +58,8 @@ if bundle.metrics and "log_likelihood" in bundle.metrics:
 st.dataframe(rows, hide_index=True)
 st.caption("ELBO = L_1 ≤ L_k ≤ log p(x) (Burda et al. 2016): L_k − ELBO is a lower "
            "estimate of the gap KL(q(z|x) ‖ p(z|x)), how far the encoder is from the true posterior.")
+
+written_out.section(bundle)
 
 st.subheader("Reconstruction against KL, image by image")
 st.plotly_chart(figures.reconstruction_vs_kl(recon[:2000], kl[:2000], labels[:2000], bundle.classes),
