@@ -65,7 +65,8 @@ def read_url() -> None:
     wanted = (params.get("lesson"), params.get("step", "1"))
     if params.get("teacher") in ("1", "true", "yes"):
         st.session_state[TEACHER] = True
-    if wanted[0] is None or st.session_state.get("_lesson_url") == wanted:
+    # The address lags one run behind a Back or Next click: what this session wrote last is not new.
+    if wanted[0] is None or wanted in (st.session_state.get("_lesson_url"), st.session_state.get("_lesson_written")):
         return
     found = {lesson.id: lesson for lesson in available()[0]}
     if wanted[0] not in found:
@@ -82,6 +83,7 @@ def url_params() -> dict[str, str]:
     if running is None:
         return {}
     out = {"lesson": running[0].id, "step": str(running[1] + 1)}
+    st.session_state["_lesson_written"] = (out["lesson"], out["step"])
     if st.session_state.get(TEACHER):
         out["teacher"] = "1"
     return out

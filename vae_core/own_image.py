@@ -45,26 +45,28 @@ class Encoded:
 
 @torch.no_grad()
 def encode_one(model: LatentModel, image: torch.Tensor, *, binarized: bool, k: int = 1000, seed: int = 0) -> Encoded:
-    """Score one image (C, H, W) float in [0, 1] as vae_core.evaluate scores the test set: D and
-    R from one z ~ q(z|x), and L_k with k importance samples (Burda et al. 2016) where the family
-    has it. ``binarized``: the model was trained on binarized pixels (the bundle's dataset
-    says), so the image is binarized once with ``seed`` as the probe images are."""
+    """Score one image (C, H, W) float in [0, 1]: R in closed form, D averaged over ``k`` draws
+    z ~ q(z|x) (one draw, as the test set's D uses, is too noisy for a single image: it could put
+    the ELBO above L_k), and L_k with k importance samples (Burda et al. 2016) where the family
+    has it. ``binarized``: the model was trained on binarized pixels (the bundle's dataset says),
+    so the image is binarized once with ``seed`` as the probe images are."""
     model.eval()
     device = next(model.parameters()).device
     x = image[None].to(device)
     if binarized:
         x = prepare((x * 255).round().to(torch.uint8), True, seed=seed)
     has_bound = IMPORTANCE_WEIGHTED_BOUND in model.provides
-    m = evaluate(model, x, k=k if has_bound else 0, seed=seed)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    t = model.image_terms(x.expand(k if has_bound else 1, *x.shape[1:]), generator=gen)  # the family's own D and R
+    distortion, rate = float(t.reconstruction.mean()), float(t.kl[0])
+    bound = float(evaluate(model, x, k=k, seed=seed)["log_likelihood"]["estimate"]) if has_bound else None
     latent = model.encode_latent(x)
     out = Encoded(x=x[0].cpu().numpy(), reconstruction=model.decode_mean(latent)[0].cpu().numpy(),
-                  distortion=float(m["reconstruction"]), rate=float(m["kl"]), elbo=float(m["elbo"]),
-                  bound=float(m["log_likelihood"]["estimate"]) if has_bound else None, k=k if has_bound else 0,
-                  latent=latent[0].flatten().cpu().double().numpy())
+                  distortion=distortion, rate=rate, elbo=-(distortion + rate), bound=bound, k=k if has_bound else 0,
+                  latent=latent[0].flatten().cpu().numpy())
     if GAUSSIAN_POSTERIOR in model.provides:
-        mu, logvar = model.encode(x)
-        out.logvar = logvar[0].cpu().double().numpy()
-        out.kl_per_dim = np.asarray(m["kl_per_dim"], dtype=np.float64)
+        out.logvar = model.encode(x)[1][0].cpu().numpy()
+        out.kl_per_dim = t.kl_per_dim[0].cpu().numpy()
     return out
 
 

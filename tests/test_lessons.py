@@ -1,0 +1,108 @@
+"""Guided lessons: files checked with their name and line, every shipped step run in AppTest,
+the step in the URL, the teacher setting."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO
+from explorer import lessons
+
+APP = str(REPO / "explorer" / "app.py")
+GOOD = """title: A lesson
+summary: one line
+steps:
+  - title: First
+    view: objective
+    equation: 'x'
+    seed: seeds/000
+    text: Look.
+    question: Why?
+"""
+
+
+def test_a_good_file_parses_into_steps():
+    lesson = lessons.parse(GOOD, "good.yaml", {"objective"})
+    assert lesson.id == "good" and lesson.steps[0].view == "objective" and lesson.steps[0].controls == ()
+
+
+@pytest.mark.parametrize("text, line, problem", [
+    (GOOD.replace("    text: Look.\n", ""), 4, "lacks text"),
+    (GOOD.replace("view: objective", "view: nowhere"), 5, "no view is called 'nowhere'"),
+    (GOOD.replace("    question: Why?", "    question: Why?\n    colour: red"), 10, "unknown field 'colour'"),
+    (GOOD.replace("title: First", "title: [First"), 5, "not valid YAML"),
+    (GOOD.replace("    question: Why?", "    question: Why?\n    image: three"), 10, "whole number"),
+    ("- just a list\n", 1, "a lesson is a mapping"),
+])
+def test_a_malformed_file_is_reported_with_its_name_and_line(text, line, problem):
+    with pytest.raises(lessons.LessonError) as err:
+        lessons.parse(text, "broken.yaml", {"objective"})
+    assert err.value.file == "broken.yaml" and err.value.line == line and problem in err.value.problem
+
+
+def test_one_bad_file_leaves_the_others_loading(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text(GOOD.replace("view: objective", "view: [objective"))
+    found, problems = lessons.load_all({"objective"}, [tmp_path])
+    assert [lesson.id for lesson in found] == ["a"] and len(problems) == 1 and problems[0].startswith("b.yaml, line ")
+
+
+def open_lesson(lesson: str, step: int, teacher: bool = False) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params["lesson"] = lesson
+    at.query_params["step"] = str(step)
+    if teacher:
+        at.query_params["teacher"] = "1"
+    at.run()
+    assert not at.exception, (lesson, step, [e.message for e in at.exception])
+    return at
+
+
+def shipped() -> list[lessons.Lesson]:
+    found, problems = lessons.load_all(roots=[lessons.FOLDER])
+    assert not problems, problems
+    return found
+
+
+def test_at_least_seven_lessons_ship_along_the_seeds():
+    found = shipped()
+    assert len(found) >= 7
+    assert all(step.seed.startswith("seeds/") for lesson in found for step in lesson.steps)
+
+
+@pytest.mark.parametrize("lesson", shipped(), ids=lambda lesson: lesson.id)
+def test_every_step_of_every_shipped_lesson_opens_its_view_in_its_state(lesson):
+    at = open_lesson(lesson.id, 1)
+    for k, step in enumerate(lesson.steps):
+        assert at.session_state["lesson_step"] == k
+        assert any(h.value == step.title for h in at.main.subheader), (lesson.id, k)  # the step's panel
+        assert any(q.value.startswith("**Question for the class:**") for q in at.main.info)
+        if step.bundle:
+            assert at.session_state["bundle_path"].endswith("/" + step.bundle), (lesson.id, k)
+        if step.image is not None:
+            assert at.session_state["i"] == step.image
+        for key, value in step.state.items():
+            assert key == "compare_with" or at.session_state[key] == value, (lesson.id, k, key)
+        assert not [w for w in at.main.warning if "not available here" in w.value]
+        if k + 1 < len(lesson.steps):
+            at.button(key="lesson_next").click().run()
+            assert not at.exception, (lesson.id, k + 1, [e.message for e in at.exception])
+
+
+def test_a_link_opens_step_3_and_the_teacher_setting_hides_the_unused_controls():
+    at = open_lesson("02-elbo-gap", 3, teacher=True)
+    assert at.session_state["lesson_step"] == 2
+    styles = [h.proto.body for h in at.get("html")]  # style-only HTML goes to the event container
+    assert any("stSidebar" in s and "[class*='st-key-']" in s for s in styles)  # the CSS that hides them
+    at.button(key="lesson_back").click().run()  # step 2 lists no control either; step 1 keeps β
+    at.button(key="lesson_back").click().run()
+    styles = [h.proto.body for h in at.get("html")]  # style-only HTML goes to the event container
+    assert any(":not(.st-key-beta)" in s for s in styles)
+
+
+def test_a_malformed_lesson_file_is_named_on_the_lessons_page(tmp_path, monkeypatch):
+    (tmp_path / "zz-broken.yaml").write_text(GOOD.replace("    text: Look.\n", ""))
+    monkeypatch.setenv(lessons.LESSONS_ENV, str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.switch_page("views/lessons.py").run()
+    assert not at.exception
+    assert any("zz-broken.yaml, line 4" in e.value for e in at.main.error)
+    assert len([b for b in at.main.button if b.key.startswith("lesson_start_")]) == len(shipped())
