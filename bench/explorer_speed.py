@@ -11,6 +11,11 @@
 3. Floor: the same measure on a minimal Streamlit app (one slider, one image), for scale.
 4. t-SNE: clicking "t-SNE" on a copy of mnist-conv-z16 without its precomputed maps ->
    the map of 2,000 points drawn; then the same with the shipped, precomputed map.
+5. β gesture: the β slider of "β as one gesture" moved one member with the keyboard across the
+   shipped family (mnist-beta-0 … 8, back and forth) -> the frame in which the member's picture
+   (reconstructions, prior samples, latent map, KL bars, rate–distortion plane) is loaded;
+   timed in the page as the traversal is. The first pass over the members (their figures
+   computed, then cached for every session) is reported apart from the moves after it.
 """
 from __future__ import annotations
 
@@ -66,6 +71,39 @@ def slider_times(browser, url: str, slider: int, presses: int) -> list[float]:
         times.append(ms / 1000)
     page.close()
     return times
+
+
+GESTURE_DRAWN_JS = """([beta, before]) => {
+  const mark = new RegExp('^β = ' + beta.replace('.', '\\\\.') + ':');  // "β = 0" is not "β = 0.5"
+  const caption = Array.from(document.querySelectorAll('.stMain [data-testid="stImageCaption"]')).some(c => mark.test(c.innerText));
+  const imgs = Array.from(document.querySelectorAll('.stMain [data-testid="stImage"] img'));
+  if (!caption || imgs.length < 1 || imgs.some(i => before.includes(i.src) || !i.complete)) return false;
+  return performance.now() - window.__keydown; }"""
+BETAS = ["0", "0.5", "1", "2", "4", "8"]
+
+
+def gesture_times(browser, presses: int) -> tuple[list[float], list[float]]:
+    """Seconds from a β-slider move (keydown) to every figure of the new member drawn: the
+    first pass over the family, then ``presses`` moves back and forth."""
+    first, warm = [], []
+    with explorer_server() as (url, _, _):
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.goto(f"{url}/beta_gesture?bundle=mnist-beta-0")
+        wait_until_drawn(page)
+        page.evaluate(KEYDOWN_JS)
+        page.get_by_role("slider").focus()
+        k, step = 0, 1
+        for move in range(len(BETAS) - 1 + presses):
+            if not 0 <= k + step < len(BETAS):
+                step = -step
+            k += step
+            before = page.evaluate("() => Array.from(document.querySelectorAll('.stMain [data-testid=\"stImage\"] img')).map(i => i.src)")
+            page.keyboard.press("ArrowRight" if step > 0 else "ArrowLeft")
+            ms = page.wait_for_function(GESTURE_DRAWN_JS, arg=[BETAS[k], before], polling="raf",
+                                        timeout=60_000).json_value()
+            (first if move < len(BETAS) - 1 else warm).append(ms / 1000)
+        page.close()
+    return first, warm
 
 
 def traversal_times(browser, presses: int) -> list[float]:
@@ -127,8 +165,8 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=60)
-    parser.add_argument("--only", nargs="+", choices=["start", "traversal", "floor", "tsne"],
-                        default=["start", "traversal", "floor", "tsne"])
+    parser.add_argument("--only", nargs="+", choices=["start", "traversal", "floor", "tsne", "gesture"],
+                        default=["start", "traversal", "floor", "tsne", "gesture"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     out = {}
@@ -149,6 +187,12 @@ def main() -> int:
             tsne = out["tsne_s"] = tsne_times(browser)
             print(f"t-SNE of 2,000 points, click -> drawn: uncached {tsne['uncached']:.1f} s, "
                   f"precomputed {tsne['precomputed']:.1f} s")
+        if "gesture" in args.only:
+            first, warm = gesture_times(browser, args.presses)
+            out["gesture_first_ms"], out["gesture_ms"] = [t * 1000 for t in first], [t * 1000 for t in warm]
+            print("β gesture, first visit of each member (figures computed): "
+                  + ", ".join(f"{t * 1000:.0f}" for t in first) + " ms")
+            report("β gesture, slider -> every figure of the member drawn", warm)
         browser.close()
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))

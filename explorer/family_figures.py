@@ -102,3 +102,4 @@ def picked_indices(figure: go.Figure, selection: dict | None) -> list[int]:
         if trace.name == "bundles of the family" and trace.customdata is not None and index < len(trace.customdata):
             picked.append(int(trace.customdata[index][0]))
     return picked
+
