@@ -106,3 +106,15 @@ def test_a_malformed_lesson_file_is_named_on_the_lessons_page(tmp_path, monkeypa
     assert not at.exception
     assert any("zz-broken.yaml, line 4" in e.value for e in at.main.error)
     assert len([b for b in at.main.button if b.key.startswith("lesson_start_")]) == len(shipped())
+
+
+def test_every_lesson_step_the_seed_equation_table_names_exists_and_opens_that_view():
+    import re
+
+    table = (REPO / "docs" / "seed-equations.md").read_text(encoding="utf-8")
+    steps = {lesson.id: lesson.steps for lesson in shipped()}
+    named = re.findall(r"(\d\d-[a-z0-9-]+) step (\d+) \(([a-z_]+)\)", table)
+    assert len(named) >= 20
+    for lesson, k, view in named:
+        assert lesson in steps and int(k) <= len(steps[lesson]), (lesson, k)
+        assert steps[lesson][int(k) - 1].view == view, (lesson, k, view)

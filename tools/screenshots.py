@@ -23,7 +23,27 @@ VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1900),
          "interpolation": ("interpolation", 900), "aggregate": ("aggregate", 2300), "generation": ("generation", 1700),
          "posterior": ("posterior", 1300), "objective": ("objective", 2250), "model_card": ("model_card", 1900),
          "rate_distortion": ("rate_distortion", 1550), "compare": ("compare", 2700),
-         "codes": ("codes", 1000), "codebook": ("codebook", 2100), "code_edit": ("code_edit", 1250)}
+         "codes": ("codes", 1000), "codebook": ("codebook", 2100), "code_edit": ("code_edit", 1250),
+         "lessons": ("lessons", 1900), "beta_gesture": ("beta_gesture", 1250)}
+
+
+def walk_lesson(page, url: str, lesson: str, out: Path, teacher: bool) -> None:
+    """Every step of ``lesson`` from its link's step 1, moving on with its Next button."""
+    page.set_viewport_size({"width": 1400, "height": 1500})
+    page.goto(f"{url}/?lesson={lesson}&step=1" + ("&teacher=1" if teacher else ""))
+    wait_until_drawn(page)
+    k = 1
+    while True:
+        page.wait_for_timeout(500)
+        wait_until_drawn(page)
+        page.screenshot(path=str(out / f"lesson-{lesson}-step-{k}.png"))
+        print(out / f"lesson-{lesson}-step-{k}.png")
+        following = page.get_by_role("button", name="Next")
+        if following.is_disabled():
+            return
+        following.click()
+        k += 1
+        page.get_by_text(f"step {k} of").wait_for(timeout=60_000)
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", default="http://127.0.0.1:8501")
@@ -33,14 +53,19 @@ def main() -> None:
     p.add_argument("--chromium", default="/usr/bin/chromium")
     p.add_argument("--only", nargs="*", default=None, help="views to take (default: all)")
     p.add_argument("--quick", action="store_true", help="skip the t-SNE screenshot")
+    p.add_argument("--lesson", default=None, help="walk this lesson's steps (e.g. 04-beta-collapse) instead of the views")
+    p.add_argument("--teacher", action="store_true", help="with --lesson: the teacher setting on")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        if args.lesson:
+            walk_lesson(page, args.url, args.lesson, out, args.teacher)
+            args.only = []  # the lesson only
         for name, (path, height) in VIEWS.items():
-            if args.only and name not in args.only:
+            if args.only is not None and name not in args.only:
                 continue
             page.set_viewport_size({"width": 1400, "height": height})
             page.goto(f"{args.url}/{path}" + (f"?bundle={args.bundle}&i={args.image}" if args.bundle else ""))

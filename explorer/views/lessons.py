@@ -25,7 +25,7 @@ for lesson in found:
         left, right = st.columns([4, 1])
         left.subheader(lesson.title)
         left.markdown(lesson.summary)
-        left.caption(" → ".join(f"{k + 1}. {s.title}" for k, s in enumerate(lesson.steps)))
+        left.caption("Steps: " + " → ".join(f"{k + 1}. {s.title}" for k, s in enumerate(lesson.steps)))
         right.button("Start", key=f"lesson_start_{lesson.id}", on_click=lesson_panel.start, args=(lesson, 0),
                      type="primary", icon=":material/play_arrow:")
         right.caption(f"`?lesson={lesson.id}&step=1`")

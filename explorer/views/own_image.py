@@ -61,7 +61,7 @@ with result:
     share = float((total < e.distortion + e.rate).mean() * 100)
     right.metric("D = −E_q[log p(x|z)]", f"{e.distortion:.1f} nats",
                  help="The reconstruction term, one z ~ q(z|x).")
-    right.metric("R = KL(q(z|x) ‖ p(z))", f"{e.rate:.1f} nats")
+    right.metric("R = KL(q(z|x) ‖ p(z))" if gaussian else "R = −log p(k(x)), the prior over codes", f"{e.rate:.1f} nats")
     if e.bound is not None:
         right.metric(f"L_k, k = {e.k}", f"{e.bound:.1f} nats", help="The importance-weighted bound on log p(x).")
     st.caption(f"Prepared {recipe}. {'Binarized once (seed 0), as the model was trained. ' if bundle.dataset.get('binarized') else ''}"
