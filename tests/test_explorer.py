@@ -11,7 +11,7 @@ APP = str(REPO / "explorer" / "app.py")
 VIEWS = ["views/reconstructions.py", "views/posterior.py", "views/generation.py", "views/latent_map.py",
          "views/traversals.py", "views/manifold.py", "views/interpolation.py", "views/aggregate.py", "views/objective.py",
          "views/model_card.py", "views/rate_distortion.py", "views/compare.py", "views/codes.py", "views/codebook.py",
-         "views/code_edit.py", "views/lessons.py", "views/own_image.py", "views/beta_gesture.py"]
+         "views/code_edit.py", "views/own_image.py", "views/beta_gesture.py"]  # Lessons: tests/test_lessons.py
 BUNDLES = shipped_bundles()
 
 

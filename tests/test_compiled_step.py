@@ -1,0 +1,55 @@
+"""The whole CPU step compiled (vae_core.compiled_step) against the eager step it replaces."""
+import shutil
+
+import pytest
+import torch
+
+from vae_core import ModelConfig, VAE
+from vae_core.compiled_step import CompiledStep, supported
+from vae_core.objectives import terms
+
+pytestmark = pytest.mark.skipif(not (shutil.which("c++") or shutil.which("g++")),
+                                reason="torch.compile on the CPU needs a C++ compiler (apt install g++)")
+
+
+def pair():
+    torch.manual_seed(0)
+    a = VAE(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(32,), latent_dim=3))
+    b = VAE(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(32,), latent_dim=3))
+    b.load_state_dict(a.state_dict())
+    return a, b
+
+
+@pytest.mark.parametrize("capacity, free_bits", [(None, 0.0), (2.0, 0.0), (None, 0.3)],
+                         ids=["D+βR", "capacity", "free bits"])
+def test_three_compiled_steps_equal_three_eager_steps(capacity, free_bits):
+    eager, fast = pair()
+    opt_e, opt_f = (torch.optim.Adam(m.parameters(), lr=1e-2) for m in (eager, fast))
+    step = CompiledStep(fast, opt_f, n_samples=2, free_bits=free_bits, bf16=False)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(16, 1, 8, 8).round()
+    beta = 0.7
+    for i in range(3):
+        state = gen.get_state()
+        loss = terms(eager, x, 2, generator=gen).loss(beta, capacity, free_bits)
+        opt_e.zero_grad()
+        loss.backward()
+        opt_e.step()
+        gen.set_state(state)  # the same noise, drawn as the eager step draws it
+        eps = torch.randn(2, 16, 3, generator=gen)
+        got, d, r = step(x, eps, torch.tensor(beta), None if capacity is None else torch.tensor(capacity),
+                         torch.tensor(1e-2))
+        assert float(got) == pytest.approx(float(loss), rel=1e-5), i
+        assert float(d) > 0 and float(r) > 0
+    for (name, p), q in zip(eager.named_parameters(), fast.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), name
+    s_e, s_f = opt_e.state_dict()["state"], opt_f.state_dict()["state"]
+    assert all(torch.allclose(s_e[k]["exp_avg_sq"], s_f[k]["exp_avg_sq"], atol=1e-7) and
+               float(s_e[k]["step"]) == float(s_f[k]["step"]) == 3 for k in s_e)  # Adam's own layout
+
+
+def test_where_the_compiled_step_does_not_apply_it_says_why():
+    model = VAE(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(8,), latent_dim=2))
+    assert supported(model, torch.device("cpu"), 1) is None
+    assert "torchrun" in supported(model, torch.device("cpu"), 2)
+    assert "CPU" in supported(model, torch.device("cuda"), 1)
