@@ -1,6 +1,8 @@
 """Where a training step's time goes on this machine, for the benchmark's 784-400-20 MLP at
-batch 128: the whole step (with the fused Adam the trainer uses, then with Adam's default
-implementation, under bfloat16 autocast, with torch.compile), the step without the optimizer, the floor
+batch 128: the whole step compiled as one graph (forward, backward and Adam; what the trainer
+runs on the CPU, vae_core.compiled_step), in float32 and under bfloat16 autocast; the eager step
+(with the fused Adam, then with Adam's default
+implementation, under bfloat16 autocast, with torch.compile of the model), the step without the optimizer, the floor
 (the same matrix multiplies forward and backward with nothing else), and the fused Adam
 step alone, with fresh moments and with denormal ones. Milliseconds per step, median of 7 x 200,
 the variants taking turns.
@@ -19,7 +21,7 @@ import torch
 
 from vae_core import ModelConfig, VAE
 from vae_core.objectives import terms
-from vae_core.training import flush_denormals
+from vae_core.compiled_step import CompiledStep, flush_denormals, native_bf16
 
 # After three epochs on MNIST, 45,044 of the first layer's 313,600 first moments were denormal:
 # the weights of pixels that are blank in every image get no gradient, and their moment
@@ -58,6 +60,30 @@ def adam_alone(model: VAE, denormal: bool) -> Callable[[int], None]:
     return lambda i: adam.step()
 
 
+def cpu_model() -> str:
+    """The CPU's model name and its vector flags that matter here (Linux's /proc/cpuinfo)."""
+    name, flags = "unknown CPU", []
+    try:
+        for line in open("/proc/cpuinfo", encoding="ascii", errors="ignore"):
+            if line.startswith("model name") and name == "unknown CPU":
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = [f for f in line.split(":", 1)[1].split() if f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")]
+    except OSError:
+        pass
+    return f"{name} ({', '.join(flags) or 'no AVX2'})"
+
+
+def _compiled_step(bf16: bool, gen: torch.Generator, batch: Callable[[int], torch.Tensor]) -> Callable[[int], None]:
+    """vae_core.compiled_step on its own copy of the benchmark model, as the trainer runs it."""
+    model = VAE(ModelConfig(image_shape=(1, 28, 28), architecture="mlp", hidden=(400,), latent_dim=20))
+    step = CompiledStep(model, torch.optim.Adam(model.parameters(), 1e-3), n_samples=1, free_bits=0.0, bf16=bf16)
+
+    def run(i):
+        step(batch(i), torch.randn(1, 128, 20, generator=gen), 1.0, None, 1e-3)
+    return run
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.cpu_step", description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep-denormals", action="store_true", help="do not flush denormals to zero")
@@ -76,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         return x_all[(i % 64) * 128:(i % 64 + 1) * 128]
 
     compiled = torch.compile(model)
+    whole = {flag: _compiled_step(flag, gen, batch) for flag in (False, True)}
 
     def step(i, adam=fused, bf16=False, forward=None):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -90,7 +117,9 @@ def main(argv: list[str] | None = None) -> None:
         ((h @ w[1].t())[:, :20] @ w[2].t() @ w[3].t()).sum().backward()
 
     variants = {
-        "whole step (forward, backward, fused Adam)": step,
+        "whole step compiled as one graph": whole[False],
+        "the compiled step under bfloat16 autocast": whole[True],
+        "eager step (forward, backward, fused Adam)": step,
         "the same with Adam's default implementation": lambda i: step(i, default),
         "the same under bfloat16 autocast": lambda i: step(i, bf16=True),
         "the same with torch.compile of the model": lambda i: step(i, forward=compiled),
@@ -100,10 +129,12 @@ def main(argv: list[str] | None = None) -> None:
         f"the same, {DENORMAL_MOMENTS:,} moments denormal": adam_alone(model, True),
     }
     times = interleaved_ms(variants)
+    print(f"{cpu_model()}; bf16 in hardware: {'yes' if native_bf16() else 'no'}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, denormals "
           f"{'kept' if args.keep_denormals else 'flushed to zero'}; ms per step of 128 images:")
+    floor = times["the matrix multiplies alone (the floor)"]
     for name, ms in times.items():
-        print(f"  {name:46}{ms:6.2f}")
+        print(f"  {name:46}{ms:6.2f}   {ms / floor:4.2f} x the floor")
 
 
 if __name__ == "__main__":

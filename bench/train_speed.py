@@ -34,6 +34,12 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _bf16(text: str):
+    from vae_core.train_command import _bf16 as parse
+
+    return parse(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.train_speed", description=__doc__.split("\n\n")[0])
     p.add_argument("--epochs", type=int, default=10, help="epochs of each pipeline (default: %(default)s)")
@@ -47,7 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--smoke", action="store_true", help="a tiny run (1 epoch, k = 10, 100 images) to check the pipeline")
     p.add_argument("--only", choices=("ours", "reference"), help=argparse.SUPPRESS)  # one child process
     p.add_argument("--compile", action="store_true", help="ours: torch.compile the model (CUDA)")
-    p.add_argument("--bf16", action="store_true", help="ours: bf16 autocast (CUDA)")
+    p.add_argument("--bf16", nargs="?", const=True, default=False, type=_bf16,
+                   help="ours: bf16 autocast; 'auto': where a short measurement finds it faster (CPU)")
+    p.add_argument("--step", choices=("auto", "eager", "compiled"), default="auto",
+                   help="ours: the training step, as vae_core.train's --step (default: %(default)s)")
     return p
 
 
@@ -74,7 +83,7 @@ def run_ours(args: argparse.Namespace, device: torch.device) -> dict:
                             likelihood="bernoulli")
     train_cfg = TrainConfig(dataset="mnist", epochs=args.epochs, batch_size=128, lr=1e-3, binarize=False,
                             eval_k=1, probe_size=100, seed=1, device=str(device), compile=args.compile,
-                            bf16=args.bf16)
+                            bf16=args.bf16, step=args.step)
     with tempfile.TemporaryDirectory() as tmp:
         out = train(model_cfg, train_cfg, Path(tmp) / "bundle", data_dir=data_dir(args.data_dir), download=False,
                     progress=False, log_every=10**9)
@@ -91,6 +100,7 @@ def run_ours(args: argparse.Namespace, device: torch.device) -> dict:
         torch.cuda.synchronize()
     return {"epoch_seconds": [b - a for a, b in zip(marks, marks[1:])], "images": images_per_epoch * args.epochs,
             "test_loss": -bundle.metrics["elbo"], "train_rss_mib": train_rss,
+            "training_step": bundle.metrics.get("training_step", ""),
             "eval": {"k": args.eval_k, "images": len(x), "seconds": time.perf_counter() - started,
                      "L_k": lk["log_likelihood"]["estimate"]}}
 
@@ -143,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("ours", "reference"):
         cmd = [sys.executable, "-m", "bench.train_speed", "--only", name, "--epochs", str(args.epochs),
                "--device", str(device), "--data-dir", data_dir(args.data_dir), "--eval-k", str(args.eval_k),
-               "--eval-images", str(args.eval_images)] + ["--compile"] * args.compile + ["--bf16"] * args.bf16
+               "--eval-images", str(args.eval_images), "--step", args.step] + ["--compile"] * args.compile + (
+            ["--bf16", str(args.bf16).lower()] if args.bf16 else [])
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
         if proc.returncode != 0:
             print(f"error: the {name} pipeline failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
@@ -172,6 +183,7 @@ def _print(r: dict) -> None:
     print(f"speed-up, ours / reference: {r['speedup']:.1f}x; test loss difference {r['test_loss_difference']:+.2f} "
           f"nats per image (negative ELBO, one z per image, 10,000 test images)")
     print(f"ours: peak RSS {r['ours']['train_rss_mib']:.0f} MiB by the end of training, before the L_k evaluation")
+    print(f"ours: {r['ours'].get('training_step') or 'training step not recorded'}")
     e = r["ours"]["eval"]
     print(f"L_k with k = {e['k']} on {e['images']:,} test images: {e['seconds']:.1f} s, L_k = {e['L_k']:.2f} nats per image")
 

@@ -19,8 +19,8 @@ from vae_core import Bundle, BundleError
 from vae_core import weights_stamp
 from vae_core.checkpoint import read_configs, weights_digest
 
-# What may differ inside a family: β itself, and where and how fast the member ran.
-VARYING = ("beta", "device", "compile")
+# What may differ inside a family: β itself, and where and how fast the member ran (device, compile, step).
+VARYING = ("beta", "device", "compile", "step")
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,7 @@ CHANGED = {"latent_dim": 7, "architecture": "mlp", "hidden": (32, 16), "channels
            "dataset": "digits", "epochs": 3, "batch_size": 17, "lr": 3e-4, "lr_schedule": "burda", "beta": 0.5,
            "warmup_epochs": 2, "capacity": 5.0, "capacity_epochs": 4, "free_bits": 0.5, "mc_samples": 2,
            "binarize": False, "patience": 3, "eval_k": 9, "probe_size": 99, "seed": 5, "device": "cpu",
-           "compile": True, "bf16": True}
+           "compile": True, "bf16": True, "step": "compiled"}
 
 
 def _round_trip(model, train_cfg):
@@ -244,6 +244,8 @@ def test_the_round_trip_covers_every_field_and_a_folder_of_rgb_images(tmp_path):
     model = ModelConfig(image_shape=(3, 16, 16), architecture="mlp")
     train_cfg = TrainConfig(dataset="folder", folder=str(tmp_path), binarize=True)
     assert _round_trip(model, train_cfg) == (model, train_cfg)
+    auto = TrainConfig(bf16="auto", step="eager")  # --bf16 auto: a value, not only a switch
+    assert _round_trip(ModelConfig(), auto) == (ModelConfig(), auto)
 
 
 def test_the_recorded_command_names_no_folder_of_this_machine(tmp_path):

@@ -41,8 +41,10 @@ def test_three_compiled_steps_equal_three_eager_steps(capacity, free_bits):
                          torch.tensor(1e-2))
         assert float(got) == pytest.approx(float(loss), rel=1e-5), i
         assert float(d) > 0 and float(r) > 0
+    # Adam's first steps move each weight by about lr whatever the size of its gradient, so the
+    # two graphs' float32 rounding shows at ~1e-5; a wrong update would be ~lr = 1e-2 off.
     for (name, p), q in zip(eager.named_parameters(), fast.parameters()):
-        assert torch.allclose(p, q, atol=1e-5), name
+        assert torch.allclose(p, q, atol=2e-4), (name, float((p - q).abs().max()))
     s_e, s_f = opt_e.state_dict()["state"], opt_f.state_dict()["state"]
     assert all(torch.allclose(s_e[k]["exp_avg_sq"], s_f[k]["exp_avg_sq"], atol=1e-7) and
                float(s_e[k]["step"]) == float(s_f[k]["step"]) == 3 for k in s_e)  # Adam's own layout

@@ -59,7 +59,10 @@ class CompiledStep:
             state = optimizer.state[p]
             if not state:
                 state.update(step=torch.tensor(0.0), exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
-        self.state = [optimizer.state[p] for p in params]
+        # Flat lists of tensors, not the state's dicts: the compiled call's guards check fewer objects.
+        self.steps = [optimizer.state[p]["step"] for p in params]
+        self.exp_avg = [optimizer.state[p]["exp_avg"] for p in params]
+        self.exp_avg_sq = [optimizer.state[p]["exp_avg_sq"] for p in params]
         self.params = [p.detach() for p in params]  # aliases: the update writes the parameters in place
         self.betas, self.eps = group["betas"], group["eps"]
         self._compiled = torch.compile(self._step, dynamic=False)
@@ -73,24 +76,23 @@ class CompiledStep:
             loss = t.loss(beta, capacity, self.free_bits)
         return loss, (t.reconstruction.mean().detach(), t.kl.mean().detach())
 
-    def _step(self, params: list, state: list, x, eps, beta, capacity, lr):
+    def _step(self, params: list, steps: list, exp_avg: list, exp_avg_sq: list, x, eps, beta, capacity, lr):
         grads, (loss, (d, r)) = grad_and_value(self._loss, has_aux=True)(dict(zip(self.names, params)), x, eps, beta,
                                                                          capacity)
         b1, b2 = self.betas
-        for name, p, s in zip(self.names, params, state):
+        for name, p, t, m, v in zip(self.names, params, steps, exp_avg, exp_avg_sq):
             g = grads[name]
-            s["step"].add_(1)
-            s["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
-            s["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = s["exp_avg_sq"].sqrt() / (1 - b2 ** s["step"]).sqrt() + self.eps
-            p.sub_(lr / (1 - b1 ** s["step"]) * s["exp_avg"] / denom)
+            t.add_(1)
+            m.mul_(b1).add_(g, alpha=1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.sub_(lr / (1 - b1 ** t) * m / (v.sqrt() / (1 - b2 ** t).sqrt() + self.eps))
         return loss, d, r
 
     def __call__(self, x, eps, beta, capacity, lr):
         def tensor(v):  # numbers become 0-dim tensors: a new β or lr is an input, not a recompile
             return v if torch.is_tensor(v) else torch.tensor(float(v))
 
-        return self._compiled(self.params, self.state, x, eps, tensor(beta),
+        return self._compiled(self.params, self.steps, self.exp_avg, self.exp_avg_sq, x, eps, tensor(beta),
                               None if capacity is None else tensor(capacity), tensor(lr))
 
 

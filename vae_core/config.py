@@ -144,7 +144,12 @@ class TrainConfig(_JSONConfig):
         seed: seeds the weights, the data order and the binarization.
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
         compile: ``torch.compile`` the model's forward pass (CUDA only).
-        bf16: bfloat16 autocast of the forward pass (CUDA only); losses are summed in float32.
+        bf16: bfloat16 autocast of the forward pass (true, false, or ``"auto"``: on the CPU, kept
+            when a short measurement at the start finds it faster and the CPU computes bf16 in
+            hardware); losses are summed in float32.
+        step: ``"compiled"`` (forward, backward and Adam as one torch.compile graph on the CPU,
+            vae_core.compiled_step), ``"eager"``, or ``"auto"`` (compiled where it applies and the
+            run has at least 2,000 steps).
     """
 
     dataset: str = "mnist"
@@ -166,7 +171,8 @@ class TrainConfig(_JSONConfig):
     seed: int = 0
     device: str = "auto"
     compile: bool = False
-    bf16: bool = False
+    bf16: bool | str = False
+    step: str = "auto"
 
     def __post_init__(self):
         from .data import DATASETS  # local: data imports torchvision, config should stay light
@@ -189,7 +195,9 @@ class TrainConfig(_JSONConfig):
             _check(_finite(value) and value >= 0, f"{name} must be a finite number of nats >= 0, got {value!r}")
         _check(not (self.capacity > 0 and self.free_bits > 0),
                "choose capacity annealing or free bits, not both (capacity and free_bits both > 0)")
-        _check(isinstance(self.compile, bool) and isinstance(self.bf16, bool), "compile and bf16 must be true or false")
+        _check(isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}")
+        _check(isinstance(self.bf16, bool) or self.bf16 == "auto", f"bf16 must be true, false or 'auto', got {self.bf16!r}")
+        _check(self.step in ("auto", "eager", "compiled"), f"step must be 'auto', 'eager' or 'compiled', got {self.step!r}")
         _check(self.binarize in (None, True, False), f"binarize must be true, false or null, got {self.binarize!r}")
         _check(isinstance(self.device, str) and (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")),
                f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")

@@ -36,10 +36,13 @@ class DiagonalGaussian:
         """(..., D) the most probable z, mu: what the explorer maps and decodes for an image."""
         return self.mu
 
-    def sample(self, n: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(self, n: int = 1, generator: torch.Generator | None = None,
+               noise: torch.Tensor | None = None) -> torch.Tensor:
         """z = mu + sigma * eps, eps ~ N(0, I): (n, ..., D). The noise is an input, so gradients
-        flow to mu and logvar (the reparameterization, Kingma & Welling 2014, sec. 2.4)."""
-        eps = torch.randn((n, *self.mu.shape), generator=generator, device=self.mu.device, dtype=self.mu.dtype)
+        flow to mu and logvar (the reparameterization, Kingma & Welling 2014, sec. 2.4).
+        ``noise``: eps itself, (n, ..., D), drawn by the caller (the compiled training step)."""
+        eps = noise if noise is not None else torch.randn((n, *self.mu.shape), generator=generator,
+                                                          device=self.mu.device, dtype=self.mu.dtype)
         return self.mu + self.std * eps
 
     def kl(self) -> torch.Tensor:

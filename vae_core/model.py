@@ -73,9 +73,9 @@ class VAE(LatentModel):
 
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
+                       generator: torch.Generator | None = None, noise: torch.Tensor | None = None) -> torch.Tensor:
         """z = mu + sigma * eps, eps ~ N(0, I): (B, D) -> (n_samples, B, D); see DiagonalGaussian.sample."""
-        return DiagonalGaussian(mu, logvar).sample(n_samples, generator)
+        return DiagonalGaussian(mu, logvar).sample(n_samples, generator, noise)
 
     def image_terms(self, x: torch.Tensor, *, n_samples: int = 1, generator: torch.Generator | None = None):
         """Per-image D, R and R by dimension in nats (objectives.terms)."""
@@ -103,8 +103,8 @@ class VAE(LatentModel):
         mu, _ = self.encode(x)
         return self.decode_mean(mu)
 
-    def forward(self, x: torch.Tensor, n_samples: int = 1,
-                generator: torch.Generator | None = None) -> VAEOutput:
+    def forward(self, x: torch.Tensor, n_samples: int = 1, generator: torch.Generator | None = None,
+                noise: torch.Tensor | None = None) -> VAEOutput:
         mu, logvar = self.encode(x)
-        z = self.reparameterize(mu, logvar, n_samples, generator)
+        z = self.reparameterize(mu, logvar, n_samples, generator, noise)
         return VAEOutput(mu=mu, logvar=logvar, z=z, out=self.decode(z))

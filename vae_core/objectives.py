@@ -65,7 +65,8 @@ def objective(reconstruction, kl, kl_per_dim, *, beta: float, capacity: float | 
     # Python floats (the held-out figures) stay float64; training tensors keep their dtype and graph.
     d, r, r_dim = (v if torch.is_tensor(v) else torch.as_tensor(v, dtype=torch.float64)
                    for v in (reconstruction, kl, kl_per_dim))
-    if capacity:
+    # A tensor C (the compiled step's input) decides by being there, not by its value: no branch on data.
+    if capacity is not None and (torch.is_tensor(capacity) or capacity):
         return d + beta * (r - capacity).abs()
     if free_bits > 0:
         return d + beta * r_dim.clamp(min=free_bits).sum()

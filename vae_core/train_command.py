@@ -27,7 +27,15 @@ MODEL_OPTIONS = {"latent_dim": "latent_dim", "architecture": "arch", "hidden": "
 TRAIN_OPTIONS = {name: name for name in (
     "dataset", "folder", "epochs", "batch_size", "lr", "lr_schedule", "beta", "warmup_epochs", "capacity",
     "capacity_epochs", "free_bits", "mc_samples", "binarize", "patience", "eval_k", "probe_size", "seed", "device",
-    "compile", "bf16")}
+    "compile", "bf16", "step")}
+
+
+def _bf16(text: str) -> bool | str:
+    """--bf16's value: auto, or true / false."""
+    value = {"auto": "auto", "true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"--bf16 takes auto, true or false, not {text!r}")
+    return value
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -84,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'burda': 3**i epochs at lr * 10**(-i/7) for stage i (Burda et al. 2016; 3280 epochs for i <= 7)")
     g.add_argument("--seed", type=int, default=t.seed, help="seeds weights, data order and binarization")
     g.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA only)")
-    g.add_argument("--bf16", action="store_true", help="bfloat16 autocast of the forward pass (CUDA only)")
+    g.add_argument("--bf16", nargs="?", const=True, default=t.bf16, type=_bf16,
+                   help="bfloat16 autocast of the forward pass; '--bf16 auto': on the CPU, where a short measurement "
+                        "at the start finds it faster (and the CPU has bf16 in hardware)")
+    g.add_argument("--step", choices=("auto", "eager", "compiled"), default=t.step,
+                   help="'compiled': forward, backward and Adam as one torch.compile graph (CPU); 'auto' "
+                        "(default): compiled for runs of 2,000 steps or more where it applies")
     g.add_argument("--device", default=t.device, help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'")
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, help="bundle folder to write")

@@ -17,7 +17,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from . import checkpoint as ckpt, distributed
+from . import checkpoint as ckpt, compiled_step, distributed
+from .compiled_step import flush_denormals  # noqa: F401  (its home was here: train_command and bench import it)
 from .config import ModelConfig, TrainConfig
 from .data import binarize, default_binarize, load_dataset, probe_subset, split_validation, to_float
 from .evaluation import evaluate, prepare, resolve_device, test_metrics
@@ -63,24 +64,10 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
     return out
 
 
-def flush_denormals() -> None:
-    """Compute with denormal floats as zero (x86 flush-to-zero) from now on in this process.
-
-    Why: Adam's first moment of a weight whose gradient is always zero (MNIST's blank border
-    pixels) decays to the smallest denormal and stays there, and x86 computes on denormals many
-    times slower: the fused Adam step took twice as long (``python -m bench.cpu_step
-    --keep-denormals``; docs/benchmarks.md, where the test loss was the same to the last digit).
-    Threads inherit the mode when created, so call it first in a process that exists to train,
-    as ``python -m vae_core.train`` does. It is process-wide and affects other libraries
-    (hypothesis refuses to run under it), so ``train()`` does not call it.
-    """
-    torch.set_flush_denormal(True)
-
-
 def _check_run_options(cfg: TrainConfig, device: torch.device, world: int, resume: bool) -> None:
-    if (cfg.compile or cfg.bf16) and device.type != "cuda":
-        raise ValueError(f"--compile and --bf16 are for CUDA devices; this run is on {device}, where both made "
-                         f"training steps slower (python -m bench.cpu_step)")
+    if cfg.compile and device.type != "cuda":
+        raise ValueError(f"--compile is for CUDA devices; this run is on {device}, where the whole step compiled "
+                         f"is faster (--step compiled; python -m bench.cpu_step)")
     if world > 1 and resume:
         raise ValueError("--resume continues a single-process run; start it again without torchrun")
     if cfg.batch_size < world:
@@ -131,6 +118,11 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
         run.say(f"resuming {out} after epoch {counters['epoch']} (step {run.step})")
 
     images = train_set.images.to(device)  # held once, as bytes, on the training device
+    steps = cfg.epochs * -(-len(images) // max(1, cfg.batch_size // world))
+    run.fast, run.bf16, line = compiled_step.choose(model, optimizer, cfg, device, world, steps,
+                                                    prepare(images[:cfg.batch_size], use_binarize, seed=cfg.seed))
+    run.say(line)
+    run.step_line = line
     x_val = prepare(val_set.images, use_binarize, seed=cfg.seed).to(device)
     epoch = counters["epoch"]
     while epoch < cfg.epochs and not (cfg.patience and counters["stale"] >= cfg.patience):
@@ -168,7 +160,8 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
     wall = time.perf_counter() - run.started
     model.load_state_dict(best_state)
     metrics = test_metrics(model, test_set.images, use_binarize, cfg.eval_k, device, progress, epochs=epoch,
-                           best_epoch=counters["best_epoch"], wall_time_s=round(wall, 1), processes=world)
+                           best_epoch=counters["best_epoch"], wall_time_s=round(wall, 1), processes=world,
+                           training_step=getattr(run, "step_line", ""))
     # NaN or infinity in either bound propagates through the sum.
     _require_finite(metrics["elbo"] + metrics.get("log_likelihood", {}).get("estimate", 0.0),
                     "the test-set ELBO or L_k", out, counters["best_epoch"], cfg, model_config)
@@ -207,6 +200,7 @@ class _Run:
         # noise and binarization come from each process's own generator (seeded seed + rank).
         self.order_gen = gen if world == 1 else torch.Generator(device=gen.device).manual_seed(cfg.seed)
         self.step, self.started, self.lr = 0, time.perf_counter(), cfg.lr
+        self.fast, self.bf16 = None, cfg.bf16 is True  # the compiled step and bf16, once chosen (compiled_step.choose)
 
     def save(self, model: VAE, optimizer: torch.optim.Optimizer, progress: dict[str, Any]) -> None:
         """train_state.safetensors after a complete epoch (see train)."""
@@ -249,14 +243,19 @@ class _Run:
                 x = binarize(x, gen)
             beta = beta_at(epoch - 1 + i / steps, cfg.beta, cfg.warmup_epochs)
             capacity = capacity_at(epoch - 1 + i / steps, cfg.capacity, cfg.capacity_epochs) if cfg.capacity else None
-            with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-                t = terms(model, x, n_samples=cfg.mc_samples, generator=gen, forward=self.forward)
-                loss = t.loss(beta, capacity, cfg.free_bits)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if self.fast is not None:  # the same noise, drawn as DiagonalGaussian.sample draws it
+                eps = torch.randn(cfg.mc_samples, len(x), model.latent_dim, generator=gen, device=x.device)
+                loss, d, r = self.fast(x, eps, beta, capacity, self.lr)
+            else:
+                with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                    t = terms(model, x, n_samples=cfg.mc_samples, generator=gen, forward=self.forward)
+                    loss = t.loss(beta, capacity, cfg.free_bits)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                d, r = t.reconstruction.mean(), t.kl.mean()
             self.step += 1
-            sums += torch.stack([t.reconstruction.mean(), t.kl.mean(), loss]).detach()
+            sums += torch.stack([d, r, loss]).detach()
             # Recorded on the device, checked when the log reads back anyway: no sync per step.
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), self.step, first_bad)
             if self.step % self.log_every == 0:
