@@ -96,7 +96,9 @@ class CompiledStep:
                               None if capacity is None else tensor(capacity), tensor(lr))
 
 
-AUTO_MIN_STEPS = 2000  # "auto" compiles only runs this long: compiling costs 5–25 s once
+# "auto" compiles only runs this long: compiling costs ~10 s once, and a step saves ~1 ms
+# (python -m bench.train_speed --step eager / compiled; docs/benchmarks.md).
+AUTO_MIN_STEPS = 20_000
 
 
 def flush_denormals() -> None:

@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "at the start finds it faster (and the CPU has bf16 in hardware)")
     g.add_argument("--step", choices=("auto", "eager", "compiled"), default=t.step,
                    help="'compiled': forward, backward and Adam as one torch.compile graph (CPU); 'auto' "
-                        "(default): compiled for runs of 2,000 steps or more where it applies")
+                        "(default): compiled for runs of 20,000 steps or more where it applies")
     g.add_argument("--device", default=t.device, help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'")
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, help="bundle folder to write")
