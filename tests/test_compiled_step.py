@@ -55,3 +55,20 @@ def test_where_the_compiled_step_does_not_apply_it_says_why():
     assert supported(model, torch.device("cpu"), 1) is None
     assert "torchrun" in supported(model, torch.device("cpu"), 2)
     assert "CPU" in supported(model, torch.device("cuda"), 1)
+
+
+def test_a_run_with_the_compiled_step_trains_as_the_eager_one(tmp_path):
+    from vae_core import TrainConfig, load_bundle, train
+
+    model = ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(32,), latent_dim=2)
+    elbo = {}
+    for step in ("eager", "compiled"):
+        out = train(model, TrainConfig(dataset="digits", epochs=2, eval_k=1, probe_size=50, device="cpu", step=step,
+                                       bf16="auto"), tmp_path / step, progress=False)
+        m = load_bundle(out).metrics
+        elbo[step] = m["elbo"]
+        assert m["training_step"].startswith("training step: " + ("eager" if step == "eager" else "forward, backward"))
+        assert "bf16 auto: " in m["training_step"]  # what --bf16 auto decided, and why
+        if step == "eager":
+            assert "bf16 auto: float32 (measured only for the compiled CPU step)" in m["training_step"]
+    assert elbo["compiled"] == pytest.approx(elbo["eager"], abs=0.5), elbo  # the same noise, the same updates
