@@ -20,6 +20,7 @@ from __future__ import annotations
 import shutil
 
 import torch
+import torch._inductor.config
 from torch.func import functional_call, grad_and_value
 
 from .model import VAE
@@ -65,6 +66,10 @@ class CompiledStep:
         self.exp_avg_sq = [optimizer.state[p]["exp_avg_sq"] for p in params]
         self.params = [p.detach() for p in params]  # aliases: the update writes the parameters in place
         self.betas, self.eps = group["betas"], group["eps"]
+        # Compiled in this process, not in inductor's pool of workers: a run stopped (SIGTERM,
+        # the explorer's Stop button) while compiling otherwise waited at exit for the pool's
+        # jobs, over two minutes on a busy 2-core machine (tests/test_runs.py).
+        torch._inductor.config.compile_threads = 1
         self._compiled = torch.compile(self._step, dynamic=False)
 
     def _loss(self, params: dict, x, eps, beta, capacity):
