@@ -97,3 +97,31 @@ RIGHTMOST_POINT_JS = """() => {
   });
   return {cx: box.left + xa._offset + xa.l2p(best.x), cy: box.top + ya._offset + ya.l2p(best.y), index: best.index};
 }"""
+
+
+# pytest fixtures of the browser test files (tests/test_browser*.py import them by name); the
+# imports are inside, so bench/ can use this module without pytest's fixtures being made.
+def browser_fixtures():
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def server():
+        with explorer_server() as (url, _, _):
+            yield url
+
+    @pytest.fixture(scope="module")
+    def browser():
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            yield b
+            b.close()
+
+    @pytest.fixture
+    def page(browser):
+        p = browser.new_page(viewport={"width": 1400, "height": 2000})
+        yield p
+        p.close()
+
+    return server, browser, page

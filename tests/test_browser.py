@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import REPO, RIGHTMOST_POINT_JS, CHROMIUM_ARGS, chromium_path, explorer_server, wait_until_drawn
+from browser import REPO, RIGHTMOST_POINT_JS, browser_fixtures, chromium_path, wait_until_drawn
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright not installed (pip install playwright)")
 if chromium_path() is None:
@@ -19,25 +19,7 @@ if chromium_path() is None:
 SHOTS = Path(os.environ.get("VAE_SCREENSHOTS") or REPO / "build" / "screenshots")
 
 
-@pytest.fixture(scope="module")
-def server():
-    with explorer_server() as (url, _, _):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    p = browser.new_page(viewport={"width": 1400, "height": 1800})
-    yield p
-    p.close()
+server, browser, page = browser_fixtures()
 
 
 def shot(page, name):
