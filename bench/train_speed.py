@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true", help="ours: torch.compile the model (CUDA)")
     p.add_argument("--bf16", nargs="?", const=True, default=False, type=_bf16,
                    help="ours: bf16 autocast; 'auto': where a short measurement finds it faster (CPU)")
-    p.add_argument("--step", choices=("auto", "eager", "compiled"), default="auto",
+    p.add_argument("--step", choices=("auto", "eager", "compiled"), default="eager",
                    help="ours: the training step, as vae_core.train's --step (default: %(default)s)")
     return p
 
