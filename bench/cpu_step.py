@@ -13,6 +13,7 @@ Like the trainer, it computes with denormals as zero (vae_core.training.flush_de
 ``--keep-denormals`` leaves the CPU's default, to show what that costs.
 """
 import argparse
+import contextlib
 import statistics
 import time
 from typing import Callable
@@ -63,14 +64,12 @@ def adam_alone(model: VAE, denormal: bool) -> Callable[[int], None]:
 def cpu_model() -> str:
     """The CPU's model name and its vector flags that matter here (Linux's /proc/cpuinfo)."""
     name, flags = "unknown CPU", []
-    try:
-        for line in open("/proc/cpuinfo", encoding="ascii", errors="ignore"):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+        for line in f:
             if line.startswith("model name") and name == "unknown CPU":
                 name = line.split(":", 1)[1].strip()
             elif line.startswith("flags") and not flags:
                 flags = [f for f in line.split(":", 1)[1].split() if f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16")]
-    except OSError:
-        pass
     return f"{name} ({', '.join(flags) or 'no AVX2'})"
 
 

@@ -28,7 +28,8 @@ from .config import ConfigError, TrainConfig
 from .data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError, binarize, default_binarize, load_dataset, \
     probe_subset, split_validation, to_float
 from .evaluation import binarization_note, prepare, resolve_device
-from .training import _check_out, flush_denormals
+from .run_checks import check_out
+from .training import flush_denormals
 from .train_command import _ints, _stop_on_sigterm, recorded_command
 from .vq_evaluation import evaluate_vq
 from .vqvae import VQConfig, VQVAE, codebook_usage
@@ -53,7 +54,7 @@ def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path,
         raise ValueError("prior_epochs must be >= 0 and prior_lr > 0")
     out, tc = Path(out), train_config
     state = ckpt.read_train_state(out) if resume else None
-    _check_out(out, state, overwrite, resume)  # vae_core.training's: refuse to clobber, test-write the folder
+    check_out(out, state, overwrite, resume)  # the trainer's: refuse to clobber, test-write the folder
     device = resolve_device(tc.device)
     torch.manual_seed(tc.seed)
     source = {"download": download, "folder": tc.folder, "image_shape": model_config.image_shape}

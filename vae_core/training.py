@@ -19,6 +19,8 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt, compiled_step, distributed
 from .compiled_step import flush_denormals  # noqa: F401  (its home was here: train_command and bench import it)
+from .run_checks import NonFiniteLoss, check_out as _check_out, check_run_options as _check_run_options, \
+    raise_if_bad as _raise_if_bad, require_finite as _require_finite
 from .config import ModelConfig, TrainConfig
 from .data import binarize, default_binarize, load_dataset, probe_subset, split_validation, to_float
 from .evaluation import evaluate, prepare, resolve_device, test_metrics
@@ -64,26 +66,6 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
     return out
 
 
-def _check_run_options(cfg: TrainConfig, device: torch.device, world: int, resume: bool) -> None:
-    if cfg.compile and device.type != "cuda":
-        raise ValueError(f"--compile is for CUDA devices; this run is on {device}, where the whole step compiled "
-                         f"is faster (--step compiled; python -m bench.cpu_step)")
-    if world > 1 and resume:
-        raise ValueError("--resume continues a single-process run; start it again without torchrun")
-    if cfg.batch_size < world:
-        raise ValueError(f"--batch-size {cfg.batch_size} is split over {world} processes; give at least {world}")
-
-
-def _check_out(out: Path, state: Any, overwrite: bool, resume: bool) -> None:
-    if state is None and (out / ckpt.CONFIG).exists() and not overwrite:
-        if not resume:
-            raise FileExistsError(f"{out} already holds a bundle; choose another folder, pass --overwrite, "
-                                  "or --resume to continue an unfinished run")
-        if (out / ckpt.METRICS).exists():
-            raise FileExistsError(f"{out} holds a finished run; nothing to resume")
-    ckpt.check_writable(out)
-
-
 def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, device: torch.device, rank: int,
            world: int, data_dir, download: bool, command: str | None, log_every: int, progress: bool) -> None:
     main = rank == 0  # the process that writes the bundle
@@ -119,10 +101,9 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
 
     images = train_set.images.to(device)  # held once, as bytes, on the training device
     steps = cfg.epochs * -(-len(images) // max(1, cfg.batch_size // world))
-    run.fast, run.bf16, line = compiled_step.choose(model, optimizer, cfg, device, world, steps,
+    run.fast, run.bf16, run.step_line = compiled_step.choose(model, optimizer, cfg, device, world, steps,
                                                     prepare(images[:cfg.batch_size], use_binarize, seed=cfg.seed))
-    run.say(line)
-    run.step_line = line
+    run.say(run.step_line)
     x_val = prepare(val_set.images, use_binarize, seed=cfg.seed).to(device)
     epoch = counters["epoch"]
     while epoch < cfg.epochs and not (cfg.patience and counters["stale"] >= cfg.patience):
@@ -161,7 +142,7 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
     model.load_state_dict(best_state)
     metrics = test_metrics(model, test_set.images, use_binarize, cfg.eval_k, device, progress, epochs=epoch,
                            best_epoch=counters["best_epoch"], wall_time_s=round(wall, 1), processes=world,
-                           training_step=getattr(run, "step_line", ""))
+                           training_step=run.step_line)
     # NaN or infinity in either bound propagates through the sum.
     _require_finite(metrics["elbo"] + metrics.get("log_likelihood", {}).get("estimate", 0.0),
                     "the test-set ELBO or L_k", out, counters["best_epoch"], cfg, model_config)
@@ -200,7 +181,8 @@ class _Run:
         # noise and binarization come from each process's own generator (seeded seed + rank).
         self.order_gen = gen if world == 1 else torch.Generator(device=gen.device).manual_seed(cfg.seed)
         self.step, self.started, self.lr = 0, time.perf_counter(), cfg.lr
-        self.fast, self.bf16 = None, cfg.bf16 is True  # the compiled step and bf16, once chosen (compiled_step.choose)
+        # The step, bf16 and the line saying which, once compiled_step.choose has chosen them.
+        self.fast, self.bf16, self.step_line = None, cfg.bf16 is True, ""
 
     def save(self, model: VAE, optimizer: torch.optim.Optimizer, progress: dict[str, Any]) -> None:
         """train_state.safetensors after a complete epoch (see train)."""
@@ -284,24 +266,3 @@ class _Run:
         if log_sigma is not None:  # Gaussian decoder: sigma in pixel units, learned or fixed
             record["sigma"] = float(log_sigma.detach().exp())
         return record
-
-
-class NonFiniteLoss(FloatingPointError):
-    def __init__(self, step: int):
-        self.step = step
-        super().__init__(f"the training loss is NaN or infinite at step {step}")
-
-
-def _raise_if_bad(first_bad: torch.Tensor) -> None:
-    step = int(first_bad)
-    if step >= 0:
-        raise NonFiniteLoss(step)
-
-
-def _require_finite(value: float, what: str, out: Path, best_epoch: int, cfg: TrainConfig,
-                    model_config: ModelConfig) -> None:
-    if not math.isfinite(value):
-        raise FloatingPointError(
-            f"{what} is not finite; the bundle in {out} keeps the weights of epoch {best_epoch} "
-            f"(0: untrained) and gets no metrics.json. Likely causes: a learning rate too high (--lr {cfg.lr:g}) "
-            f"or, for a Gaussian decoder, sigma too small (--sigma {model_config.sigma:g}).")
