@@ -43,12 +43,12 @@ elapsed = time.perf_counter() - started
 
 picked = [i for i in st.session_state.get("map_picked", []) if i < n]
 i = selection.get(selection.FIRST, n_probe)
-highlight = list(dict.fromkeys(([i] if i < n else []) + picked))[:50]
+sel = own.picked(bundle)  # the learner's own image, where it is the selected one: a star, not a ring
+highlight = list(dict.fromkeys(([i] if i < n and sel.index is not None else []) + picked))[:50]
 ellipses = [(arrays["mu"][k], sigma[k]) for k in highlight] if keys[method] == "latent" else []
 fig = figures.latent_map(proj.coords, arrays["labels"][:n], bundle.classes, proj.axis_titles,
                          highlight=highlight, ellipses=ellipses)
-sel = own.picked(bundle)
-if sel.index is None:  # the learner's own image is the selected one: a star, placed without moving the others
+if sel.index is None:  # placed without moving the others
     xy, exact = place_on_map(arrays["mu"][:n], proj.coords, sel.mu[None], keys[method])
     figures.mark_own(fig, xy[0], "your image" + ("" if exact else " (approximate place)"))
 
