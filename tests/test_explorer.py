@@ -84,10 +84,25 @@ def test_beta_slider_recomputes_the_objective():
     assert metric["ELBO (nats/image)"] == pytest.approx(-(d + r), abs=0.02)
 
 
-def test_traversal_sliders_decode_live():
+def test_traversal_sliders_decode_in_the_page_and_fall_back_to_the_server(monkeypatch):
     at = show(open_app(), "views/traversals.py")
+    assert not at.exception
+    assert not [s for s in at.slider if s.key and s.key.startswith("live_")]  # the page's sliders instead
+    assert any("Decoded in your browser" in c.value for c in at.caption)
+    from explorer import page_decoder
+
+    def refuse(model):
+        raise page_decoder.Unsupported("its decoder has a Foo layer")
+
+    monkeypatch.setattr(page_decoder, "describe", refuse)
+    from explorer import live_decode
+
+    live_decode._export.clear()
+    monkeypatch.setattr(live_decode, "export", lambda model: refuse(model))
+    at.run()
+    assert any("runs on the server here" in c.value and "Foo" in c.value for c in at.caption)
     sliders = [s for s in at.slider if s.key and s.key.startswith("live_")]
-    assert len(sliders) == 4  # the leading dimensions by KL
+    assert len(sliders) == 6  # the leading dimensions by KL
     image = at.main.image[-1]
     before = image.value[0], image.captions[0]
     sliders[0].set_value(2.0).run()
@@ -97,8 +112,7 @@ def test_traversal_sliders_decode_live():
     dim = sliders[0].key.removeprefix("live_")
     z_of = lambda caption: float(re.search(rf"z{dim} = ([-+][0-9.]+)", caption).group(1))  # noqa: E731
     assert z_of(image.captions[0]) == pytest.approx(z_of(before[1]) + 2.0, abs=0.011)
-    at.radio(key="trav_anchor").set_value("prior").run()
-    assert not at.exception
+    live_decode._export.clear()
 
 
 def test_a_broken_bundle_is_a_message_not_a_traceback(tmp_path, monkeypatch, digits_bundle):

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, own, selection, state
+from explorer import figures, live_decode, own, selection, state
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 from vae_core.own_image import place_on_map
@@ -68,6 +68,28 @@ st.caption(f"{n:,} probe images, {method}; computed or fetched from the cache in
            + ("Black ellipses: the 1σ contour of q(z|x) of the selected images. " if ellipses else "")
            + ("The star: your own image. " if sel.index is None else "")
            + "The camera icon above the chart saves it as PNG.")
+
+if dim == 2:
+    st.subheader("Hover to decode")
+    mu = arrays["mu"][:n]
+    lim = float(max(3.0, np.abs(mu).max() * 1.05))
+    points, colors = live_decode.class_points(mu, arrays["labels"][:n], lim, len(bundle.classes))
+
+    def choose_nearest(value: dict) -> None:
+        """A click on the plane selects the probe image whose μ is nearest, as a click on the map does."""
+        k = int(((mu - np.asarray(value["z"])) ** 2).sum(1).argmin())
+        st.session_state["map_picked"] = [k]
+        selection.choose(selection.FIRST, k)
+        own.use(False)
+
+    start = [(float(v) + lim) / (2 * lim) for v in sel.mu]
+    payload = {"z": [0.0, 0.0], "dims": [0, 1], "x_values": [-lim, lim], "y_values": [-lim, lim], "size": 360,
+               "scale": 8, "points": points, "colors": colors, "start": start,
+               "axes_label": f"z0 from {-lim:.1f} to {lim:.1f} (right), z1 from {-lim:.1f} to {lim:.1f} (up), "
+                             "latent units; each dot an image's μ, coloured by label"}
+    if live_decode.mount(bundle, "pad", "map_pad", payload, on_release=choose_nearest):
+        st.caption("Move the cursor over the plane: the decoder's mean E[x | z] at the z under it is drawn beside "
+                   "it, decoded in your browser (VAE Explainer's interaction). Click to select the nearest image.")
 
 csv = state.encodings_csv(bundle)
 st.download_button("Download the encodings (CSV: index, label, μ, σ)", csv, f"{bundle.name}-encodings.csv",

@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from explorer import figures, own, state, widgets
+from explorer import figures, live_decode, own, state, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -46,3 +46,23 @@ st.caption(f"{size}×{size} decoder means E[x|z]. "
            + (f"Other {dim - 2} dimensions at {'0' if kind == 'prior' else f'μ of {sel.caption}'}. " if dim > 2 else "")
            + "Dimensions with KL ≈ 0 are ignored by the decoder: a grid over one of them does not change.")
 widgets.download_png(images.numpy(), f"{bundle.name}-manifold-z{i}-z{j}.png", key="mf_png", scale=scale)
+
+
+st.subheader("Hover to decode")
+cells = torch.linspace(0, 1, 201) * size - 0.5  # the cursor's place in cell units; cell a's centre is at a
+p = (0.05 + cells / (size - 1) * 0.9).clamp(0.005, 0.995)  # the grid's quantiles, continued past its edges
+values = torch.distributions.Normal(0.0, 1.0).icdf(p).tolist()
+
+
+def remember(value: dict) -> None:
+    st.session_state["mf_released"] = [value["z"][i], value["z"][j]]
+
+
+payload = {"z": anchor.tolist(), "dims": [i, j], "x_values": values, "y_values": values, "size": 360, "scale": 8,
+           "background": live_decode.png_data_url(figures.to_uint8_grid(images.numpy(), scale=1)), "start": [0.5, 0.5],
+           "axes_label": f"z{i} right and z{j} up at the prior's quantiles 5 % to 95 %, as the grid above"}
+if live_decode.mount(bundle, "pad", "mf_pad", payload, on_release=remember):
+    released = st.session_state.get("mf_released")
+    st.caption("Move the cursor over the grid: the z under it, between the cells too, is decoded in your browser "
+               "and drawn beside it." + (f" Last click: z{i} = {released[0]:+.2f}, z{j} = {released[1]:+.2f}."
+                                         if released else " Click to note a z."))

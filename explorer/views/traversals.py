@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from explorer import figures, own, state, widgets
+from explorer import figures, live_decode, own, state, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -47,20 +47,35 @@ st.plotly_chart(figures.image_grid(
     key="trav_grid")
 
 
+LEAD = order[:min(dim, 6)]  # the leading dimensions by KL
+
+
+def remember(value: dict) -> None:
+    """The release: the offsets stay when the page reruns or the anchor changes."""
+    st.session_state["trav_offsets"] = {j: float(t) for j, t in zip(LEAD, value["offsets"])}
+
+
 @st.fragment
-def live_decoder():
-    """Only this block reruns when a slider moves, so the decoded image follows the hand."""
-    lead = order[:min(dim, 4)]
+def server_decoder():
+    """The fallback for decoders the page cannot run: only this block reruns per move."""
     left, right = st.columns([3, 2])
     z = anchor.clone()
-    for j in lead:
+    for j in LEAD:
         z[j] += left.slider(f"z{j}: offset t from the anchor (KL {kl_mean[j]:.2f} nats per image)",
                             -3.0, 3.0, 0.0, 0.1, key=f"live_{j}")
     image = analysis.decode(bundle.model, z)
     right.image(figures.to_uint8_grid(image[None, None].numpy(), scale=8),
-                caption="E[x | z] at " + ", ".join(f"z{j} = {z[j]:+.2f}" for j in lead),
+                caption="E[x | z] at " + ", ".join(f"z{j} = {z[j]:+.2f}" for j in LEAD),
                 output_format="PNG")  # JPEG would blur the pixels
 
 
 st.subheader("Drag the leading dimensions")
-live_decoder()
+offsets = st.session_state.get("trav_offsets", {})
+sliders = [{"index": j, "offset": offsets.get(j, 0.0),
+         "label": f"z{j}: offset from the anchor (KL {kl_mean[j]:.2f} nats per image)"} for j in LEAD]
+if live_decode.mount(bundle, "sliders", "trav_live", {"z": anchor.tolist(), "dims": sliders, "lo": -3, "hi": 3,
+                                                       "scale": 8}, on_release=remember):
+    st.caption("Decoded in your browser at every move (the model's decoder was sent to the page once); "
+               "t in prior standard deviations.")
+else:
+    server_decoder()

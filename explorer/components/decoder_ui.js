@@ -1,0 +1,182 @@
+// The interactions that decode in the page (explorer/live_decode.py mounts them): sliders over
+// the leading dimensions, a 2-D pad that decodes the z under the cursor, a scrubber along an
+// interpolation path, and a VQ-VAE code picker. Each pointer move decodes and draws at once;
+// the release sends one trigger, "release", so Python learns the final position.
+// decoder_kernels.js is prepended to this text by live_decode.py.
+
+const PD_CACHE = (window.__vaePageDecoders = window.__vaePageDecoders || {});
+window.__pdTimes = window.__pdTimes || [];  // pointer event -> frame with its image, ms (bench)
+
+function pdEl(tag, attrs, parent) {
+  const el = document.createElement(tag);
+  Object.assign(el, attrs || {});
+  if (parent) parent.appendChild(el);
+  return el;
+}
+
+// An image canvas: C x H x W values in [0, 1] drawn at `scale` screen pixels per pixel.
+function pdImage(parent, output, scale, caption) {
+  const [C, H, W] = output, fig = pdEl("figure", { className: "pd-figure" }, parent);
+  const canvas = pdEl("canvas", { width: W, height: H, className: "pd-image" }, fig);
+  canvas.style.width = `${W * scale}px`;
+  canvas.style.height = `${H * scale}px`;
+  const label = pdEl("figcaption", { textContent: caption || "" }, fig);
+  const ctx = canvas.getContext("2d"), pixels = ctx.createImageData(W, H), n = H * W;
+  const draw = (values, event) => {
+    for (let p = 0; p < n; p++) {
+      for (let c = 0; c < 3; c++) pixels.data[4 * p + c] = Math.round(255 * values[(C === 3 ? c : 0) * n + p]);
+      pixels.data[4 * p + 3] = 255;
+    }
+    ctx.putImageData(pixels, 0, 0);
+    if (!window.__pdFirstFrame) window.__pdFirstFrame = performance.now();
+    if (event) requestAnimationFrame(() => window.__pdTimes.push(performance.now() - event.timeStamp));
+  };
+  return { draw, label, canvas };
+}
+
+const pdFmt = (v) => (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(2);
+
+function pdSliders(root, data, decoder, send) {
+  const z = Float32Array.from(data.z), row = pdEl("div", { className: "pd-row" }, root);
+  const controls = pdEl("div", { className: "pd-controls" }, row);
+  const image = pdImage(row, decoder.output, data.scale, "");
+  const update = (event) => {
+    image.draw(decoder.decode(z), event);
+    image.label.textContent = "E[x | z] at " + data.dims.map((d) => `z${d.index} = ${pdFmt(z[d.index])}`).join(", ");
+  };
+  data.dims.forEach((d, k) => {
+    const box = pdEl("label", { className: "pd-slider" }, controls);
+    const text = pdEl("span", {}, box);
+    const input = pdEl("input", { type: "range", min: data.lo, max: data.hi, step: 0.01, value: d.offset }, box);
+    input.setAttribute("aria-label", d.label);
+    input.dataset.dim = d.index;
+    const show = () => (text.textContent = `${d.label}: t = ${pdFmt(Number(input.value))}`);
+    show();
+    z[d.index] = data.z[d.index] + d.offset;
+    input.addEventListener("input", (event) => {
+      z[d.index] = data.z[d.index] + Number(input.value);
+      show();
+      update(event);
+    });
+    input.addEventListener("change", () => send({ offsets: data.dims.map((e) => z[e.index] - data.z[e.index]) }));
+  });
+  update(null);
+}
+
+// Cursor fraction f in [0, 1] -> z, linear between the axis's table of values.
+function pdAxis(values, f) {
+  const t = Math.min(Math.max(f, 0), 1) * (values.length - 1), i = Math.min(Math.floor(t), values.length - 2);
+  return values[i] + (t - i) * (values[i + 1] - values[i]);
+}
+
+function pdPad(root, data, decoder, send) {
+  const row = pdEl("div", { className: "pd-row" }, root), size = data.size;
+  const wrap = pdEl("div", { className: "pd-pad" }, row);
+  const pad = pdEl("canvas", { width: size, height: size }, wrap);
+  pad.setAttribute("aria-label", "latent plane: hover to decode, click to choose");
+  const axes = pdEl("div", { className: "pd-axes", textContent: data.axes_label }, wrap);
+  const image = pdImage(row, decoder.output, data.scale, "move the cursor over the plane");
+  const ctx = pad.getContext("2d"), z = Float32Array.from(data.z), [i, j] = data.dims;
+  let background = null;
+  const paint = (cx, cy) => {
+    ctx.clearRect(0, 0, size, size);
+    if (background) ctx.drawImage(background, 0, 0, size, size);
+    for (const [x, y, c] of data.points || []) {
+      ctx.fillStyle = data.colors[c % data.colors.length];
+      ctx.fillRect(x * size - 1.5, (1 - y) * size - 1.5, 3, 3);
+    }
+    if (cx === undefined) return;
+    ctx.strokeStyle = "#d62728";
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.arc(cx, cy, 6, 0, 2 * Math.PI);
+    ctx.moveTo(cx - 10, cy); ctx.lineTo(cx + 10, cy); ctx.moveTo(cx, cy - 10); ctx.lineTo(cx, cy + 10);
+    ctx.stroke();
+  };
+  const at = (event) => {
+    const box = pad.getBoundingClientRect();
+    return [(event.clientX - box.left) / box.width, 1 - (event.clientY - box.top) / box.height];
+  };
+  const decodeAt = (fx, fy, event) => {
+    z[i] = pdAxis(data.x_values, fx);
+    z[j] = pdAxis(data.y_values, fy);
+    image.draw(decoder.decode(z), event);
+    image.label.textContent = `E[x | z] at z${i} = ${pdFmt(z[i])}, z${j} = ${pdFmt(z[j])}`;
+    paint(fx * size, (1 - fy) * size);
+  };
+  pad.addEventListener("pointermove", (event) => decodeAt(...at(event), event));
+  pad.addEventListener("pointerup", (event) => {
+    decodeAt(...at(event), event);
+    send({ z: Array.from(z) });
+  });
+  if (data.background) {
+    background = new Image();
+    background.onload = () => paint();
+    background.src = data.background;
+  }
+  paint();
+  if (data.start) decodeAt(data.start[0], data.start[1], null);
+}
+
+function pdPath(root, data, decoder, send) {
+  const row = pdEl("div", { className: "pd-row" }, root), controls = pdEl("div", { className: "pd-controls" }, row);
+  const box = pdEl("label", { className: "pd-slider" }, controls), text = pdEl("span", {}, box);
+  const input = pdEl("input", { type: "range", min: 0, max: 1, step: 0.001, value: data.t }, box);
+  input.setAttribute("aria-label", "position t along the path");
+  const names = Object.keys(data.paths), images = names.map((name) => pdImage(row, decoder.output, data.scale, name));
+  const dim = data.paths[names[0]][0].length, z = new Float32Array(dim);
+  const update = (event) => {
+    const t = Number(input.value);
+    text.textContent = `t = ${t.toFixed(3)} (0: ${data.from}, 1: ${data.to})`;
+    names.forEach((name, k) => {
+      const path = data.paths[name], s = t * (path.length - 1), a = Math.min(Math.floor(s), path.length - 2), f = s - a;
+      let norm = 0;
+      for (let d = 0; d < dim; d++) { z[d] = path[a][d] + f * (path[a + 1][d] - path[a][d]); norm += z[d] * z[d]; }
+      images[k].draw(decoder.decode(z), event);
+      images[k].label.textContent = `${name} · ‖z‖ = ${Math.sqrt(norm).toFixed(2)}`;
+    });
+  };
+  input.addEventListener("input", update);
+  input.addEventListener("change", () => send({ t: Number(input.value) }));
+  update(null);
+}
+
+function pdCodes(root, data, decoder, send) {
+  const row = pdEl("div", { className: "pd-row" }, root), codes = Int32Array.from(data.grid);
+  const palette = pdEl("div", { className: "pd-palette" }, row);
+  const image = pdImage(row, decoder.output, data.scale, "");
+  const show = (code, event) => {
+    codes[data.cell] = code;
+    image.draw(decoder.decode(codes), event);
+    image.label.textContent = `cell (row ${data.row}, column ${data.col}) = code ${code}` +
+      (code === data.grid[data.cell] ? " (its code now)" : "; click to keep it");
+  };
+  for (const code of data.candidates) {
+    const button = pdEl("button", { textContent: String(code), className: "pd-code" }, palette);
+    if (code === data.grid[data.cell]) button.classList.add("pd-current");
+    button.addEventListener("pointerenter", (event) => show(code, event));
+    button.addEventListener("click", () => send({ code }));
+  }
+  palette.addEventListener("pointerleave", () => show(data.grid[data.cell], null));
+  show(data.grid[data.cell], null);
+}
+
+const PD_MODES = { sliders: pdSliders, pad: pdPad, path: pdPath, codes: pdCodes };
+
+export default function (component) {
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
+  let root = parentElement.querySelector(".pd-root");
+  if (!root) root = pdEl("div", { className: "pd-root" }, parentElement);
+  root.replaceChildren();
+  let decoder = PD_CACHE[data.digest];
+  if (!decoder && data.weights) {
+    decoder = PD_CACHE[data.digest] = buildPageDecoder(data.spec, pdFloats(data.weights, data.dtype));
+  }
+  if (!decoder) {  // the server thought this page had the weights: ask for them again
+    pdEl("p", { textContent: "Loading the decoder into the page…" }, root);
+    setStateValue("cached", "missing " + data.digest);
+    return;
+  }
+  setStateValue("cached", data.digest);
+  PD_MODES[data.mode](root, data, decoder, (value) => setTriggerValue("release", value));
+}

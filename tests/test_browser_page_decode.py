@@ -1,0 +1,51 @@
+"""Decoding in the page, in Chromium: a slider drag redraws the image with no rerun, and a
+click on the 2-D pad reaches Python (the sidebar's selected image changes)."""
+import numpy as np
+import pytest
+
+from browser import browser_fixtures, chromium_path, wait_until_drawn
+
+pytestmark = pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (apt install chromium)")
+server, browser, page = browser_fixtures()
+
+
+def image_pixels(page) -> list[int]:
+    return page.locator("canvas.pd-image").first.evaluate(
+        "(c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 == 0))")
+
+
+def test_a_slider_drag_redraws_in_the_page_without_a_rerun(server, page):
+    page.goto(f"{server}/traversals?bundle=mnist-beta-1")
+    wait_until_drawn(page)
+    page.locator(".pd-slider input").first.scroll_into_view_if_needed()
+    before = image_pixels(page)
+    page.evaluate("window.__runs = 0; new MutationObserver(() => { if (document.querySelector("
+                  "'[data-testid=\"stStatusWidget\"]')) window.__runs++; }).observe(document.body, {subtree: true, childList: true})")
+    slider = page.locator(".pd-slider input").first
+    slider.scroll_into_view_if_needed()
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, y, steps=15)
+    moved = image_pixels(page)
+    assert page.evaluate("window.__runs") == 0  # decoded in the page: the script did not run
+    assert np.abs(np.array(moved) - np.array(before)).max() > 20
+    assert page.evaluate("window.__pdTimes.length") >= 10
+    page.mouse.up()
+
+
+def test_a_click_on_the_2d_pad_selects_the_nearest_image(server, page):
+    page.goto(f"{server}/latent_map?bundle=digits-mlp-z2")
+    wait_until_drawn(page)
+    pad = page.locator(".pd-pad canvas").first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.25)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    wait_until_drawn(page)
+    selected = int(page.locator('[data-testid="stSidebar"] input[type="number"]').first.input_value())
+    assert selected != 0  # the default selection moved to the image nearest the click
+    assert page.get_by_role("heading", name=f"Inspect image #{selected}").count() == 1
+    caption = page.locator(".pd-figure figcaption").first.inner_text()
+    assert "E[x | z] at z0 = " in caption
