@@ -50,16 +50,6 @@ def test_clicking_a_point_on_the_map_inspects_it(server, page):
     shot(page, "traversal_from_selection")
 
 
-def test_traversal_slider_redraws_the_image(server, page):
-    page.goto(f"{server}/traversals")
-    wait_until_drawn(page)
-    live = page.get_by_test_id("stImage").locator("img").last
-    before = live.get_attribute("src")
-    page.get_by_role("slider").nth(2).focus()  # rows, then the first live slider after the columns
-    page.keyboard.press("ArrowRight")
-    sync_api.expect(live).not_to_have_attribute("src", before, timeout=10_000)
-
-
 @pytest.mark.parametrize("good", [True, False], ids=["valid zip", "zip that escapes its folder"])
 def test_uploading_a_zipped_bundle(server, page, digits_bundle, good, tmp_path):
     data = io.BytesIO()
