@@ -19,28 +19,33 @@ def new_thread_count() -> int:
 
 
 def test_two_overlapping_sessions_leave_the_thread_count_as_it_was(monkeypatch):
-    """Session A decodes its slider image; session B starts while A is inside, A finishes
+    """Session A computes its traversal grid; session B starts while A is inside, A finishes
     first, then B. The old one_thread() set torch's process-wide count to 1 for a decode and
-    restored what it had seen on entry, so B restored A's 1 and left the server at one thread."""
+    restored what it had seen on entry, so B restored A's 1 and left the server at one thread.
+    (The grid, not the live slider: the sliders decode in the browser now, not in Python.)"""
     from vae_core import analysis
 
-    real_decode = analysis.decode
+    real_traversal = analysis.traversal
     a_inside, b_inside, a_done = threading.Event(), threading.Event(), threading.Event()
     order = []
 
-    def decode(model, z):
-        if z.dim() == 1:  # the live slider's single image, not the traversal grid
-            if not a_inside.is_set():
-                order.append("A")
-                a_inside.set()
-                b_inside.wait(30)
-            else:
-                order.append("B")
-                b_inside.set()
-                a_done.wait(30)
-        return real_decode(model, z)
+    def traversal(*args, **kwargs):
+        if not a_inside.is_set():
+            order.append("A")
+            a_inside.set()
+            b_inside.wait(30)
+        else:
+            order.append("B")
+            b_inside.set()
+            a_done.wait(30)
+        return real_traversal(*args, **kwargs)
 
-    monkeypatch.setattr(analysis, "decode", decode)
+    monkeypatch.setattr(analysis, "traversal", traversal)
+    from explorer import live_decode
+
+    # The in-page decoder registers with Streamlit's Runtime singleton, which the first AppTest
+    # to finish tears down under the other; it plays no part in the thread count.
+    monkeypatch.setattr(live_decode, "mount", lambda *args, **kwargs: True)
     from explorer import state  # the server fixes the count once, when it starts
 
     before = new_thread_count()
