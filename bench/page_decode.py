@@ -24,7 +24,7 @@ import time
 from tests.browser import CHROMIUM_ARGS, REPO, chromium_path, explorer_server, wait_until_drawn
 
 CASES = [("traversals", "mnist-beta-1", ".pd-slider input"), ("traversals", "mnist-conv-z16", ".pd-slider input"),
-         ("latent_map", "digits-mlp-z2", ".pd-pad canvas"), ("manifold", "mnist-conv-z2", ".pd-pad canvas")]
+         ("latent_map", "digits-mlp-z2", ".pd-overlay"), ("manifold", "mnist-conv-z2", ".pd-overlay")]
 
 
 def cpu_model() -> str:

@@ -28,7 +28,9 @@ CSS = """
 .pd-figure { margin: 0; }
 .pd-figure figcaption { font-size: 0.8rem; opacity: 0.75; max-width: 20rem; }
 .pd-image { image-rendering: pixelated; border: 1px solid rgba(128, 128, 128, 0.4); display: block; }
-.pd-pad canvas { border: 1px solid rgba(128, 128, 128, 0.4); cursor: crosshair; touch-action: none; display: block; }
+.pd-stack { position: relative; border: 1px solid rgba(128, 128, 128, 0.4); box-sizing: content-box; }
+.pd-stack canvas { position: absolute; left: 0; top: 0; display: block; }
+.pd-overlay { cursor: crosshair; touch-action: none; }
 .pd-axes { font-size: 0.8rem; opacity: 0.75; max-width: 24rem; }
 .pd-palette { display: flex; flex-wrap: wrap; gap: 3px; max-width: 26rem; }
 .pd-code { width: 2.3rem; padding: 0.15rem; font-size: 0.8rem; border: 1px solid rgba(128, 128, 128, 0.5);

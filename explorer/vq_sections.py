@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, selection, state
+from explorer import figures, live_decode, selection, state
 from vae_core import Bundle, analysis
 from vae_core.family import GAUSSIAN_POSTERIOR, PRIOR_SAMPLES
 
@@ -95,6 +95,19 @@ def interpolation(bundle: Bundle) -> None:
     st.caption(f"From #{a} to #{b}; of the {h * w} cells, {int((codes[0] != codes[-1]).sum())} have different codes at "
                "the two ends. Between two steps the quantized image changes only in the cells that switched; a step "
                "where none switched repeats the image before it.")
+    scrub_codes(bundle, z, f"#{a}", f"#{b}")
+
+
+def scrub_codes(bundle: Bundle, z_e, start: str, end: str, points: int = 201) -> None:
+    """A scrubber along the quantized path, decoded in the page: the grid jumps where cells switch."""
+    st.subheader("Scrub along the quantized path")
+    with torch.no_grad():
+        t = torch.linspace(0, 1, points)[:, None, None, None]
+        codes = bundle.model.quantizer.indices((1 - t) * z_e[0] + t * z_e[1]).flatten(1)
+    payload = {"paths": {"quantized z_q(k(t))": codes.tolist()}, "t": 0.5, "from": start, "to": end, "scale": 6}
+    if live_decode.mount(bundle, "path", "vq_path", payload):
+        st.caption(f"Drag t: the page decodes the code grid quantized at the nearest of {points} steps, with no rerun. "
+                   "The image holds still, then jumps when a cell's code switches.")
 
 
 def compare_table(pair: dict[str, Bundle]) -> list[dict]:

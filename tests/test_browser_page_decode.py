@@ -38,7 +38,7 @@ def test_a_slider_drag_redraws_in_the_page_without_a_rerun(server, page):
 def test_a_click_on_the_2d_pad_selects_the_nearest_image(server, page):
     page.goto(f"{server}/latent_map?bundle=digits-mlp-z2")
     wait_until_drawn(page)
-    pad = page.locator(".pd-pad canvas").first
+    pad = page.locator(".pd-overlay").first
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.25)

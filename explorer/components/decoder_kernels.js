@@ -165,8 +165,9 @@ function pdChain(layers, W, shape) {
 
 // spec: {input: {kind: "vector", size} | {kind: "codes", h, w, codebook: {offset, K, D}},
 // layers: [...], output: [C, H, W]}; W: every weight as one Float32Array.
-// Returns {decode(latent) -> Float32Array (C*H*W, torch's CHW order, in [0, 1])}, where latent
-// is D numbers or h*w code indices. The returned array is reused by the next call.
+// Returns {decode(latent) -> Float32Array (C*H*W, torch's CHW order, in [0, 1]), output, input},
+// where input is spec.input.kind and latent is D numbers or h*w code indices. The returned
+// array is reused by the next call.
 function buildPageDecoder(spec, W) {
   const inp = spec.input;
   let first, shape;
@@ -196,5 +197,5 @@ function buildPageDecoder(spec, W) {
     for (let c = 0; c < C; c++) for (let p = 0; p < H * Wd; p++) image[c * H * Wd + p] = y[p * C + c];  // HWC -> CHW
     return image;
   };
-  return { decode, output: spec.output };
+  return { decode, output: spec.output, input: inp.kind };
 }

@@ -69,23 +69,31 @@ function pdAxis(values, f) {
   return values[i] + (t - i) * (values[i + 1] - values[i]);
 }
 
+// Two stacked canvases: the base (background picture, points) is painted once, the overlay
+// (the cursor's mark) at each move, so a move costs a decode and a crosshair, not a repaint.
 function pdPad(root, data, decoder, send) {
   const row = pdEl("div", { className: "pd-row" }, root), size = data.size;
   const wrap = pdEl("div", { className: "pd-pad" }, row);
-  const pad = pdEl("canvas", { width: size, height: size }, wrap);
+  const stack = pdEl("div", { className: "pd-stack" }, wrap);
+  stack.style.width = stack.style.height = `${size}px`;
+  const base = pdEl("canvas", { width: size, height: size, className: "pd-base" }, stack);
+  const pad = pdEl("canvas", { width: size, height: size, className: "pd-overlay" }, stack);
   pad.setAttribute("aria-label", "latent plane: hover to decode, click to choose");
-  const axes = pdEl("div", { className: "pd-axes", textContent: data.axes_label }, wrap);
+  pdEl("div", { className: "pd-axes", textContent: data.axes_label }, wrap);
   const image = pdImage(row, decoder.output, data.scale, "move the cursor over the plane");
-  const ctx = pad.getContext("2d"), z = Float32Array.from(data.z), [i, j] = data.dims;
-  let background = null;
-  const paint = (cx, cy) => {
+  const z = Float32Array.from(data.z), [i, j] = data.dims;
+  const paintBase = (background) => {
+    const ctx = base.getContext("2d");
     ctx.clearRect(0, 0, size, size);
     if (background) ctx.drawImage(background, 0, 0, size, size);
     for (const [x, y, c] of data.points || []) {
       ctx.fillStyle = data.colors[c % data.colors.length];
       ctx.fillRect(x * size - 1.5, (1 - y) * size - 1.5, 3, 3);
     }
-    if (cx === undefined) return;
+  };
+  const ctx = pad.getContext("2d");
+  const mark = (cx, cy) => {
+    ctx.clearRect(0, 0, size, size);
     ctx.strokeStyle = "#d62728";
     ctx.lineWidth = 1.5;
     ctx.beginPath();
@@ -102,38 +110,51 @@ function pdPad(root, data, decoder, send) {
     z[j] = pdAxis(data.y_values, fy);
     image.draw(decoder.decode(z), event);
     image.label.textContent = `E[x | z] at z${i} = ${pdFmt(z[i])}, z${j} = ${pdFmt(z[j])}`;
-    paint(fx * size, (1 - fy) * size);
+    mark(fx * size, (1 - fy) * size);
   };
   pad.addEventListener("pointermove", (event) => decodeAt(...at(event), event));
   pad.addEventListener("pointerup", (event) => {
     decodeAt(...at(event), event);
     send({ z: Array.from(z) });
   });
+  paintBase(null);
   if (data.background) {
-    background = new Image();
-    background.onload = () => paint();
-    background.src = data.background;
+    const picture = new Image();
+    picture.onload = () => paintBase(picture);
+    picture.src = data.background;
   }
-  paint();
   if (data.start) decodeAt(data.start[0], data.start[1], null);
 }
 
+// A scrubber along precomputed paths (one image each): for a vector latent z is linear between
+// the path's neighbouring points; for a VQ-VAE's code grids the nearest point's grid is taken,
+// since there is nothing between two codes.
 function pdPath(root, data, decoder, send) {
   const row = pdEl("div", { className: "pd-row" }, root), controls = pdEl("div", { className: "pd-controls" }, row);
   const box = pdEl("label", { className: "pd-slider" }, controls), text = pdEl("span", {}, box);
   const input = pdEl("input", { type: "range", min: 0, max: 1, step: 0.001, value: data.t }, box);
   input.setAttribute("aria-label", "position t along the path");
   const names = Object.keys(data.paths), images = names.map((name) => pdImage(row, decoder.output, data.scale, name));
-  const dim = data.paths[names[0]][0].length, z = new Float32Array(dim);
+  const dim = data.paths[names[0]][0].length, z = new Float32Array(dim), codes = decoder.input === "codes";
+  const vectorAt = (path, s) => {
+    const a = Math.min(Math.floor(s), path.length - 2), f = s - a;
+    let norm = 0;
+    for (let d = 0; d < dim; d++) { z[d] = path[a][d] + f * (path[a + 1][d] - path[a][d]); norm += z[d] * z[d]; }
+    return [z, `‖z‖ = ${Math.sqrt(norm).toFixed(2)}`];
+  };
+  const gridAt = (path, s) => {
+    const grid = path[Math.round(s)];
+    let changed = 0;
+    for (let d = 0; d < dim; d++) changed += grid[d] !== path[0][d];
+    return [grid, `${changed} of ${dim} cells differ from t = 0`];
+  };
   const update = (event) => {
     const t = Number(input.value);
     text.textContent = `t = ${t.toFixed(3)} (0: ${data.from}, 1: ${data.to})`;
     names.forEach((name, k) => {
-      const path = data.paths[name], s = t * (path.length - 1), a = Math.min(Math.floor(s), path.length - 2), f = s - a;
-      let norm = 0;
-      for (let d = 0; d < dim; d++) { z[d] = path[a][d] + f * (path[a + 1][d] - path[a][d]); norm += z[d] * z[d]; }
-      images[k].draw(decoder.decode(z), event);
-      images[k].label.textContent = `${name} · ‖z‖ = ${Math.sqrt(norm).toFixed(2)}`;
+      const path = data.paths[name], [latent, note] = (codes ? gridAt : vectorAt)(path, t * (path.length - 1));
+      images[k].draw(decoder.decode(latent), event);
+      images[k].label.textContent = `${name} · ${note}`;
     });
   };
   input.addEventListener("input", update);

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, selection, state, vq, vq_figures
+from explorer import figures, live_decode, selection, state, vq, vq_figures
 from vae_core.family import CODEBOOK
 
 bundle = state.require(CODEBOOK)
@@ -65,6 +65,24 @@ with right:
     st.markdown(f"**{len(edits)}** cell{'s' if len(edits) != 1 else ''} edited; the edited grid's prior NLL "
                 f"−log p(k) is **{nll:.1f}** nats, the original's **{arrays['kl'][i]:.1f}** (lower: more typical "
                 "for the prior).")
+
+st.subheader(f"Hover over a code to try it in cell (row {r}, column {c})")
+
+
+def keep(value: dict) -> None:
+    """A click on a code in the page: the cell takes it, as a choice in the list above does."""
+    k = int(value["code"])
+    if k == original:
+        edits.pop((r, c), None)
+    else:
+        edits[(r, c)] = k
+    st.session_state["edit_code"] = k
+
+
+payload = {"grid": grid.ravel().tolist(), "cell": r * w + c, "row": r, "col": c, "candidates": by_use, "scale": 4}
+if live_decode.mount(bundle, "codes", "edit_codes", payload, on_release=keep):
+    st.caption(f"All {k_size} codes, from the most used to the least. The page decodes the grid with the code under "
+               "the cursor at once, with no rerun; click a code to keep it.")
 
 st.subheader(f"One cell, the {min(12, k_size)} most used codes")
 strip = np.repeat(grid[None], min(12, k_size), 0)

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, own, selection, state, vq_sections, widgets
+from explorer import figures, live_decode, own, selection, state, vq_sections, widgets
 from vae_core import analysis
 from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR
 
@@ -48,3 +48,34 @@ st.plotly_chart(figures.image_grid(rows, row_labels=["linear", "spherical"], col
 st.caption(f"Decoder means E[x|z] along both paths from μ of {start.caption} to μ of #{b}. A {dim}-D prior sample "
            f"has norm ≈ √{dim} = {dim ** 0.5:.1f}.")
 widgets.download_png(rows, f"{bundle.name}-interpolation-{a}-{b}.png", key="interp_png")
+
+st.subheader("Scrub along the path")
+POINTS = 129  # sent to the page; between two of them z moves linearly (a chord of the slerp arc)
+methods = {"linear": "linear", "spherical": "spherical (slerp)"}
+paths = {methods[m]: analysis.interpolate(za, zb, POINTS, m) for m in methods}
+
+
+def remember(value: dict) -> None:
+    st.session_state["interp_t"] = float(value["t"])
+
+
+@st.fragment
+def server_scrub():
+    """The fallback for decoders the page cannot run: only this block reruns per move."""
+    t = st.slider("position t along the path", 0.0, 1.0, st.session_state.get("interp_t", 0.5), 0.01,
+                  key="interp_t_server")
+    k = round(t * (POINTS - 1))
+    images = analysis.decode(bundle.model, torch.stack([path[k] for path in paths.values()])).numpy()
+    st.image(figures.to_uint8_grid(images[None], scale=6), output_format="PNG",
+             caption=" · ".join(f"{name}: ‖z‖ = {float(path[k].norm()):.2f}" for name, path in paths.items()))
+
+
+payload = {"paths": {name: path.tolist() for name, path in paths.items()}, "t": st.session_state.get("interp_t", 0.5),
+           "from": start.caption, "to": f"probe #{b}", "scale": 6}
+if live_decode.mount(bundle, "path", "interp_path", payload, on_release=remember):
+    released = st.session_state.get("interp_t")
+    st.caption("Drag t: both paths are decoded in your browser at every move, with no rerun; watch where the linear "
+               "path's norm dips and its image fades while the spherical one stays sharp."
+               + (f" Released at t = {released:.3f}." if released is not None else ""))
+else:
+    server_scrub()
