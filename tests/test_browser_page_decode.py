@@ -49,3 +49,46 @@ def test_a_click_on_the_2d_pad_selects_the_nearest_image(server, page):
     assert page.get_by_role("heading", name=f"Inspect image #{selected}").count() == 1
     caption = page.locator(".pd-figure figcaption").first.inner_text()
     assert "E[x | z] at z0 = " in caption
+
+
+def count_reruns(page) -> None:
+    page.evaluate("window.__runs = 0; new MutationObserver(() => { if (document.querySelector("
+                  "'[data-testid=\"stStatusWidget\"]')) window.__runs++; }).observe(document.body, {subtree: true, childList: true})")
+
+
+def test_scrubbing_the_interpolation_path_decodes_in_the_page_and_the_release_reaches_python(server, page):
+    page.goto(f"{server}/interpolation?bundle=mnist-beta-1")
+    wait_until_drawn(page)
+    slider = page.locator(".pd-slider input").first
+    slider.scroll_into_view_if_needed()
+    before = image_pixels(page)
+    count_reruns(page)
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.05, y, steps=12)
+    assert page.evaluate("window.__runs") == 0
+    assert np.abs(np.array(image_pixels(page)) - np.array(before)).max() > 20  # near image a, not the midpoint
+    page.mouse.up()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+                           ".some((c) => /Released at t = 0\\.0/.test(c.innerText))", timeout=60_000)
+
+
+def test_a_vq_code_under_the_cursor_is_decoded_and_a_click_keeps_it(server, page):
+    page.goto(f"{server}/code_edit?bundle=mnist-vq")
+    wait_until_drawn(page)
+    current = page.locator(".pd-code.pd-current")
+    current.scroll_into_view_if_needed()
+    before = image_pixels(page)
+    count_reruns(page)
+    other = page.locator(".pd-code:not(.pd-current)").first
+    other.hover()
+    assert page.evaluate("window.__runs") == 0
+    assert image_pixels(page) != before  # the grid with the hovered code in the cell
+    code = other.inner_text()
+    assert f"= code {code}; click to keep it" in page.locator(".pd-figure figcaption").first.inner_text()
+    other.click()
+    page.wait_for_function("() => document.body.innerText.includes('1 cell edited')", timeout=60_000)
+    wait_until_drawn(page)
+    assert page.locator(".pd-code.pd-current").inner_text() == code
