@@ -1,20 +1,20 @@
 """Explorer speed in a real browser (headless Chromium via Playwright), printed, not asserted.
 
-    python -m bench.explorer_speed [--presses 60] [--only start traversal floor tsne] [--json out.json]
+    python -m bench.explorer_speed [--presses 60] [--only start floor tsne gesture] [--json out.json]
 
 1. Start: `streamlit run` launched -> the first view drawn (tests/browser.py's DRAWN_JS:
    no skeleton left, every chart drawn, every image loaded), for three starts in a row (the
    first pays for Python's bytecode cache and the OS file cache).
-2. Traversal: a live slider moved one step with the keyboard -> the newly decoded image
-   loaded in the page, timed in the page from the keydown event to the animation frame in
-   which the image is complete; median and 95th percentile over --presses moves.
-3. Floor: the same measure on a minimal Streamlit app (one slider, one image), for scale.
+2. (The traversal sliders decode in the page now: bench/page_decode.py times them.)
+3. Floor: a slider moved one step with the keyboard on a minimal Streamlit app (one slider,
+   one image) -> the new image loaded, timed in the page from the keydown event to the
+   animation frame in which the image is complete: what any server round trip costs.
 4. t-SNE: clicking "t-SNE" on a copy of mnist-conv-z16 without its precomputed maps ->
    the map of 2,000 points drawn; then the same with the shipped, precomputed map.
 5. β gesture: the β slider of "β as one gesture" moved one member with the keyboard across the
    shipped family (mnist-beta-0 … 8, back and forth) -> the frame in which the member's picture
    (reconstructions, prior samples, latent map, KL bars, rate–distortion plane) is loaded;
-   timed in the page as the traversal is. The first pass over the members (their figures
+   timed in the page as the floor is. The first pass over the members (their figures
    computed, then cached for every session) is reported apart from the moves after it.
 """
 from __future__ import annotations
@@ -106,11 +106,6 @@ def gesture_times(browser, presses: int) -> tuple[list[float], list[float]]:
     return first, warm
 
 
-def traversal_times(browser, presses: int) -> list[float]:
-    with explorer_server() as (url, _, _):
-        return slider_times(browser, f"{url}/traversals", 2, presses)  # 0, 1: rows and columns
-
-
 # The least a Streamlit slider -> image round trip costs on this machine: one slider in a
 # fragment and a 224 px image, nothing else.
 FLOOR_APP = """import numpy as np
@@ -165,8 +160,8 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=60)
-    parser.add_argument("--only", nargs="+", choices=["start", "traversal", "floor", "tsne", "gesture"],
-                        default=["start", "traversal", "floor", "tsne", "gesture"])
+    parser.add_argument("--only", nargs="+", choices=["start", "floor", "tsne", "gesture"],
+                        default=["start", "floor", "tsne", "gesture"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     out = {}
@@ -175,10 +170,6 @@ def main() -> int:
         if "start" in args.only:
             starts = out["start_s"] = [start_time(browser) for _ in range(3)]
             print(f"start -> first view drawn: first {starts[0]:.1f} s, then {starts[1]:.1f} s and {starts[2]:.1f} s")
-        if "traversal" in args.only:
-            trav = traversal_times(browser, args.presses)
-            out["traversal_ms"] = [t * 1000 for t in trav]
-            report("traversal slider -> new image", trav)
         if "floor" in args.only:
             floor = floor_times(browser, args.presses)
             out["floor_ms"] = [t * 1000 for t in floor]

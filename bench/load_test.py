@@ -4,7 +4,8 @@
 
 Each session is one user: one tab on one shipped bundle (the sessions share them out) that,
 for --seconds, switches views through the sidebar at random and, on the traversal view (half
-the visits), moves a live slider ten times, timing each move to the new image. Printed
+the visits), drags a slider that decodes in the page for 3 s, each move timed in the page from
+the pointer event to the frame with the new image (bench/drag_load.py drags without browsing). Printed
 (not asserted): errors (a view showing an exception, a page error, a timeout), the p95 of
 slider -> new image, views drawn, and the server's resident memory after the first view, after
 one session has drawn every view of every shipped bundle (every cache filled once) and at the
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from tests.browser import CHROMIUM_ARGS, DRAWN_JS, REPO, chromium_path, explorer_server
 
-from bench.explorer_speed import DRAWN_AFTER_KEY_JS, KEYDOWN_JS  # noqa: E402  (timed the same way)
+from bench.drag_load import gesture  # noqa: E402  (the same hand: 90 moves at 30 a second, then a release)
 
 VIEWS = ["", "posterior", "generation", "latent_map", "traversals", "manifold", "interpolation", "objective",
          "model_card"]  # URL paths, for filling the caches first
@@ -78,15 +79,12 @@ async def session(browser, url: str, deadline: float, seed: int, stats: dict) ->
             if await page.get_by_test_id("stException").count():
                 stats["errors"].append(f"exception shown on {view} / {bundle}")
             stats["views"] += 1
-            if view == "Latent traversals":
-                await page.evaluate(KEYDOWN_JS)
-                await page.get_by_role("slider").nth(2).focus()
-                for _ in range(10):
-                    images = page.locator('[data-testid="stImage"] img')
-                    before = await images.last.get_attribute("src")
-                    await page.keyboard.press(rng.choice(["ArrowLeft", "ArrowRight"]))
-                    ms = await page.wait_for_function(DRAWN_AFTER_KEY_JS, arg=before, polling="raf", timeout=30_000)
-                    stats["slider_s"].append(await ms.json_value() / 1000)
+            slider = page.locator(".pd-slider input").first
+            if view == "Latent traversals" and await slider.count():  # a VQ-VAE has no traversal sliders
+                await slider.scroll_into_view_if_needed()
+                await page.evaluate("window.__pdTimes = []")
+                await gesture(page, await slider.bounding_box(), False, seed)
+                stats["slider_s"] += [ms / 1000 for ms in await page.evaluate("window.__pdTimes")]
         except Exception as exc:  # a timeout or a closed page: counted, and the session goes on
             stats["errors"].append(f"{type(exc).__name__} on {view} / {bundle}: {str(exc)[:120]}")
     await context.close()

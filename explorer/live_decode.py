@@ -3,10 +3,10 @@ bundle's decoder once (explorer/page_decoder.py), keeps it in the page, and deco
 pointer move with no script rerun (explorer/components/decoder_ui.js). Only the release
 reaches Python, as the trigger ``release``, whose handler each view passes.
 
-Weights are sent once per bundle per browser session: the page reports the digest it holds as
-the state ``cached``; the server then sends only the digest. A page that lacks what the server
-thinks it has (a reloaded tab keeps no session, so this is rare) asks again with
-``"missing DIGEST"``.
+Weights are sent once per bundle per browser session: the server notes what it sent, and
+the page says nothing when all is well (a state report costs a script rerun). A page that
+lacks what the server thinks it sent (the run that carried it was cut short by a newer one)
+asks again with the state ``cached`` = ``"missing DIGEST"``.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ CSS = """
 """
 JS = (HERE / "decoder_kernels.js").read_text() + "\n" + (HERE / "decoder_ui.js").read_text()
 _COMPONENT = st.components.v2.component("vae_explorer.page_decoder", js=JS, css=CSS)
-_SENT = "page_decoder_sent"  # digests this browser session's page holds
+_SENT = "page_decoder_sent"  # digests sent to this browser session's page
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -62,11 +62,8 @@ def fallback_note(bundle, reason: str) -> None:
 
 def _on_cached(key: str) -> None:
     value = (st.session_state.get(key) or {}).get("cached") or ""
-    sent = st.session_state.setdefault(_SENT, set())
     if value.startswith("missing "):
-        sent.discard(value.removeprefix("missing "))
-    elif value:
-        sent.add(value)
+        st.session_state.setdefault(_SENT, set()).discard(value.removeprefix("missing "))
 
 
 def mount(bundle, mode: str, key: str, payload: dict[str, Any],
@@ -80,8 +77,10 @@ def mount(bundle, mode: str, key: str, payload: dict[str, Any],
         fallback_note(bundle, exported)
         return False
     data = {"mode": mode, "digest": exported.digest, "spec": exported.spec, "dtype": exported.dtype, **payload}
-    if exported.digest not in st.session_state.get(_SENT, set()):
+    sent = st.session_state.setdefault(_SENT, set())
+    if exported.digest not in sent:
         data["weights"] = exported.weights
+        sent.add(exported.digest)
 
     def released() -> None:
         value = (st.session_state.get(key) or {}).get("release")

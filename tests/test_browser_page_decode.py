@@ -42,7 +42,8 @@ def test_a_click_on_the_2d_pad_selects_the_nearest_image(server, page):
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.25)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    # The release reaches Python: its rerun selects another image than the default #0.
+    page.wait_for_function("() => /Inspect image #[1-9]/.test(document.body.innerText)", timeout=60_000)
     wait_until_drawn(page)
     selected = int(page.locator('[data-testid="stSidebar"] input[type="number"]').first.input_value())
     assert selected != 0  # the default selection moved to the image nearest the click

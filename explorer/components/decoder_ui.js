@@ -184,20 +184,24 @@ function pdCodes(root, data, decoder, send) {
 
 const PD_MODES = { sliders: pdSliders, pad: pdPad, path: pdPath, codes: pdCodes };
 
+// Called on every script run that reaches the component. The same data again (a rerun caused
+// elsewhere) leaves the page as it is, so a pointer in the middle of a drag keeps its control.
 export default function (component) {
   const { data, parentElement, setStateValue, setTriggerValue } = component;
   let root = parentElement.querySelector(".pd-root");
   if (!root) root = pdEl("div", { className: "pd-root" }, parentElement);
-  root.replaceChildren();
+  const { weights, ...rest } = data, signature = JSON.stringify(rest);
   let decoder = PD_CACHE[data.digest];
-  if (!decoder && data.weights) {
-    decoder = PD_CACHE[data.digest] = buildPageDecoder(data.spec, pdFloats(data.weights, data.dtype));
-  }
+  if (!decoder && weights) decoder = PD_CACHE[data.digest] = buildPageDecoder(data.spec, pdFloats(weights, data.dtype));
   if (!decoder) {  // the server thought this page had the weights: ask for them again
+    root.replaceChildren();
+    root.dataset.signature = "";
     pdEl("p", { textContent: "Loading the decoder into the page…" }, root);
     setStateValue("cached", "missing " + data.digest);
     return;
   }
-  setStateValue("cached", data.digest);
+  if (root.dataset.signature === signature && root.childElementCount) return;
+  root.replaceChildren();
+  root.dataset.signature = signature;
   PD_MODES[data.mode](root, data, decoder, (value) => setTriggerValue("release", value));
 }
