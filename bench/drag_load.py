@@ -128,9 +128,10 @@ async def run(sessions: int, seconds: float) -> dict:
             t0 = time.time()
             window["end"] = t0 + seconds
             go.set()
-            await asyncio.gather(*tasks)
+            await asyncio.sleep(seconds)  # read the CPU at the window's end, while every tab is still open
             wall = time.time() - t0
             after = busy_seconds([server]), busy_seconds(chromium), psutil.cpu_times()
+            await asyncio.gather(*tasks)
             await browser.close()
     machine = (sum(after[2]) - after[2].idle) - (sum(before[2]) - before[2].idle)
     server_cores, renderer_cores = (after[0] - before[0]) / wall, (after[1] - before[1]) / wall

@@ -5,6 +5,10 @@ Every axis states its unit; terms of the objective are in nats per image.
 from __future__ import annotations
 
 import numpy as np
+# Imported here, once, before any session draws: plotly's validators look pandas up in
+# sys.modules without importing it, so a figure drawn while another session's thread was
+# still importing pandas met a half-initialized module (tests/test_threads.py).
+import pandas  # noqa: F401
 import plotly.express as px
 import plotly.graph_objects as go
 import torch

@@ -1,4 +1,6 @@
 """Explorer sessions must not change torch's thread count for each other."""
+import subprocess
+import sys
 import threading
 
 import torch
@@ -70,3 +72,32 @@ def test_two_overlapping_sessions_leave_the_thread_count_as_it_was(monkeypatch):
     assert order == ["A", "B"]
     assert not results["A"].exception and not results["B"].exception
     assert new_thread_count() == before
+
+
+def test_a_figure_drawn_while_another_session_first_imports_pandas_does_not_fail():
+    """Plotly's validators look pandas up in sys.modules without importing it. On a fresh server
+    one session's first figure (or table) imported pandas while another session drew a figure,
+    which found the half-imported module ("partially initialized module 'pandas' has no attribute
+    'Series'") and showed an error: three students opening the explorer at once, seen in
+    bench.drag_load. The explorer imports pandas once, with its figures."""
+    code = """
+import threading, numpy as np
+from explorer import figures
+barrier, errors = threading.Barrier(4), []
+def first_import():
+    barrier.wait()
+    import pandas
+def draw():
+    barrier.wait()
+    for _ in range(30):
+        try:
+            figures.image_grid(np.zeros((2, 3, 1, 8, 8), np.float32))
+        except Exception as exc:
+            errors.append(repr(exc))
+threads = [threading.Thread(target=first_import)] + [threading.Thread(target=draw) for _ in range(3)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert not errors, errors[:2]
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-1500:]
