@@ -32,14 +32,13 @@ CASES = [("page_decode-slider-drag", "traversals", "mnist-beta-1", ".pd-slider i
           [(0.1, 0.1), (0.4, 0.35), (0.7, 0.6), (0.9, 0.9)], False),
          ("page_decode-scrub-interpolation", "interpolation", "mnist-beta-1", ".pd-slider input", ".pd-row",
           [(0.0, 0.5), (0.35, 0.5), (0.65, 0.5), (1.0, 0.5)], True),
-         ("page_decode-vq-codes", "code_edit", "mnist-vq", ".pd-code", ".pd-row", [(0, 0), (1, 0), (2, 0), (3, 0)], False)]
+         ("page_decode-vq-codes", "code_edit", "mnist-vq", ".pd-code", ".pd-root", [(0, 0), (1, 0), (2, 0), (3, 0)], False)]
 
 
 def frames(page, target: str, row: str, positions, press: bool) -> list[Image.Image]:
     el = page.locator(target).first
-    el.scroll_into_view_if_needed()
-    region = page.locator(row).first.bounding_box()
-    shots = []
+    el.evaluate("(e) => e.scrollIntoView({block: 'center'})")  # the whole row inside the viewport
+    shots, region = [], None
     if press:
         box = el.bounding_box()
         page.mouse.move(box["x"] + box["width"] * positions[0][0], box["y"] + box["height"] / 2)
@@ -51,6 +50,7 @@ def frames(page, target: str, row: str, positions, press: bool) -> list[Image.Im
             box = el.bounding_box()
             page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * (1 - fy), steps=8)
         page.wait_for_timeout(150)
+        region = region or page.locator(row).first.bounding_box()  # measured once drawn
         shots.append(Image.open(io.BytesIO(page.screenshot(clip=region))))
     if press:
         page.mouse.up()
