@@ -66,15 +66,16 @@ def _on_cached(key: str) -> None:
         st.session_state.setdefault(_SENT, set()).discard(value.removeprefix("missing "))
 
 
-def mount(bundle, mode: str, key: str, payload: dict[str, Any],
+def mount(source, mode: str, key: str, payload: dict[str, Any],
           on_release: Callable[[dict[str, Any]], None] | None = None, height: int | str = "content") -> bool:
-    """Show the in-page decoder in ``mode`` ("sliders", "pad", "path" or "codes"; the payload
-    each takes is in decoder_ui.js). ``on_release`` gets the released value (a dict) in a
-    callback, before the rerun. Returns False, having said why in a caption, when the page
-    cannot run this bundle's decoder: the caller then shows its server-side version."""
-    exported = page_decoder(bundle)
+    """Show the in-page decoder of ``source`` (a bundle, or a PageDecoder already exported) in
+    ``mode`` ("sliders", "pad", "path" or "codes"; the payload each takes is in decoder_ui.js).
+    ``on_release`` gets the released value (a dict) in a callback, before the rerun. Returns
+    False, having said why in a caption, when the page cannot run this bundle's decoder: the
+    caller then shows its server-side version."""
+    exported = source if isinstance(source, PageDecoder) else page_decoder(source)
     if isinstance(exported, str):
-        fallback_note(bundle, exported)
+        fallback_note(source, exported)
         return False
     data = {"mode": mode, "digest": exported.digest, "spec": exported.spec, "dtype": exported.dtype, **payload}
     sent = st.session_state.setdefault(_SENT, set())

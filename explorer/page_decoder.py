@@ -165,3 +165,15 @@ def export(model: nn.Module) -> PageDecoder:
     return PageDecoder(spec=spec, weights=base64.b64encode(raw).decode("ascii"),
                        dtype="float16" if fits else "float32", digest=digest, nbytes=len(raw),
                        float16_error=error)
+
+
+def export_network(network: nn.Module, latent_size: int, output_shape: list[int]) -> PageDecoder:
+    """A bare network with no likelihood link, in float32 (the 2-D lab's decoder mean
+    f: R^d -> R^2, with ``output_shape`` [2, 1, 1]: a few thousand weights, resent whenever
+    training has changed them). Raises Unsupported."""
+    packer = _Packer()
+    spec = {"input": {"kind": "vector", "size": latent_size}, "layers": _layers(network, packer),
+            "output": list(output_shape)}
+    raw = packer.buffer().tobytes()
+    return PageDecoder(spec=spec, weights=base64.b64encode(raw).decode("ascii"), dtype="float32",
+                       digest=hashlib.sha256(raw).hexdigest()[:16], nbytes=len(raw), float16_error=0.0)

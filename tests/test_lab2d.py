@@ -79,5 +79,6 @@ def test_the_lab_page_trains_and_estimates_a_clicked_point():
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert any("five repeats" in c.value for c in at.main.caption)
+    assert any("computed in your browser" in c.value for c in at.main.caption)  # paused: f(z) in the page
     at.radio(key="lab_dim").set_value(1).run()  # a 1-D latent: a new run, a curve instead of a grid
     assert not at.exception and "Step 0 of" in at.main.caption[0].value

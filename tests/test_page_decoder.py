@@ -79,3 +79,17 @@ def test_layers_the_page_cannot_run_are_named():
     model.decoder.insert(1, nn.BatchNorm1d(256))
     with pytest.raises(page_decoder.Unsupported, match="BatchNorm1d"):
         page_decoder.export(model)
+
+
+@pytest.mark.parametrize("latent_dim", [1, 2])
+def test_the_page_runs_the_2d_labs_decoder_as_torch_does(page, latent_dim):
+    from vae_core import lab2d
+
+    torch.manual_seed(0)
+    model = lab2d.ToyVAE(latent_dim)
+    exported = page_decoder.export_network(model.decoder, latent_dim, [2, 1, 1])
+    z = 3 * torch.randn(16, latent_dim)
+    with torch.no_grad():
+        expected = model.decoder(z).numpy()
+    got = page_decode(page, exported.spec, exported.weights, exported.dtype, z.numpy())
+    assert np.abs(got - expected).max() <= 1e-4

@@ -34,12 +34,42 @@ function pdImage(parent, output, scale, caption) {
   return { draw, label, canvas };
 }
 
+// The 2-D lab's output: f(z) is a point of the data plane, drawn with its s-circle over the
+// data (plane: {lo, hi, size, points: [[x, y], ...], sigma}); the same draw/label as pdImage.
+function pdPlane(parent, plane) {
+  const fig = pdEl("figure", { className: "pd-figure" }, parent), size = plane.size;
+  const stack = pdEl("div", { className: "pd-stack" }, fig);
+  stack.style.width = stack.style.height = `${size}px`;
+  const base = pdEl("canvas", { width: size, height: size }, stack);
+  const top = pdEl("canvas", { width: size, height: size }, stack);
+  const label = pdEl("figcaption", {}, fig), where = pdEl("figcaption", {}, fig);
+  const px = (v) => ((v - plane.lo) / (plane.hi - plane.lo)) * size, b = base.getContext("2d");
+  b.fillStyle = "rgba(51, 51, 51, 0.55)";
+  for (const [x, y] of plane.points) b.fillRect(px(x) - 1.5, size - px(y) - 1.5, 3, 3);
+  const ctx = top.getContext("2d"), r = Math.max(1, (plane.sigma / (plane.hi - plane.lo)) * size);
+  const draw = (values, event) => {
+    const cx = px(values[0]), cy = size - px(values[1]);
+    ctx.clearRect(0, 0, size, size);
+    ctx.strokeStyle = ctx.fillStyle = "#d62728";
+    ctx.beginPath(); ctx.arc(cx, cy, r, 0, 2 * Math.PI); ctx.stroke();
+    ctx.beginPath(); ctx.arc(cx, cy, 4, 0, 2 * Math.PI); ctx.fill();
+    where.textContent = `f(z) = (${pdFmt(values[0])}, ${pdFmt(values[1])}); circle: radius s = ${plane.sigma.toFixed(3)}`;
+    if (!window.__pdFirstFrame) window.__pdFirstFrame = performance.now();
+    if (event) requestAnimationFrame(() => window.__pdTimes.push(performance.now() - event.timeStamp));
+  };
+  return { draw, label, canvas: top };
+}
+
+// What a move decodes into: an image, or (payload.plane) a point of the 2-D lab's plane.
+const pdView = (row, data, decoder, caption) =>
+  data.plane ? pdPlane(row, data.plane) : pdImage(row, decoder.output, data.scale, caption);
+
 const pdFmt = (v) => (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(2);
 
 function pdSliders(root, data, decoder, send) {
   const z = Float32Array.from(data.z), row = pdEl("div", { className: "pd-row" }, root);
   const controls = pdEl("div", { className: "pd-controls" }, row);
-  const image = pdImage(row, decoder.output, data.scale, "");
+  const image = pdView(row, data, decoder, "");
   const update = (event) => {
     image.draw(decoder.decode(z), event);
     image.label.textContent = "E[x | z] at " + data.dims.map((d) => `z${d.index} = ${pdFmt(z[d.index])}`).join(", ");
@@ -80,7 +110,7 @@ function pdPad(root, data, decoder, send) {
   const pad = pdEl("canvas", { width: size, height: size, className: "pd-overlay" }, stack);
   pad.setAttribute("aria-label", "latent plane: hover to decode, click to choose");
   pdEl("div", { className: "pd-axes", textContent: data.axes_label }, wrap);
-  const image = pdImage(row, decoder.output, data.scale, "move the cursor over the plane");
+  const image = pdView(row, data, decoder, "move the cursor over the plane");
   const z = Float32Array.from(data.z), [i, j] = data.dims;
   const paintBase = (background) => {
     const ctx = base.getContext("2d");

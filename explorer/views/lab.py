@@ -3,8 +3,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import lab_figures
+from explorer import lab_figures, live_decode
 from explorer.lab_run import MAX_STEPS, LabRun
+from explorer.page_decoder import export_network
 from vae_core import lab2d
 
 OWN = "my own points (click to add)"
@@ -102,6 +103,38 @@ def live() -> None:
 
 
 live()
+
+
+def decoder_in_the_page(run: LabRun) -> None:
+    """z under the pointer -> f(z) on the data plane, decoded in the browser (paused: while
+    training, the weights change at every redraw)."""
+    lim = float(max(2.0, np.abs(run.points).max() * 1.1))
+    plane = {"lo": -lim, "hi": lim, "size": 320, "points": np.round(run.points, 3).tolist(), "sigma": run.model.sigma}
+    if run.model.latent_dim == 2:
+        with torch.no_grad():
+            mu = run.model.posterior(torch.as_tensor(run.points)).mu.numpy()
+        dots, _ = live_decode.class_points(mu, np.zeros(len(mu), int), 3.0, 1)
+        mode, payload = "pad", {"z": [0.0, 0.0], "dims": [0, 1], "x_values": [-3, 3], "y_values": [-3, 3], "size": 320,
+                                "points": dots, "colors": ["#7f7f7f"], "start": [0.5, 0.5], "plane": plane,
+                                "axes_label": "z0 right, z1 up, from −3 to 3 (prior standard deviations); dots: "
+                                              "the data's posterior means μ(x)"}
+    else:
+        mode, payload = "sliders", {"z": [0.0], "lo": -3, "hi": 3, "plane": plane,
+                                    "dims": [{"index": 0, "offset": 0.0, "label": "z (prior standard deviations)"}]}
+    live_decode.mount(export_network(run.model.decoder, run.model.latent_dim, [2, 1, 1]), mode, "lab_page_decoder",
+                      payload)
+
+
+st.subheader("Move through the latent space")
+if run is None:
+    st.info("Give the VAE data first.")
+elif playing:
+    st.info("Pause to move through the latent space: the decoder is then sent to your browser as it is.")
+else:
+    decoder_in_the_page(run)
+    st.caption("Move the cursor over the latent plane (or the slider, for a 1-D z): the decoder mean f(z) is computed "
+               "in your browser and drawn on the data plane with its circle of radius s, where p(x|z) puts its mass. "
+               "Regions of z that no μ(x) reaches still decode somewhere: that is where prior samples go astray.")
 
 st.header("log p(x) of the clicked point, four ways")
 selected = st.session_state.get("lab_selected")
