@@ -22,7 +22,8 @@ def counts(bundle: Bundle) -> np.ndarray:
 
 def decode(bundle: Bundle, grids: np.ndarray) -> np.ndarray:
     """(N, h, w) int code grids -> (N, C, H, W) decoder means in [0, 1]."""
-    return analysis.decode(bundle.model, torch.as_tensor(np.asarray(grids), dtype=torch.long)).numpy()
+    # torch.tensor copies: the probe arrays are read-only, which torch.as_tensor warns about.
+    return analysis.decode(bundle.model, torch.tensor(np.asarray(grids), dtype=torch.long)).numpy()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
