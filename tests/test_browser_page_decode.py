@@ -2,6 +2,7 @@
 click on the 2-D pad reaches Python (the sidebar's selected image changes)."""
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 
 from browser import browser_fixtures, chromium_path, wait_until_drawn
 
@@ -93,3 +94,18 @@ def test_a_vq_code_under_the_cursor_is_decoded_and_a_click_keeps_it(server, page
     page.wait_for_function("() => document.body.innerText.includes('1 cell edited')", timeout=60_000)
     wait_until_drawn(page)
     assert page.locator(".pd-code.pd-current").inner_text() == code
+
+
+def test_a_page_that_lost_its_decoder_asks_for_it_and_gets_it_again(server, page):
+    """The server sends a decoder once per session and notes it; a page without it (here emptied
+    by hand; in use, a run cut short before it reached the page) says "missing" and is sent it again."""
+    page.goto(f"{server}/traversals?bundle=mnist-beta-2")
+    wait_until_drawn(page)
+    assert page.locator(".pd-slider input").count() == 6
+    page.evaluate("() => { for (const k in window.__vaePageDecoders) delete window.__vaePageDecoders[k]; }")
+    page.get_by_text("the prior mean z = 0").click()  # a rerun whose component data has no weights
+    # The component lives in a shadow root: Playwright's locators see into it, querySelector does not.
+    page.wait_for_function("() => Object.keys(window.__vaePageDecoders).length === 1", timeout=60_000)
+    wait_until_drawn(page)
+    expect(page.locator(".pd-slider input")).to_have_count(6)
+    assert "E[x | z] at z" in page.locator(".pd-figure figcaption").first.inner_text()
