@@ -83,10 +83,14 @@ function pdSliders(root, data, decoder, send) {
     const show = () => (text.textContent = `${d.label}: t = ${pdFmt(Number(input.value))}`);
     show();
     z[d.index] = data.z[d.index] + d.offset;
+    // Timed from the pointer move that moved the thumb (its timeStamp is when the move arrived,
+    // as on the pads), not from the input event Chromium makes when it dispatches that move.
+    let pointer = null;
+    input.addEventListener("pointermove", (event) => (pointer = event));
     input.addEventListener("input", (event) => {
       z[d.index] = data.z[d.index] + Number(input.value);
       show();
-      update(event);
+      update(pointer && event.timeStamp - pointer.timeStamp < 100 ? pointer : event);
     });
     input.addEventListener("change", () => send({ offsets: data.dims.map((e) => z[e.index] - data.z[e.index]) }));
   });
@@ -131,10 +135,7 @@ function pdPad(root, data, decoder, send) {
     ctx.moveTo(cx - 10, cy); ctx.lineTo(cx + 10, cy); ctx.moveTo(cx, cy - 10); ctx.lineTo(cx, cy + 10);
     ctx.stroke();
   };
-  const at = (event) => {
-    const box = pad.getBoundingClientRect();
-    return [(event.clientX - box.left) / box.width, 1 - (event.clientY - box.top) / box.height];
-  };
+  const at = (event) => [event.offsetX / size, 1 - event.offsetY / size];  // the canvas is size CSS px
   const decodeAt = (fx, fy, event) => {
     z[i] = pdAxis(data.x_values, fx);
     z[j] = pdAxis(data.y_values, fy);
@@ -187,7 +188,9 @@ function pdPath(root, data, decoder, send) {
       images[k].label.textContent = `${name} · ${note}`;
     });
   };
-  input.addEventListener("input", update);
+  let pointer = null;  // timed from the pointer move, as the sliders are
+  input.addEventListener("pointermove", (event) => (pointer = event));
+  input.addEventListener("input", (event) => update(pointer && event.timeStamp - pointer.timeStamp < 100 ? pointer : event));
   input.addEventListener("change", () => send({ t: Number(input.value) }));
   update(null);
 }
