@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -40,11 +41,9 @@ def busy_seconds(processes: list[psutil.Process]) -> float:
     """CPU seconds (user + system) the processes have used so far; gone ones count 0."""
     total = 0.0
     for p in processes:
-        try:
+        with contextlib.suppress(psutil.Error):  # a process that has exited
             t = p.cpu_times()
             total += t.user + t.system
-        except psutil.Error:
-            pass
     return total
 
 
