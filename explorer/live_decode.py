@@ -56,7 +56,7 @@ def page_decoder(bundle) -> PageDecoder | str:
     return _export(str(bundle.path), state.stamp(bundle))
 
 
-def fallback_note(bundle, reason: str) -> None:
+def fallback_note(reason: str) -> None:
     st.caption(f"This model's decoder runs on the server here, one script rerun per move: {reason}.")
 
 
@@ -75,7 +75,7 @@ def mount(source, mode: str, key: str, payload: dict[str, Any],
     caller then shows its server-side version."""
     exported = source if isinstance(source, PageDecoder) else page_decoder(source)
     if isinstance(exported, str):
-        fallback_note(source, exported)
+        fallback_note(exported)
         return False
     data = {"mode": mode, "digest": exported.digest, "spec": exported.spec, "dtype": exported.dtype, **payload}
     sent = st.session_state.setdefault(_SENT, set())

@@ -155,16 +155,18 @@ def float16_error(model: nn.Module, latents: torch.Tensor) -> float:
     return float((rounded.decode_mean(latents) - model.decode_mean(latents)).abs().max())
 
 
+def _packed(spec: dict[str, Any], raw: bytes, dtype: str, error: float) -> PageDecoder:
+    return PageDecoder(spec=spec, weights=base64.b64encode(raw).decode("ascii"), dtype=dtype,
+                       digest=hashlib.sha256(raw).hexdigest()[:16], nbytes=len(raw), float16_error=error)
+
+
 def export(model: nn.Module) -> PageDecoder:
     """The decoder of ``model`` (in eval mode) packed for the page. Raises Unsupported."""
     spec, weights = describe(model)
     error = float16_error(model, check_latents(model))
     fits = error <= FLOAT16_TOLERANCE and np.all(np.abs(weights) < 65504)
     raw = (weights.astype("<f2") if fits else weights).tobytes()
-    digest = hashlib.sha256(raw).hexdigest()[:16]
-    return PageDecoder(spec=spec, weights=base64.b64encode(raw).decode("ascii"),
-                       dtype="float16" if fits else "float32", digest=digest, nbytes=len(raw),
-                       float16_error=error)
+    return _packed(spec, raw, "float16" if fits else "float32", error)
 
 
 def export_network(network: nn.Module, latent_size: int, output_shape: list[int]) -> PageDecoder:
@@ -174,6 +176,4 @@ def export_network(network: nn.Module, latent_size: int, output_shape: list[int]
     packer = _Packer()
     spec = {"input": {"kind": "vector", "size": latent_size}, "layers": _layers(network, packer),
             "output": list(output_shape)}
-    raw = packer.buffer().tobytes()
-    return PageDecoder(spec=spec, weights=base64.b64encode(raw).decode("ascii"), dtype="float32",
-                       digest=hashlib.sha256(raw).hexdigest()[:16], nbytes=len(raw), float16_error=0.0)
+    return _packed(spec, packer.buffer().tobytes(), "float32", 0.0)
