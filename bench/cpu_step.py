@@ -1,6 +1,6 @@
 """Where a training step's time goes on this machine, for the benchmark's 784-400-20 MLP at
 batch 128: the whole step compiled as one graph (forward, backward and Adam; what the trainer
-runs on the CPU, vae_core.compiled_step), in float32 and under bfloat16 autocast; the eager step
+runs on the CPU, vae_core.families.gaussian.compiled_step), in float32 and under bfloat16 autocast; the eager step
 (with the fused Adam, then with Adam's default
 implementation, under bfloat16 autocast, with torch.compile of the model), the step without the optimizer, the floor
 (the same matrix multiplies forward and backward with nothing else), and the fused Adam
@@ -9,7 +9,7 @@ the variants taking turns.
 
     python -m bench.cpu_step [--keep-denormals]
 
-Like the trainer, it computes with denormals as zero (vae_core.training.flush_denormals);
+Like the trainer, it computes with denormals as zero (vae_core.families.gaussian.training.flush_denormals);
 ``--keep-denormals`` leaves the CPU's default, to show what that costs.
 """
 import argparse
@@ -21,8 +21,9 @@ from typing import Callable
 import torch
 
 from vae_core import ModelConfig, VAE
-from vae_core.objectives import terms
-from vae_core.compiled_step import CompiledStep, flush_denormals, native_bf16
+from vae_core.families.gaussian.objectives import terms
+from vae_core.families.gaussian.compiled_step import CompiledStep, native_bf16
+from vae_core.run import flush_denormals
 
 # After three epochs on MNIST, 45,044 of the first layer's 313,600 first moments were denormal:
 # the weights of pixels that are blank in every image get no gradient, and their moment
@@ -74,7 +75,7 @@ def cpu_model() -> str:
 
 
 def _compiled_step(bf16: bool, gen: torch.Generator, batch: Callable[[int], torch.Tensor]) -> Callable[[int], None]:
-    """vae_core.compiled_step on its own copy of the benchmark model, as the trainer runs it."""
+    """vae_core.families.gaussian.compiled_step on its own copy of the benchmark model, as the trainer runs it."""
     model = VAE(ModelConfig(image_shape=(1, 28, 28), architecture="mlp", hidden=(400,), latent_dim=20))
     step = CompiledStep(model, torch.optim.Adam(model.parameters(), 1e-3), n_samples=1, free_bits=0.0, bf16=bf16)
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import time
 
 from tests.browser import CHROMIUM_ARGS, REPO, chromium_path, explorer_server, wait_until_drawn

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _bf16(text: str):
-    from vae_core.train_command import _bf16 as parse
+    from vae_core.cli.train import _bf16 as parse
 
     return parse(text)
 
@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", nargs="?", const=True, default=False, type=_bf16,
                    help="ours: bf16 autocast; 'auto': where a short measurement finds it faster (CPU)")
     p.add_argument("--step", choices=("auto", "eager", "compiled"), default="eager",
-                   help="ours: the training step, as vae_core.train's --step (default: %(default)s)")
+                   help="ours: the training step, as vae-train's --step (default: %(default)s)")
     return p
 
 
@@ -74,10 +74,12 @@ def peak_memory(device: torch.device) -> dict[str, float]:
 
 def run_ours(args: argparse.Namespace, device: torch.device) -> dict:
     from vae_core import ModelConfig, TrainConfig, load_bundle, load_dataset
-    from vae_core.evaluation import evaluate, prepare
-    from vae_core.training import VAL_FRACTION, flush_denormals, train
+    from vae_core.data import prepare
+    from vae_core.families.gaussian.evaluation import evaluate
+    from vae_core.families.gaussian.training import VAL_FRACTION, train
+    from vae_core.run import flush_denormals
 
-    flush_denormals()  # as python -m vae_core.train does
+    flush_denormals()  # as vae-train does
 
     model_cfg = ModelConfig(image_shape=(1, 28, 28), architecture="mlp", hidden=(400,), latent_dim=20,
                             likelihood="bernoulli")
@@ -112,7 +114,7 @@ def run_reference(args: argparse.Namespace, device: torch.device) -> dict:
 
 
 def child(args: argparse.Namespace) -> None:
-    from vae_core.evaluation import resolve_device
+    from vae_core.run import resolve_device
 
     device = resolve_device(args.device)
     result = (run_ours if args.only == "ours" else run_reference)(args, device)
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         child(args)
         return 0
-    from vae_core.evaluation import resolve_device
+    from vae_core.run import resolve_device
 
     device = resolve_device(args.device)
     if args.eval_images is None:

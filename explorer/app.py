@@ -1,10 +1,11 @@
 """Entry point: ``streamlit run explorer/app.py [-- --bundles DIR]``.
 
-The sidebar picks a bundle (checkpoints/, --bundles, $VAE_EXPLORER_BUNDLES, or a zip
-uploaded in the browser) and the selected probe image; each view is a file in views/ (not
-pages/, which Streamlit would list on its own before st.navigation runs). Bundle, view and
-selected images live in the URL. A bundle that fails validation is reported in the sidebar,
-never as a traceback.
+The sidebar picks a bundle first (checkpoints/, --bundles, $VAE_EXPLORER_BUNDLES, or a zip
+uploaded in the browser), then lists the pages that apply to its model family (explorer.pages:
+a page needs capabilities, and the family's own pages come from explorer/families/), then the
+test-set figures and the selected probe image. Pages that do not apply stay reachable by
+address, where they say in a sentence what they need. Bundle, view and selected images live in
+the URL. A bundle that fails validation is reported in the sidebar, never as a traceback.
 """
 from pathlib import Path
 
@@ -12,54 +13,15 @@ import streamlit as st
 
 # The project is installed (pip install -r requirements.txt installs it in editable mode), so
 # this runs from any folder: ``streamlit run explorer/app.py`` or ``vae-explorer``.
-from explorer import figures, lesson_panel, own, selection, state
+from explorer import families, figures, lesson_panel, own, pages, selection, state
+from vae_core import family as model_families
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
 
-PAGES = {
-    "Teach a class": [
-        st.Page("views/lessons.py", title="Lessons", icon=":material/school:"),
-        st.Page("views/own_image.py", title="Your own image", icon=":material/draw:"),
-        st.Page("views/beta_gesture.py", title="β as one gesture", icon=":material/swipe:"),
-    ],
-    "Images": [
-        st.Page("views/reconstructions.py", title="Reconstructions", icon=":material/image:", default=True),
-        st.Page("views/posterior.py", title="Posterior spread", icon=":material/blur_on:"),
-        st.Page("views/generation.py", title="Generation", icon=":material/auto_awesome:"),
-    ],
-    "Latent space": [
-        st.Page("views/latent_map.py", title="Latent map", icon=":material/scatter_plot:"),
-        st.Page("views/traversals.py", title="Latent traversals", icon=":material/tune:"),
-        st.Page("views/manifold.py", title="Manifold grid", icon=":material/grid_on:"),
-        st.Page("views/interpolation.py", title="Interpolation", icon=":material/linear_scale:"),
-        st.Page("views/aggregate.py", title="Aggregate posterior", icon=":material/bubble_chart:"),
-    ],
-    "Discrete latents (VQ-VAE)": [
-        st.Page("views/codes.py", title="Code grids", icon=":material/grid_view:"),
-        st.Page("views/codebook.py", title="Codebook", icon=":material/dataset:"),
-        st.Page("views/code_edit.py", title="Edit the codes", icon=":material/edit:"),
-    ],
-    "Objective and model": [
-        st.Page("views/objective.py", title="β / KL vs reconstruction", icon=":material/balance:"),
-        st.Page("views/model_card.py", title="Model card", icon=":material/badge:"),
-    ],
-    "β experiments": [
-        st.Page("views/rate_distortion.py", title="Rate–distortion plane", icon=":material/show_chart:"),
-        st.Page("views/compare.py", title="Compare two bundles", icon=":material/compare:"),
-    ],
-    "2-D lab": [
-        st.Page("views/lab.py", title="2-D lab: train live", icon=":material/science:"),
-    ],
-    "Training": [
-        st.Page("views/train.py", title="Start a run", icon=":material/play_circle:"),
-        st.Page("views/run_live.py", title="Watch a run", icon=":material/monitoring:"),
-    ],
-}
-TRAINING_PAGES = {page.url_path for page in PAGES["Training"] + PAGES["2-D lab"] + PAGES["Teach a class"][:1]}  # drawn even when no bundle opens
 DEFAULT_BUNDLE = "mnist-conv-z16"
 
 
-def upload_box(options: list[str]) -> None:
+def upload_box() -> None:
     """A zipped bundle from the browser, unpacked safely and validated like any other."""
     with st.sidebar.expander("Open a zipped bundle"):
         file = st.file_uploader(f"A .zip of one bundle folder, at most {state.MAX_UPLOAD_MB} MB", type="zip",
@@ -73,24 +35,27 @@ def upload_box(options: list[str]) -> None:
         uploads = st.session_state.setdefault("uploads", [])
         if path not in uploads:
             uploads.append(path)
-            if path not in options:
-                options.append(path)
-            st.session_state["bundle_picker"] = path  # open it once, right after the upload
+            # Opened once, right after the upload: the picker above is drawn already, so the
+            # choice is made on the rerun, before the picker is drawn again.
+            st.session_state["_pending_pick"] = path
+            st.rerun()
         st.success(f"Opened {Path(path).name}; it is listed in the picker for this session.")
 
 
-def sidebar() -> bool:
-    """Bundle picker and selected image; True when a bundle is loaded and the page can be drawn."""
+def pick_bundle():
+    """The bundle picker, first in the sidebar; the opened bundle, or None (with the reason shown)."""
     st.sidebar.title("VAE explorer")
-    st.sidebar.caption("Pick a trained model; each page shows one part of what it learned.")
     bundles = state.available_bundles()
     selection.read_url(bundles)
     options = [str(p) for p in bundles] + list(st.session_state.get("uploads", []))
-    upload_box(options)
     if not options:
-        st.sidebar.error(f"No bundle found. Train one with `python -m vae_core.train --out checkpoints/NAME` "
+        upload_box()
+        st.sidebar.error("No bundle found. Train one with `vae-train --out checkpoints/NAME` "
                          f"or point ${state.BUNDLES_ENV} at a folder of bundles.")
-        return False
+        return None
+    pending = st.session_state.pop("_pending_pick", None)
+    if pending in options:
+        st.session_state["bundle_picker"] = pending
     default = next((i for i, p in enumerate(options) if Path(p).name == DEFAULT_BUNDLE), 0)
     # The widget's own key can be dropped when pages switch; the plain key "bundle_path" is what
     # pages read, so it is set on every run.
@@ -104,26 +69,41 @@ def sidebar() -> bool:
     bundle, error = state.try_bundle(path)
     if error:
         st.sidebar.error(f"This bundle cannot be opened.\n\n{error}")
-        return False
+        upload_box()
+        return None
     st.sidebar.caption(state.describe(bundle))
-    metrics_box(bundle)
-    image_box(bundle)
-    selection.write_url(bundle.name, lesson_panel.url_params())
-    return True
+    upload_box()
+    return bundle
+
+
+def navigation(bundle) -> tuple:
+    """Every page in st.navigation (so any address resolves), the ones that do not apply to
+    ``bundle``'s family hidden; the visible ones linked in the sidebar, by section."""
+    provides = bundle.model.provides if bundle is not None else frozenset()
+    specs = pages.all_pages()
+    shown = {s.path for s in specs if s.bundle_free or (bundle is not None and s.applies(provides))}
+    built = {s.path: st.Page(s.path, title=s.title, icon=s.icon, default=s.default,
+                             visibility="visible" if s.path in shown else "hidden") for s in specs}
+    nav = st.navigation(list(built.values()), position="hidden")
+    for section, group in pages.by_section([s for s in specs if s.path in shown]).items():
+        st.sidebar.caption(section)
+        for spec in group:
+            st.sidebar.page_link(built[spec.path])
+    if bundle is not None:
+        note = pages.missing_note(provides, model_families.families())
+        if note:
+            st.sidebar.caption(note)
+    return nav, {s.address: built[s.path] for s in specs}, {s.address for s in specs if s.bundle_free}
 
 
 def metrics_box(bundle) -> None:
     m = bundle.metrics
     if not m:
-        st.sidebar.info("No metrics.json yet: run `python -m vae_core.evaluate` on this bundle.")
+        st.sidebar.info("No metrics.json yet: run `vae-evaluate BUNDLE` on this bundle.")
         return
-    if "codebook" in m:  # a VQ-VAE (vae_core.vq_evaluation)
-        st.sidebar.markdown(
-            f"**Test set** ({m['n_images']:,} images)  \n"
-            f"D **{m['reconstruction']:.2f}**, prior NLL **{m['kl']:.2f}** nats/image  \n"
-            f"ELBO **{m['elbo']:.2f}** nats/image  \n"
-            f"codes used **{m['codebook']['used']}** of {m['codebook']['codebook_size']}, perplexity "
-            f"{m['codebook']['perplexity']:.1f}")
+    own_metrics = families.section(bundle, "sidebar_metrics")  # a family whose figures differ (VQ-VAE)
+    if own_metrics:
+        own_metrics(bundle)
         return
     ll = m.get("log_likelihood")
     st.sidebar.markdown(
@@ -131,7 +111,7 @@ def metrics_box(bundle) -> None:
         f"{'stochastic binarization' if m.get('binarization', '').startswith('stochastic') else 'grey levels'})  \n"
         f"ELBO **{m['elbo']:.2f}** nats/image  \n"
         + (f"L_{ll['k']} **{ll['estimate']:.2f}** nats/image  \n" if ll else "")
-        + f"active units **{m['active_units']}** of {m['latent_dim']}")
+        + (f"active units **{m['active_units']}** of {m['latent_dim']}" if "active_units" in m else ""))
 
 
 def image_box(bundle) -> None:
@@ -153,18 +133,20 @@ def image_box(bundle) -> None:
                 caption=f"label {bundle.classes[arrays['labels'][i]]}")
 
 
-# 21 pages: Streamlit would show ten and hide the rest behind "View 3 more" (the β and training pages).
-navigation = st.navigation(PAGES, expanded=True)
+lesson_panel.read_url()  # a lesson's link may choose the bundle: before the picker is drawn
+bundle = pick_bundle()
+nav, by_address, bundle_free = navigation(bundle)
 # A lesson step names its view by address; the default page's address is "".
-VIEWS = {page.url_path or "reconstructions": page for group in PAGES.values() for page in group}
-here = navigation.url_path or "reconstructions"
-lesson_panel.VIEWS = set(VIEWS)
-lesson_panel.read_url()
+here = nav.url_path or "reconstructions"
 goto = st.session_state.pop(lesson_panel.GOTO, None)
-if goto in VIEWS and goto != here:
-    st.switch_page(VIEWS[goto])
-if sidebar() or navigation.url_path in TRAINING_PAGES:
+if goto in by_address and goto != here:
+    st.switch_page(by_address[goto])
+if bundle is not None:
+    metrics_box(bundle)
+    image_box(bundle)
+    selection.write_url(bundle.name, lesson_panel.url_params())
+if bundle is not None or here in bundle_free:
     lesson_panel.panel(here)
-    navigation.run()
+    nav.run()
 else:
     st.info("Pick a bundle that opens in the sidebar to see its views.")

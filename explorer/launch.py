@@ -1,5 +1,5 @@
 """Starting training runs from the browser: the explorer's settings for it, and the form's
-values checked and turned into the command line ``python -m vae_core.train ...``.
+values checked and turned into the command line ``vae-train ...``.
 
 Settings (``streamlit run explorer/app.py -- OPTIONS``, or the environment):
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from vae_core import ConfigError, ModelConfig, TrainConfig, runs
 from vae_core.data import DATASETS, IMAGE_SHAPES
-from vae_core.train_command import config_to_args
+from vae_core.cli.train import config_to_args
 
 REPO = Path(__file__).resolve().parents[1]
 NO_TRAINING_ENV, RUNS_DIR_ENV = "VAE_EXPLORER_NO_TRAINING", "VAE_EXPLORER_RUNS"
@@ -115,7 +115,7 @@ def configs(request: RunRequest) -> tuple[ModelConfig, TrainConfig]:
 
 def check(request: RunRequest) -> list[str]:
     """The command-line arguments (without --out) for ``request``: its configs through
-    vae_core.train_command.config_to_args, each option given only when it differs from the
+    vae_core.cli.train.config_to_args, each option given only when it differs from the
     default, and --log-every.
 
     Raises:

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import lessons, selection, state
+from explorer import lessons, pages, selection, state
 
 ACTIVE, STEP, TEACHER, GOTO = "lesson", "lesson_step", "lesson_teacher", "lesson_goto"
-VIEWS: set[str] = set()  # the views' addresses; app.py fills it before anything here runs
 
 
 def _mtimes() -> tuple:
@@ -29,7 +28,7 @@ def _load(views: tuple[str, ...], stamp: tuple) -> tuple[list[lessons.Lesson], l
 
 def available() -> tuple[list[lessons.Lesson], list[str]]:
     """The lessons that load and the problems of those that do not (re-read when a file changes)."""
-    return _load(tuple(sorted(VIEWS)), _mtimes())
+    return _load(tuple(sorted(pages.addresses())), _mtimes())
 
 
 def current() -> tuple[lessons.Lesson, int] | None:

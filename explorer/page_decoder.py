@@ -24,7 +24,7 @@ from torch import nn
 
 from vae_core import likelihoods
 from vae_core.family import CODEBOOK
-from vae_core.vqvae import _Residual
+from vae_core.families.vq_vae.model import _Residual
 
 FLOAT16_TOLERANCE = 1 / 255  # one grey level of an 8-bit image
 _SIGMOID_MEANS = (likelihoods.Bernoulli, likelihoods.Gaussian)  # mean = sigmoid(out) for each

@@ -81,7 +81,7 @@ def bundle_roots() -> list[Path]:
 def available_bundles() -> list[Path]:
     """Bundles under bundle_roots(), and those of training runs (launch.bundle_roots): runs
     started from the browser or a terminal, finished or still training."""
-    from explorer import launch  # here: launch imports vae_core.training, which the views need anyway
+    from explorer import launch  # here: launch imports vae_core.families.gaussian.training, which the views need anyway
 
     return find_bundles(*bundle_roots(), *launch.bundle_roots())
 

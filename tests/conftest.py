@@ -13,6 +13,22 @@ CHECKPOINTS = REPO / "checkpoints"
 SHARED_DATA = Path(os.environ.get("VAE_DATA_DIR") or REPO.parent / "shared" / "datasets")
 
 
+def bundle_views() -> list[str]:
+    """Every page that shows an open bundle (explorer.pages, the one list of them): not the
+    lessons, training or 2-D lab pages, which have their own tests."""
+    from explorer.pages import all_pages
+
+    return [p.path for p in all_pages() if not p.bundle_free]
+
+
+def listed_views(at) -> set[str]:
+    """The bundle pages an AppTest's sidebar links to (its navigation), as bundle_views' paths."""
+    from explorer.pages import all_pages
+
+    addresses = {link.proto.page or "reconstructions" for link in at.sidebar.get("page_link")}
+    return {p.path for p in all_pages() if not p.bundle_free and p.address in addresses}
+
+
 @pytest.fixture(autouse=True)
 def _deterministic():
     torch.manual_seed(0)
@@ -52,7 +68,7 @@ def tiny_vq_configs():
 @pytest.fixture(scope="session")
 def vq_bundle(tmp_path_factory) -> Path:
     """A VQ-VAE bundle with its prior, trained in-process on digits (seconds)."""
-    from vae_core.train_vq import train_vq
+    from vae_core.families.vq_vae.training import train_vq
 
     return train_vq(*tiny_vq_configs(), tmp_path_factory.mktemp("vq") / "digits-vq", prior_epochs=4, frechet=0,
                     progress=False)

@@ -8,7 +8,7 @@ import sys
 
 from conftest import REPO, write_idx_mnist
 from vae_core import load_bundle
-from vae_core.objectives import learning_rate
+from vae_core.families.gaussian.objectives import learning_rate
 
 
 def test_train_speed_smoke_run_reports_both_pipelines(tmp_path):
@@ -30,11 +30,11 @@ def test_train_speed_smoke_run_reports_both_pipelines(tmp_path):
 
 
 def documented_train_commands() -> list[list[str]]:
-    """The ``python -m vae_core.train`` command lines in docs/benchmarks.md's code blocks."""
+    """The ``vae-train`` command lines in docs/benchmarks.md's code blocks."""
     text = (REPO / "docs" / "benchmarks.md").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
     lines = [line.strip() for line in "\n".join(blocks).replace("\\\n", " ").splitlines()]
-    return [shlex.split(line)[3:] for line in lines if line.startswith("python -m vae_core.train ")]
+    return [shlex.split(line)[1:] for line in lines if line.startswith("vae-train ")]
 
 
 def shortened(args: list[str], out, data) -> list[str]:
@@ -53,7 +53,7 @@ def test_the_documented_gpu_commands_run_shortened_on_the_cpu(tmp_path):
     data = write_idx_mnist(tmp_path / "data")
     for i, args in enumerate(commands):
         out = tmp_path / f"run{i}"
-        proc = subprocess.run([sys.executable, "-m", "vae_core.train", *shortened(args, out, data)],
+        proc = subprocess.run([sys.executable, "-m", "vae_core.cli.train", *shortened(args, out, data)],
                               cwd=REPO, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]
         bundle = load_bundle(out)

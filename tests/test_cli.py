@@ -20,7 +20,7 @@ def run(*args, check=True):
 
 def test_one_epoch_training_run_writes_a_bundle_that_loads_back(tmp_path):
     out = tmp_path / "b"
-    proc = run("vae_core.train", "--dataset", "digits", "--arch", "conv", "--channels", "8,16",
+    proc = run("vae_core.cli.train", "--dataset", "digits", "--arch", "conv", "--channels", "8,16",
                "--fc-hidden", "0", "--latent-dim", "4", "--epochs", "1", "--eval-k", "4",
                "--out", str(out), "--quiet")
     assert "nats per image" in proc.stdout
@@ -29,12 +29,12 @@ def test_one_epoch_training_run_writes_a_bundle_that_loads_back(tmp_path):
     assert all(torch.equal(bundle.model.state_dict()[k], v) for k, v in stored.items())
     assert bundle.metrics["epochs"] == 1 and bundle.metrics["split"] == "test"
     assert "--latent-dim 4" in bundle.command
-    proc = run("vae_core.evaluate", str(out), "--k", "3")
+    proc = run("vae_core.cli.evaluate", str(out), "--k", "3")
     assert "k = 3" in proc.stdout and load_bundle(out).metrics["log_likelihood"]["k"] == 3
 
 
 def test_help_explains_options_with_defaults():
-    text = run("vae_core.train", "--help").stdout
+    text = run("vae_core.cli.train", "--help").stdout
     for option in ("--beta", "--warmup-epochs", "--latent-dim", "--likelihood", "--data-dir", "--device"):
         assert option in text
     assert "nats per image" in text and "(default: 1.0)" in text
@@ -49,7 +49,7 @@ def test_help_explains_options_with_defaults():
     (["--capacity", "5", "--free-bits", "1"], "capacity"),
 ])
 def test_bad_values_exit_2_with_one_line_naming_the_option(tmp_path, args, option):
-    proc = run("vae_core.train", "--out", str(tmp_path / "x"), *args, check=False)
+    proc = run("vae_core.cli.train", "--out", str(tmp_path / "x"), *args, check=False)
     assert proc.returncode == 2
     assert option in proc.stderr.strip().splitlines()[-1]
     assert "Traceback" not in proc.stderr
@@ -57,7 +57,7 @@ def test_bad_values_exit_2_with_one_line_naming_the_option(tmp_path, args, optio
 
 def test_capacity_annealing_and_a_learned_sigma_are_logged(tmp_path):
     out = tmp_path / "c"
-    run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "32", "--latent-dim", "2",
+    run("vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "32", "--latent-dim", "2",
         "--likelihood", "gaussian-learned", "--capacity", "4", "--capacity-epochs", "2", "--epochs", "3",
         "--log-every", "4", "--eval-k", "1", "--out", str(out), "--quiet")
     steps = [r for r in read_history(out) if r["kind"] == "step"]
@@ -69,7 +69,7 @@ def test_capacity_annealing_and_a_learned_sigma_are_logged(tmp_path):
 
 def test_the_kept_epoch_is_the_best_by_the_objective_trained_not_the_elbo(tmp_path):
     out = tmp_path / "ae"
-    run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "64", "--latent-dim", "4",
+    run("vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "64", "--latent-dim", "4",
         "--beta", "0", "--epochs", "6", "--eval-k", "1", "--out", str(out), "--quiet")
     epochs = [r for r in read_history(out) if r["kind"] == "epoch"]
     assert all(r["val_loss"] == r["val_reconstruction"] for r in epochs)  # beta = 0: D alone
@@ -85,7 +85,7 @@ def test_training_on_a_folder_of_rgb_images(tmp_path):
         (tmp_path / "imgs" / f"class{i % 2}").mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (24, 20), (8 * i, 100, 255 - 8 * i)).save(tmp_path / "imgs" / f"class{i % 2}" / f"{i}.jpg")
     out = tmp_path / "b"
-    run("vae_core.train", "--dataset", "folder", "--folder", str(tmp_path / "imgs"), "--image-size", "8",
+    run("vae_core.cli.train", "--dataset", "folder", "--folder", str(tmp_path / "imgs"), "--image-size", "8",
         "--color", "rgb", "--likelihood", "gaussian", "--arch", "mlp", "--hidden", "16", "--latent-dim", "2",
         "--epochs", "1", "--eval-k", "2", "--out", str(out), "--quiet")
     bundle = load_bundle(out)
@@ -93,13 +93,13 @@ def test_training_on_a_folder_of_rgb_images(tmp_path):
     assert bundle.probe_images.shape == (3, 3, 8, 8)  # the held-out 10 %
     empty = tmp_path / "empty"
     empty.mkdir()
-    proc = run("vae_core.train", "--dataset", "folder", "--folder", str(empty), "--out", str(tmp_path / "c"),
+    proc = run("vae_core.cli.train", "--dataset", "folder", "--folder", str(empty), "--out", str(tmp_path / "c"),
                check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and str(empty) in proc.stderr
 
 
 def test_missing_dataset_is_one_clear_error(tmp_path):
-    proc = run("vae_core.train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--no-download",
+    proc = run("vae_core.cli.train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--no-download",
                "--out", str(tmp_path / "x"), check=False)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "t10k-images-idx3-ubyte.gz" in proc.stderr
@@ -107,7 +107,7 @@ def test_missing_dataset_is_one_clear_error(tmp_path):
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_the_last_good_weights(tmp_path):
     out = tmp_path / "b"
-    proc = run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "16", "--latent-dim", "2",
+    proc = run("vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "16", "--latent-dim", "2",
                "--likelihood", "gaussian", "--sigma", "1e-6", "--lr", "1e6", "--epochs", "3",
                "--out", str(out), "--quiet", check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
@@ -117,7 +117,7 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_the_last_good_weights(tm
 
 def test_a_non_finite_training_loss_names_its_step(tmp_path):
     out = tmp_path / "b"  # (x - f(z))^2 / sigma^2 overflows float32 at the first step
-    proc = run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "16", "--latent-dim", "2",
+    proc = run("vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "16", "--latent-dim", "2",
                "--likelihood", "gaussian", "--sigma", "1e-30", "--epochs", "3", "--log-every", "5",
                "--out", str(out), "--quiet", check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
@@ -129,7 +129,7 @@ def test_a_non_finite_training_loss_names_its_step(tmp_path):
 def test_an_unwritable_output_folder_is_reported_before_training(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    proc = run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--epochs", "1",
+    proc = run("vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--epochs", "1",
                "--out", str(blocker / "bundle"), "--quiet", check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: cannot write the bundle to {blocker / 'bundle'}")
@@ -169,10 +169,10 @@ def test_a_full_disk_mid_training_fails_that_write_and_keeps_the_last_bundle(tmp
 
 def test_the_training_command_computes_with_denormals_as_zero_in_every_thread(tmp_path):
     """Adam's moments of always-blank pixels would sit at denormals and slow every step
-    (vae_core.training.flush_denormals); the mode must reach the worker threads."""
+    (vae_core.families.gaussian.training.flush_denormals); the mode must reach the worker threads."""
     code = (
         "import torch\n"
-        "from vae_core.train_command import main\n"
+        "from vae_core.cli.train import main\n"
         "assert main(['--dataset', 'digits', '--arch', 'mlp', '--hidden', '8', '--latent-dim', '2',\n"
         f"             '--epochs', '1', '--eval-k', '1', '--device', 'cpu', '--quiet', '--out', {str(tmp_path / 'b')!r}]) == 0\n"
         "torch.set_num_threads(2)\n"
@@ -188,7 +188,7 @@ def test_train_as_a_library_call_leaves_floating_point_alone(tmp_path):
     code = (
         "import torch\n"
         "from vae_core import ModelConfig, TrainConfig\n"
-        "from vae_core.training import train\n"
+        "from vae_core.families.gaussian.training import train\n"
         "train(ModelConfig(image_shape=(1, 8, 8), architecture='mlp', hidden=(8,), latent_dim=2),\n"
         f"      TrainConfig(dataset='digits', epochs=1, eval_k=1, device='cpu'), {str(tmp_path / 'b')!r}, progress=False)\n"
         "print(float(torch.tensor([1e-40]) * 1.0))\n")
@@ -207,7 +207,7 @@ CHANGED = {"latent_dim": 7, "architecture": "mlp", "hidden": (32, 16), "channels
 
 
 def _round_trip(model, train_cfg):
-    from vae_core.train_command import build_parser, config_to_args, configs_from_args, image_shape_of
+    from vae_core.cli.train import build_parser, config_to_args, configs_from_args, image_shape_of
 
     args = build_parser().parse_args([*config_to_args(model, train_cfg), "--out", "x"])
     return configs_from_args(args, image_shape_of(args))
@@ -250,7 +250,7 @@ def test_the_round_trip_covers_every_field_and_a_folder_of_rgb_images(tmp_path):
 
 def test_the_recorded_command_names_no_folder_of_this_machine(tmp_path):
     out = tmp_path / "b"
-    run("vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",
+    run("vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",
         "--eval-k", "1", "--device", "cpu", "--quiet", "--data-dir", str(tmp_path / "data"), "--out", str(out))
     command = load_bundle(out).command
     assert "--data-dir DIR" in command and str(tmp_path / "data") not in command

@@ -1,12 +1,12 @@
-"""The whole CPU step compiled (vae_core.compiled_step) against the eager step it replaces."""
+"""The whole CPU step compiled (vae_core.families.gaussian.compiled_step) against the eager step it replaces."""
 import shutil
 
 import pytest
 import torch
 
 from vae_core import ModelConfig, VAE
-from vae_core.compiled_step import CompiledStep, supported
-from vae_core.objectives import terms
+from vae_core.families.gaussian.compiled_step import CompiledStep, supported
+from vae_core.families.gaussian.objectives import terms
 
 pytestmark = pytest.mark.skipif(not (shutil.which("c++") or shutil.which("g++")),
                                 reason="torch.compile on the CPU needs a C++ compiler (apt install g++)")

@@ -8,7 +8,7 @@ import sys
 import torch
 
 from vae_core import ModelConfig, TrainConfig, load_bundle
-from vae_core import training
+from vae_core.families.gaussian import training as training
 
 OPTIONS = ["--dataset", "digits", "--arch", "mlp", "--hidden", "64", "--latent-dim", "4", "--epochs", "6",
            "--eval-k", "10", "--quiet"]
@@ -16,11 +16,11 @@ OPTIONS = ["--dataset", "digits", "--arch", "mlp", "--hidden", "64", "--latent-d
 
 def test_two_processes_train_one_bundle_as_good_as_one_process(tmp_path):
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
-    proc = subprocess.run([*torchrun, "-m", "vae_core.train", *OPTIONS, "--out", str(tmp_path / "ddp")],
+    proc = subprocess.run([*torchrun, "-m", "vae_core.cli.train", *OPTIONS, "--out", str(tmp_path / "ddp")],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("wrote ") == 1  # rank 0 alone writes and reports
-    single = subprocess.run([sys.executable, "-m", "vae_core.train", *OPTIONS, "--out", str(tmp_path / "one")],
+    single = subprocess.run([sys.executable, "-m", "vae_core.cli.train", *OPTIONS, "--out", str(tmp_path / "one")],
                             capture_output=True, text=True, timeout=600)
     assert single.returncode == 0, single.stderr[-3000:]
     ddp, one = load_bundle(tmp_path / "ddp"), load_bundle(tmp_path / "one")
@@ -32,7 +32,7 @@ def test_two_processes_train_one_bundle_as_good_as_one_process(tmp_path):
 def test_cuda_only_options_are_refused_on_the_cpu(tmp_path):
     """--compile (of the model) is for CUDA; on the CPU the whole step is compiled instead
     (--step compiled), and --bf16 is allowed there since it pays where the CPU has AMX."""
-    proc = subprocess.run([sys.executable, "-m", "vae_core.train", *OPTIONS, "--device", "cpu", "--compile",
+    proc = subprocess.run([sys.executable, "-m", "vae_core.cli.train", *OPTIONS, "--device", "cpu", "--compile",
                            "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "CUDA" in proc.stderr and not (tmp_path / "x" / "config.json").exists()

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from vae_core.evaluate_command import main as evaluate_main
+from vae_core.cli.evaluate import main as evaluate_main
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_frechet_only_replaces_that_entry_alone(mnist_like_bundle, tmp_path):
 
 
 def test_a_two_stage_bundle_gets_stage1_and_stage2_sample_distances(mnist_like_bundle, tmp_path):
-    from vae_core.train_stage2 import train_second_stage
+    from vae_core.families.two_stage.training import train_second_stage
 
     source, data = mnist_like_bundle
     out = train_second_stage(source, tmp_path / "two", epochs=2, width=32, depth=1, data_dir=data, download=False,

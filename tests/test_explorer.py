@@ -5,13 +5,10 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, shipped_bundles
+from conftest import REPO, bundle_views, listed_views, shipped_bundles
 
 APP = str(REPO / "explorer" / "app.py")
-VIEWS = ["views/reconstructions.py", "views/posterior.py", "views/generation.py", "views/latent_map.py",
-         "views/traversals.py", "views/manifold.py", "views/interpolation.py", "views/aggregate.py", "views/objective.py",
-         "views/model_card.py", "views/rate_distortion.py", "views/compare.py", "views/codes.py", "views/codebook.py",
-         "views/code_edit.py", "views/own_image.py", "views/beta_gesture.py"]  # Lessons: tests/test_lessons.py
+VIEWS = bundle_views()  # Lessons: tests/test_lessons.py
 BUNDLES = shipped_bundles()
 
 
@@ -181,7 +178,7 @@ def test_views_respond_to_their_controls():
     at.radio(key="post_kind").set_value("mask").run()
     assert "damaged input" in at.main.caption[-1].value and not at.exception
     show(at, "views/model_card.py")
-    assert at.code[0].value.startswith("python -m vae_core.train")
+    assert at.code[0].value.startswith("vae-train")
 
 
 def test_an_uploaded_zip_opens_and_a_bad_one_is_a_message(digits_bundle, tmp_path, monkeypatch):
@@ -248,3 +245,26 @@ def test_the_objective_view_shows_the_loss_as_trained_with_free_bits(monkeypatch
     expected = d + 1.0 * float(np.maximum(kl_dim, 3.0).sum())
     assert float(shown.value) == pytest.approx(expected, abs=0.01)
     assert load_bundle(out).train_config.free_bits == 3.0
+
+
+def test_the_navigation_lists_the_pages_of_the_open_models_family():
+    """The sidebar starts with the bundle picker and links only the pages that apply: no VQ-VAE
+    page for a Gaussian VAE, no Gaussian-only page for a VQ-VAE; one line names what other
+    families would add."""
+    from explorer.pages import all_pages
+    from vae_core.family import GAUSSIAN_POSTERIOR
+
+    at = open_app()  # mnist-conv-z16
+    title, first = list(at.sidebar.children.values())[:2]
+    assert title.type == "title" and getattr(first, "key", None) == "bundle_picker", first
+    listed = listed_views(at)
+    assert not any(v.startswith("families/vq_vae/") for v in listed)
+    assert {"views/latent_map.py", "views/traversals.py", "views/objective.py"} <= listed
+    assert "Code grids" in at.sidebar.caption[-1].value  # what a VQ-VAE would add
+    vq = REPO / "checkpoints" / "mnist-vq"
+    at.sidebar.selectbox(key="bundle_picker").set_value(str(vq.resolve())).run()
+    listed = listed_views(at)
+    gaussian_only = {p.path for p in all_pages() if GAUSSIAN_POSTERIOR in p.needs}
+    assert gaussian_only and not listed & gaussian_only, listed & gaussian_only
+    assert {"families/vq_vae/codes.py", "views/interpolation.py", "views/generation.py"} <= listed
+    assert "Latent map" in at.sidebar.caption[-1].value

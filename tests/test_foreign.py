@@ -7,7 +7,7 @@ import torch
 
 from bench.reference_vae import VAE as ExamplesVAE  # pytorch/examples vae/main.py, layer for layer
 from vae_core import BundleError, load_bundle
-from vae_core.foreign import examples_vae, import_examples, read_examples_state_dict
+from vae_core.cli.import_examples import examples_vae, import_examples, read_examples_state_dict
 
 
 class Payload:
@@ -51,7 +51,7 @@ def test_a_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
     marker.unlink()
     with pytest.raises(BundleError, match="refused: not a weights-only PyTorch file"):
         read_examples_state_dict(bad)
-    proc = subprocess.run([sys.executable, "-m", "vae_core.import_examples", str(bad), "--out", str(tmp_path / "b")],
+    proc = subprocess.run([sys.executable, "-m", "vae_core.cli.import_examples", str(bad), "--out", str(tmp_path / "b")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "refused" in proc.stderr and "Traceback" not in proc.stderr
     assert not marker.exists() and not (tmp_path / "b").exists()
@@ -94,7 +94,7 @@ def test_the_importer_does_not_depend_on_the_layer_indices_of_our_networks(examp
     examples' dense layers onto ours in order, not onto hard-coded Sequential indices."""
     from torch import nn
 
-    from vae_core import model
+    from vae_core.families.gaussian import model as model
 
     original = model.build_encoder  # where the VAE looks its encoder up
     monkeypatch.setattr(model, "build_encoder", lambda cfg: nn.Sequential(nn.Identity(), *original(cfg)))

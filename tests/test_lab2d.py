@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core import lab2d
+from vae_core.families.toy2d import model as lab2d
 
 
 def _ppca(latent_dim: int, seed: int = 0) -> lab2d.ToyVAE:
@@ -53,7 +53,7 @@ def test_make_points_draws_the_seed_notes_ring():
 
 
 def test_a_lab_run_learns_and_stays_within_its_bounds():
-    from explorer.lab_run import LabRun
+    from explorer.families.toy2d.lab_run import LabRun
 
     run = LabRun(lab2d.make_points("ring", 500), sigma=0.1)
     start = run.history[-1]["ELBO"]
@@ -71,7 +71,7 @@ def test_the_lab_page_trains_and_estimates_a_clicked_point():
 
     at = AppTest.from_file(str(REPO / "explorer" / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("views/lab.py").run()
+    at.switch_page("families/toy2d/lab.py").run()
     assert not at.exception, [e.message for e in at.exception]
     at.button(key="lab_step").click().run()
     assert "Step 100 of" in at.main.caption[0].value

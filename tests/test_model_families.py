@@ -7,20 +7,17 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from conftest import REPO, bundle_views, listed_views
 from vae_core import BundleError, ModelConfig, load_bundle
 from vae_core.checkpoint import write_config, write_probe, write_weights
 from vae_core.family import LatentModel, family_class, register
 from vae_core.likelihoods import build_likelihood
-from vae_core.model import VAE
+from vae_core.families.gaussian.model import VAE
 from vae_core.networks import build_decoder, build_encoder
-from vae_core.objectives import Terms
+from vae_core.families.gaussian.objectives import Terms
 
 APP = str(REPO / "explorer" / "app.py")
-VIEWS = ["views/reconstructions.py", "views/posterior.py", "views/generation.py", "views/latent_map.py",
-         "views/traversals.py", "views/manifold.py", "views/interpolation.py", "views/aggregate.py", "views/codes.py",
-         "views/codebook.py", "views/code_edit.py", "views/objective.py",
-         "views/model_card.py", "views/rate_distortion.py", "views/compare.py"]
+VIEWS = bundle_views()
 
 
 class PointAutoencoder(LatentModel):
@@ -112,8 +109,9 @@ def test_every_view_works_for_another_family_or_says_what_it_needs(point_bundle,
         said[view] = needs[0] if needs else None
     works = {v for v, s in said.items() if s is None}
     assert works == {"views/reconstructions.py", "views/model_card.py", "views/rate_distortion.py",
-                     "views/compare.py"}, said
-    assert "grid of codebook indices" in said["views/codebook.py"]
+                     "views/compare.py", "views/own_image.py", "views/beta_gesture.py"}, said
+    assert listed_views(at) == works  # the navigation lists exactly the pages that apply
+    assert "grid of codebook indices" in said["families/vq_vae/codebook.py"]
     assert "diagonal Gaussian posterior" in said["views/traversals.py"]
     assert "a prior p(z)" in said["views/generation.py"]
     assert all("point autoencoder (test)" in s for s in said.values() if s)

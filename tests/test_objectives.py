@@ -8,7 +8,7 @@ from torch import nn
 
 from vae_core import ModelConfig, VAE, active_units, gaussian_kl, importance_weighted_bound, terms
 from vae_core.likelihoods import Bernoulli, Gaussian
-from vae_core.objectives import Terms, beta_at, capacity_at, learning_rate
+from vae_core.families.gaussian.objectives import Terms, beta_at, capacity_at, learning_rate
 
 
 def test_closed_form_kl_matches_torch_distributions():

@@ -83,7 +83,7 @@ def test_layers_the_page_cannot_run_are_named():
 
 @pytest.mark.parametrize("latent_dim", [1, 2])
 def test_the_page_runs_the_2d_labs_decoder_as_torch_does(page, latent_dim):
-    from vae_core import lab2d
+    from vae_core.families.toy2d import model as lab2d
 
     torch.manual_seed(0)
     model = lab2d.ToyVAE(latent_dim)

@@ -17,7 +17,7 @@ ARGS = ["--dataset", "digits", "--arch", "mlp", "--hidden", "128", "--latent-dim
 
 
 def train(out, *extra):
-    return subprocess.Popen([sys.executable, "-m", "vae_core.train", *ARGS, "--out", str(out), *extra],
+    return subprocess.Popen([sys.executable, "-m", "vae_core.cli.train", *ARGS, "--out", str(out), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -76,7 +76,7 @@ def test_overwrite_removes_the_old_runs_training_state(tmp_path, monkeypatch):
     """A run overwritten by another that dies before its first epoch ends must not leave the
     first run's state for --resume to continue silently."""
     from vae_core import ModelConfig, TrainConfig, train as train_fn
-    from vae_core import training
+    from vae_core.families.gaussian import training as training
 
     out = tmp_path / "b"
     model_cfg = ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=2)

@@ -1,7 +1,7 @@
 """Training runs: the registry's listing, launching, stopping and limit (vae_core.runs), the
 form's checks (explorer.launch), the run figures, and the Training pages under AppTest.
 
-Launched runs are real ``python -m vae_core.train`` processes on the digits set (seconds each);
+Launched runs are real ``vae-train`` processes on the digits set (seconds each);
 every test has its own registry and runs folder, and its processes are ended afterwards."""
 import json
 import os
@@ -126,7 +126,7 @@ def test_the_command_registers_its_run_and_the_library_call_does_not(tmp_path):
     assert runs.get_run(out) is None and runs.list_runs() == []
     out = tmp_path / "command-run"
     # In a process of its own, as a user runs it: the command sets flush-to-zero for its process.
-    proc = subprocess.run([sys.executable, "-m", "vae_core.train", "--dataset", "digits", "--arch", "mlp", "--hidden",
+    proc = subprocess.run([sys.executable, "-m", "vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--hidden",
                            "16", "--latent-dim", "2", "--epochs", "1", "--eval-k", "2", "--probe-size", "50",
                            "--device", "cpu", "--quiet", "--out", str(out)], capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
@@ -161,7 +161,7 @@ def test_the_forms_command_line_trains_the_configs_the_form_asked_for(tmp_path):
     """The form goes to the command through the typed configs, and the command parses back to
     the same configs: what is trained is what the form showed."""
     from explorer import launch
-    from vae_core.train_command import build_parser, configs_from_args, image_shape_of
+    from vae_core.cli.train import build_parser, configs_from_args, image_shape_of
 
     for request in (launch.RunRequest(), launch.RunRequest(likelihood="gaussian", sigma=0.2, beta=4.0, free_bits=0.5),
                     launch.RunRequest(dataset="folder", folder=str(tmp_path), image_size=16, color="rgb")):
@@ -251,7 +251,7 @@ def test_run_view_follows_a_history_being_appended(digits_bundle, tmp_path):
     records = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
     epoch_ends = [i for i, r in enumerate(records) if r["kind"] == "epoch"]
     (out / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:epoch_ends[0] + 1]))
-    runs.register(out, "python -m vae_core.train ...")  # alive: this process
+    runs.register(out, "vae-train ...")  # alive: this process
     at = open_page("views/run_live.py")
     assert at.selectbox(key="live_run").value == str(out.resolve())
     assert metric(at, "state") == "running" and metric(at, "epoch") == "1 of 3"
@@ -350,7 +350,7 @@ def test_vae_core_imports_where_fcntl_does_not_exist():
     """macOS has fcntl but Windows has not; the registry uses filelock and psutil instead."""
     code = ("import sys\n"
             "sys.modules['fcntl'] = None  # import fcntl now raises ImportError, as on Windows\n"
-            "import vae_core, vae_core.runs, vae_core.train_command, vae_core.sweep\n"
+            "import vae_core, vae_core.runs, vae_core.cli.train, vae_core.cli.sweep\n"
             "print('imported', vae_core.__version__)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "imported" in proc.stdout, proc.stderr

@@ -1,8 +1,8 @@
-"""python -m vae_core.sweep: a β family trained through the real command line, on digits."""
+"""vae-sweep: a β family trained through the real command line, on digits."""
 import pytest
 
 from vae_core import load_bundle
-from vae_core import sweep
+from vae_core.cli import sweep as sweep
 
 TINY = ["--dataset", "digits", "--arch", "mlp", "--hidden", "32", "--latent-dim", "2", "--epochs", "2",
         "--eval-k", "4", "--probe-size", "100", "--device", "cpu", "--quiet"]
@@ -58,7 +58,7 @@ def test_the_members_commands_are_the_trainers_with_their_own_beta_and_folder(tm
     assert sweep.main(["--betas", "0,0.25,8", "--out", "fam", "--name", "mnist", "--dry-run", "--",
                        "--epochs", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [f"python -m vae_core.train --epochs 3 --beta {b} --out fam/mnist-beta-{b}" for b in ("0", "0.25", "8")]
+    assert lines == [f"vae-train --epochs 3 --beta {b} --out fam/mnist-beta-{b}" for b in ("0", "0.25", "8")]
 
 
 def test_members_side_by_side_share_the_cpu_threads(monkeypatch):

@@ -6,10 +6,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO
+from conftest import REPO, bundle_views, listed_views
 from vae_core import BundleError, TwoStageVAE, load_bundle, read_history
-from vae_core import train_stage2 as stage2_module
-from vae_core.train_stage2 import train_second_stage
+from vae_core.families.two_stage import training as stage2_module
+from vae_core.families.two_stage.training import train_second_stage
 
 TINY = dict(width=32, depth=1, batch_size=64, progress=False)
 
@@ -86,21 +86,20 @@ def test_stage2_needs_a_finished_gaussian_vae(two_stage, tmp_path):
 
 
 def test_every_view_runs_on_a_two_stage_bundle(two_stage, monkeypatch):
-    from test_model_families import VIEWS
-
     monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(two_stage.parent))
     at = AppTest.from_file(str(REPO / "explorer" / "app.py"), default_timeout=120)
     at.run()
     at.sidebar.selectbox(key="bundle_picker").set_value(str(two_stage.resolve())).run()
-    assert "two-stage VAE" in at.sidebar.caption[1].value
-    for view in VIEWS:
+    assert "two-stage VAE" in at.sidebar.caption[0].value
+    for view in bundle_views():
         at.switch_page(view).run()
         assert not at.exception, (view, [e.message for e in at.exception])
         needs = [i.value for i in at.main.info if i.value.startswith("This view needs")]
         assert not needs or (view in CODE_VIEWS and "discrete latent" in needs[0]), view
+    assert listed_views(at) == set(bundle_views()) - CODE_VIEWS  # every page but a VQ-VAE's
 
 
-CODE_VIEWS = {"views/codes.py", "views/codebook.py", "views/code_edit.py"}  # a VQ-VAE's alone
+CODE_VIEWS = {"families/vq_vae/codes.py", "families/vq_vae/codebook.py", "families/vq_vae/code_edit.py"}  # a VQ-VAE's alone
 
 
 def test_the_run_figures_of_a_two_stage_bundle_follow_stage1(two_stage, digits_bundle):

@@ -6,12 +6,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import tiny_vq_configs
+from conftest import bundle_views, listed_views, tiny_vq_configs
 from vae_core import BundleError, VQConfig, VQVAE, load_bundle, read_history
-from vae_core import train_vq as train_vq_module
-from vae_core.pixelcnn import MaskedConv2d, PixelCNN
-from vae_core.train_vq import train_vq
-from vae_core.vqvae import VectorQuantizer, codebook_usage
+from vae_core.families.vq_vae import training as train_vq_module
+from vae_core.families.vq_vae.prior import MaskedConv2d, PixelCNN
+from vae_core.families.vq_vae.training import train_vq
+from vae_core.families.vq_vae.model import VectorQuantizer, codebook_usage
 
 TINY_MODEL, TINY_TRAIN = tiny_vq_configs()  # the session fixture vq_bundle is trained with them
 
@@ -166,7 +166,7 @@ def test_a_config_out_of_range_is_refused():
 
 
 def test_the_evaluate_command_scores_a_vq_bundle(vq_bundle, capsys):
-    from vae_core.evaluate_command import main
+    from vae_core.cli.evaluate import main
 
     assert main([str(vq_bundle), "--on", "probe", "--no-write"]) == 0
     said = capsys.readouterr().out
@@ -184,10 +184,7 @@ def test_a_broken_vq_bundle_names_the_file(vq_bundle, tmp_path):
     assert info.value.path.name == "model.safetensors" and "shape mismatch" in info.value.problem
 
 
-VIEWS = ["views/reconstructions.py", "views/posterior.py", "views/generation.py", "views/latent_map.py",
-         "views/traversals.py", "views/manifold.py", "views/interpolation.py", "views/aggregate.py",
-         "views/codes.py", "views/codebook.py", "views/code_edit.py", "views/objective.py", "views/model_card.py",
-         "views/rate_distortion.py", "views/compare.py"]
+VIEWS = bundle_views()
 
 
 def test_every_view_draws_for_a_vq_bundle_or_says_why_it_does_not_apply(vq_bundle, digits_bundle, monkeypatch):
@@ -206,9 +203,11 @@ def test_every_view_draws_for_a_vq_bundle_or_says_why_it_does_not_apply(vq_bundl
         needs = [i.value for i in at.main.info if i.value.startswith("This view needs")]
         said[view] = needs[0] if needs else None
     applies = {v for v, s in said.items() if s is None}
-    assert applies == {"views/reconstructions.py", "views/generation.py", "views/interpolation.py", "views/codes.py",
-                       "views/codebook.py", "views/code_edit.py", "views/model_card.py", "views/rate_distortion.py",
-                       "views/compare.py"}, said
+    assert applies == {"views/reconstructions.py", "views/generation.py", "views/interpolation.py",
+                       "families/vq_vae/codes.py", "families/vq_vae/codebook.py", "families/vq_vae/code_edit.py",
+                       "views/model_card.py", "views/rate_distortion.py", "views/compare.py", "views/own_image.py",
+                       "views/beta_gesture.py"}, said
+    assert listed_views(at) == applies  # the navigation lists exactly the pages that apply
     assert all("grid of codebook indices" in s for s in said.values() if s)  # the family's one sentence
 
 
@@ -221,7 +220,7 @@ def test_editing_a_cell_changes_the_decoding(vq_bundle, monkeypatch):
     at = AppTest.from_file(str(REPO / "explorer" / "app.py"), default_timeout=120)
     at.run()
     at.sidebar.selectbox(key="bundle_picker").set_value(str(vq_bundle.resolve())).run()
-    at.switch_page("views/code_edit.py").run()
+    at.switch_page("families/vq_vae/code_edit.py").run()
     before = at.main.markdown[-1].value if at.main.markdown else ""
     picker = at.selectbox(key="edit_code")
     new_code = next(k for k in range(16) if k != picker.value)
@@ -237,7 +236,7 @@ def test_a_bad_option_is_one_line_and_status_2(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "vae_core.train_vq", "--out", str(tmp_path / "x"), "--dataset", "digits",
+    done = subprocess.run([sys.executable, "-m", "vae_core.cli.train_vq", "--out", str(tmp_path / "x"), "--dataset", "digits",
                            "--codebook-size", "1"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "codebook_size must be" in done.stderr
     assert not (tmp_path / "x").exists()

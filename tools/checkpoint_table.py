@@ -29,7 +29,7 @@ def row(folder: Path) -> tuple[str, str]:
 
 
 def vq_row(folder: Path) -> tuple[str, str]:
-    """One row of the VQ-VAE table (vae_core.vq_evaluation's figures) and its command."""
+    """One row of the VQ-VAE table (vae_core.families.vq_vae.evaluation's figures) and its command."""
     _, train, command = read_configs(folder)
     m = read_metrics(folder)
     c, f = m["codebook"], m.get("frechet_distance") or {}

@@ -8,7 +8,6 @@ and its figures to draw before taking the picture.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 

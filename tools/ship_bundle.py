@@ -38,7 +38,7 @@ def halve(folder: Path) -> None:
     print(f"probe ELBO float32 {before:.3f}, float16 {after:.3f} nats/image (change {after - before:+.3f})")
     if abs(after - before) >= TOLERANCE and hasattr(load_bundle(folder).model, "stage2"):
         # A two-stage bundle: stage 1 in float32, stage 2 (not in the ELBO) in float16; its
-        # samples are scored afterwards (python -m vae_core.evaluate --frechet-only).
+        # samples are scored afterwards (vae-evaluate --frechet-only).
         (folder / "model.safetensors").write_bytes(original)  # from the float32 weights, not the rounded ones
         write_weights(folder, load_bundle(folder).model, torch.float16, keep_float32=("stage1.",))
         after = probe_elbo(folder)

@@ -9,27 +9,34 @@ images. ELBO = -(reconstruction + KL).
     bundle = load_bundle(out)
     mu, logvar = bundle.model.encode(x)        # x: (B, C, H, W) float in [0, 1]
     images = bundle.model.decode_mean(mu)      # (B, C, H, W) float in [0, 1]
-"""
-__version__ = "0.1.0"
 
-from .config import ConfigError, ModelConfig, TrainConfig  # noqa: E402
-from .data import DatasetNotFoundError, ImageSet, load_dataset  # noqa: E402
-from .distributions import DiagonalGaussian  # noqa: E402
-from .family import LatentModel, register as register_family  # noqa: E402
-from .model import VAE, VAEOutput  # noqa: E402
-from .twostage import TwoStageConfig, TwoStageVAE  # noqa: E402  (registers the family "two-stage")
-from .vqvae import VQConfig, VQVAE  # noqa: E402  (registers the family "vq-vae")
-from .objectives import Terms, active_units, gaussian_kl, importance_weighted_bound, terms  # noqa: E402
-from .checkpoint import (Bundle, BundleError, extract_zipped_bundle, find_bundles, load_bundle,  # noqa: E402
-                         read_encodings, read_history, read_metrics, read_projections, weights_stamp)
-from .evaluation import evaluate  # noqa: E402
-from . import analysis, family  # noqa: E402
-from .training import train  # noqa: E402
+Layout: ``family.py`` is the contract every model family implements; ``families/<name>/``
+holds one family each (model, objective, training, evaluation); ``checkpoint/`` is the only
+code that reads or writes a bundle; ``cli/`` the command lines; the rest is shared by all.
+"""
+from vae_core.version import __version__
+from vae_core.config import ConfigError, ModelConfig, TrainConfig
+from vae_core.data import DatasetNotFoundError, ImageSet, load_dataset
+from vae_core.distributions import DiagonalGaussian
+from vae_core import family
+from vae_core.family import LatentModel, register as register_family
+from vae_core.families import gaussian, two_stage, vq_vae  # each registers its family on import
+from vae_core.families.gaussian.model import VAE, VAEOutput
+from vae_core.families.gaussian.objectives import Terms, active_units, gaussian_kl, importance_weighted_bound, terms
+from vae_core.families.gaussian.evaluation import evaluate
+from vae_core.families.gaussian.training import train
+from vae_core.families.two_stage.model import TwoStageConfig, TwoStageVAE
+from vae_core.families.vq_vae.model import VQConfig, VQVAE
+from vae_core.checkpoint import (Bundle, BundleError, extract_zipped_bundle, find_bundles, load_bundle,
+                                 read_encodings, read_history, read_metrics, read_projections, weights_stamp)
+from vae_core import analysis
 
 __all__ = [
+    "__version__",
     "ModelConfig", "TrainConfig", "ConfigError",
     "load_dataset", "ImageSet", "DatasetNotFoundError",
-    "VAE", "VAEOutput", "TwoStageVAE", "TwoStageConfig", "VQVAE", "VQConfig", "DiagonalGaussian", "LatentModel", "register_family", "family",
+    "VAE", "VAEOutput", "TwoStageVAE", "TwoStageConfig", "VQVAE", "VQConfig", "DiagonalGaussian", "LatentModel",
+    "register_family", "family", "gaussian", "two_stage", "vq_vae",
     "terms", "Terms", "gaussian_kl", "importance_weighted_bound", "active_units",
     "load_bundle", "find_bundles", "read_history", "read_projections", "read_encodings", "read_metrics", "weights_stamp",
     "extract_zipped_bundle",

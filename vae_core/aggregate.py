@@ -1,7 +1,7 @@
 """The aggregate posterior q(z) = (1/N) sum_n q(z | x_n) against the prior p(z) = N(0, I).
 
 Dai & Wipf (2019, sec. 4): where q(z) misses the prior, z ~ p(z) lands in "holes" the
-decoder never saw, and samples are poor; a second VAE on the codes (vae_core.twostage) fixes
+decoder never saw, and samples are poor; a second VAE on the codes (vae_core.families.two_stage.model) fixes
 it. Inputs are the posterior parameters of N images, ``mu`` and ``logvar`` (N, D); densities
 are in nats (log-densities), distances in nats.
 """
@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .distributions import DiagonalGaussian
+from vae_core.distributions import DiagonalGaussian
 
 
 def pooled_codes(mu: torch.Tensor, logvar: torch.Tensor, per_image: int = 1, *, seed: int = 0) -> torch.Tensor:

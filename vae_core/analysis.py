@@ -10,12 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .checkpoint import Bundle
-from .distributions import DiagonalGaussian
-from .evaluation import ACTIVE_THRESHOLD, prepare
-from .family import GAUSSIAN_POSTERIOR, LatentModel
-from .model import VAE
-from .objectives import Terms, active_units
+from vae_core.checkpoint import Bundle
+from vae_core.data import prepare
+from vae_core.distributions import DiagonalGaussian
+from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
+from vae_core.families.gaussian.model import VAE
+from vae_core.families.gaussian.objectives import Terms, active_units
+from vae_core.family import GAUSSIAN_POSTERIOR, LatentModel
 
 
 def probe_inputs(bundle: Bundle) -> torch.Tensor:

@@ -148,7 +148,7 @@ class TrainConfig(_JSONConfig):
             when a short measurement at the start finds it faster and the CPU computes bf16 in
             hardware); losses are summed in float32.
         step: ``"eager"`` (the default), ``"compiled"`` (forward, backward and Adam as one
-            torch.compile graph on the CPU, vae_core.compiled_step), or ``"auto"`` (compiled where
+            torch.compile graph on the CPU, vae_core.families.gaussian.compiled_step), or ``"auto"`` (compiled where
             it applies and the run has at least 20,000 steps, where compiling's ~10 s pays). Not
             the default: the compile delays the first epoch by 10–25 s, which a run started from
             the browser and watched, or stopped early, pays for nothing.
@@ -177,7 +177,7 @@ class TrainConfig(_JSONConfig):
     step: str = "eager"
 
     def __post_init__(self):
-        from .data import DATASETS  # local: data imports torchvision, config should stay light
+        from vae_core.data import DATASETS  # local: data imports torchvision, config should stay light
 
         _check(self.dataset in DATASETS, f"dataset must be one of {tuple(DATASETS)}, got {self.dataset!r}")
         _check(isinstance(self.folder, str) and (bool(self.folder) == (self.dataset == "folder")),

@@ -229,3 +229,18 @@ def probe_subset(test_set: ImageSet, size: int) -> ImageSet:
     """A fixed random subset of the test split (seed 0, so every bundle of a data set shares it)."""
     order = torch.randperm(len(test_set), generator=torch.Generator().manual_seed(0))
     return test_set.subset(order[:size].sort().values)
+
+
+def prepare(images: torch.Tensor, binarized: bool, seed: int = 0) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> float in [0, 1]; binarized once with a fixed seed when asked, so
+    the same images are scored on every call (a stochastically binarized test set)."""
+    x = to_float(images)
+    if binarized:
+        x = binarize(x, torch.Generator(device=x.device).manual_seed(seed))
+    return x
+
+
+def binarization_note(binarize: bool, seed: int) -> str:
+    if binarize:
+        return f"stochastic: each pixel drawn once as Bernoulli(intensity), seed {seed}"
+    return "none: grey levels in [0, 1]"

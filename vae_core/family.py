@@ -22,6 +22,9 @@ GAUSSIAN_POSTERIOR = "gaussian posterior"  # q(z|x) = N(mu, diag sigma^2): encod
 PRIOR_SAMPLES = "prior samples"  # sample() draws from the model's prior: generation
 IMPORTANCE_WEIGHTED_BOUND = "importance-weighted bound"  # L_k of Burda et al. 2016
 CODEBOOK = "discrete codebook"  # a latent of code indices into ``quantizer.codebook`` (the VQ-VAE)
+# z drawn through a learned second stage that follows the aggregate posterior q(z), beside the
+# plain prior N(0, I): sample(..., stage1=True) draws the latter (Dai & Wipf 2019, the two-stage VAE).
+SECOND_STAGE = "second-stage sampler"
 
 DEFAULT_FAMILY = "vae"  # bundles written before families existed hold no "family": the Gaussian VAE
 _FAMILIES: dict[str, type["LatentModel"]] = {}
@@ -37,6 +40,7 @@ class LatentModel(nn.Module, abc.ABC):
     config_class: ClassVar[type]
     provides: ClassVar[frozenset[str]] = frozenset()
     explorer_note: ClassVar[str] = ""  # one sentence for views that do not apply: what its latent is instead
+    rate_name: ClassVar[str] = "KL(q(z|x) ‖ p(z))"  # what its rate R is, in words: tables and axes say it
 
     @property
     @abc.abstractmethod

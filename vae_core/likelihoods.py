@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig
+from vae_core.config import ModelConfig
 
 _LOG_2PI = math.log(2 * math.pi)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from .config import ModelConfig
+from vae_core.config import ModelConfig
 
 
 def _act(name: str) -> nn.Module:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .evaluation import evaluate, prepare
-from .family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, LatentModel
+from vae_core.data import prepare
+from vae_core.families.gaussian.evaluation import evaluate
+from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, LatentModel
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """A registry of training runs on this machine, so the explorer lists every run, whether it
 was started from the browser or from a terminal.
 
-Each run of the training command (``python -m vae_core.train``) writes one small JSON file into the registry
+Each run of the training command (``vae-train``) writes one small JSON file into the registry
 folder (``$VAE_RUNS_DIR``, default ``~/.cache/vae_core/runs``) when it starts, and updates
 it when it ends. The bundle folder itself (``history.jsonl``, ``metrics.json``) stays the
 record of progress; the registry only says where the runs are and whether each is alive.
@@ -172,7 +172,7 @@ def default_limit() -> int:
 
 
 def launch(args: Sequence[str], out: str | os.PathLike, *, limit: int | None = None) -> Run:
-    """Start ``python -m vae_core.train ARGS --out OUT`` as a background process.
+    """Start ``vae-train ARGS --out OUT`` as a background process.
 
     The process is in a session of its own, so it outlives the caller (a closed browser tab,
     a restarted explorer); its stdout and stderr go to :func:`log_path`, not into the bundle.
@@ -193,7 +193,7 @@ def launch(args: Sequence[str], out: str | os.PathLike, *, limit: int | None = N
         if len(alive) >= limit:
             raise RunLimitError(f"{len(alive)} run(s) already training on this machine, the limit is {limit}; "
                                 "stop one or wait for it to end")
-        argv = [sys.executable, "-m", "vae_core.train", *args, "--out", str(out)]
+        argv = [sys.executable, "-m", "vae_core.cli.train", *args, "--out", str(out)]
         log = log_path(out)
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "wb") as sink:
@@ -201,7 +201,7 @@ def launch(args: Sequence[str], out: str | os.PathLike, *, limit: int | None = N
                                     cwd=Path(__file__).resolve().parents[1], start_new_session=True,
                                     env=_child_env())
         _write(out, {"out": str(out), "pid": proc.pid, "host": socket.gethostname(),
-                     "command": "python -m vae_core.train " + shlex.join([*args, "--out", str(out)]),
+                     "command": "vae-train " + shlex.join([*args, "--out", str(out)]),
                      "started": time.time(), "state": "running", "launched": True})
     return get_run(out)
 

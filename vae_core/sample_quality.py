@@ -112,7 +112,7 @@ def report(model, test: torch.Tensor, train: torch.Tensor, classifier: nn.Module
     images, and of ``n`` decoder means of its prior samples (seed ``seed``). For a two-stage VAE
     the samples are ``stage1_samples`` (z ~ N(0, I)) and ``stage2_samples`` (u ~ N(0, I) -> z);
     for a VQ-VAE ``prior_samples`` (PixelCNN codes) and ``uniform_samples`` (uniform codes)."""
-    from .analysis import reconstruct
+    from vae_core.analysis import reconstruct
 
     test, train = test[:n], train[:n]
     recon = torch.cat([reconstruct(model, test[i:i + 1000]) for i in range(0, len(test), 1000)])

@@ -4,7 +4,7 @@ import torch
 
 from explorer import aggregate_figures, figures, state
 from vae_core import aggregate, analysis
-from vae_core.family import GAUSSIAN_POSTERIOR
+from vae_core.family import GAUSSIAN_POSTERIOR, SECOND_STAGE
 
 bundle = state.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
@@ -65,8 +65,8 @@ st.caption("Eigenvalues of the covariance of the posterior means over the probe 
            "with a learned decoder γ the superfluous dimensions collapse (eigenvalues near 0, grey) while the "
            "used ones carry the data manifold.")
 
-stage2 = getattr(bundle.model, "stage2", None)
-if stage2 is not None:
+if SECOND_STAGE in bundle.model.provides:
+    stage2 = bundle.model.stage2
     st.subheader("Stage 2: its latent u should look like the prior")
     with torch.no_grad():
         mu_u, logvar_u = stage2.encode(pooled)

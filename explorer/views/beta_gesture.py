@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import families, figures, gesture_figure, state
+from explorer import beta_families, figures, gesture_figure, state
 from vae_core import analysis
 
 N_IMAGES, N_SAMPLES, N_MAP = 10, 10, 1000
@@ -44,9 +44,9 @@ st.markdown(
 st.latex(r"\min_{\theta,\phi}\; D + \beta R,\qquad D = -\mathbb{E}_{q}[\log p(x\mid z)],\quad "
          r"R = \mathrm{KL}(q(z\mid x)\,\|\,p(z))")
 
-members = families.family_of(bundle.path, bundles)
+members = beta_families.family_of(bundle.path, bundles)
 if not members:
-    groups = families.families(bundles)
+    groups = beta_families.families(bundles)
     st.warning(f"{bundle.name} has no β family (no other bundle is trained alike with another β).")
     if groups:
         def open_family(path: str) -> None:
@@ -56,7 +56,7 @@ if not members:
                   on_click=open_family, args=(str(groups[0][0]),), type="primary")
     st.stop()
 
-points = [families.point(state.get_bundle(p)) for p in members]
+points = [beta_families.point(state.get_bundle(p)) for p in members]
 betas = [p.beta for p in points]
 family = (tuple(p.rate for p in points), tuple(p.distortion for p in points), tuple(betas))
 # Every member drawn once, before the first move: a move then only swaps a cached picture.

@@ -6,9 +6,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import families, family_figures, figures, own, state, vq_sections
+from explorer import compare_families, beta_families, beta_figures, figures, own, state
 from vae_core import analysis
-from vae_core.evaluation import ACTIVE_THRESHOLD
+from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.family import GAUSSIAN_POSTERIOR
 
 bundle = state.current()
@@ -33,17 +33,17 @@ if not others:
 def default_other() -> str:
     """The β family member whose β is furthest from A's; else a bundle of the same data set (the
     app's default bundle first: a VQ-VAE then meets the Gaussian VAE of its data); else the first."""
-    family = [str(p) for p in families.family_of(bundle.path, [Path(p) for p in bundles]) if p != bundle.path]
+    family = [str(p) for p in beta_families.family_of(bundle.path, [Path(p) for p in bundles]) if p != bundle.path]
     if family:
         beta = float(bundle.train_config.beta)
-        return max(family, key=lambda p: abs(families.beta_of(p) - beta))
-    same = [p for p in others if families.dataset_of(p) == bundle.train_config.dataset]
+        return max(family, key=lambda p: abs(beta_families.beta_of(p) - beta))
+    same = [p for p in others if beta_families.dataset_of(p) == bundle.train_config.dataset]
     return next((p for p in same if Path(p).name == "mnist-conv-z16"), same[0] if same else others[0])
 
 
 if st.session_state.get("compare_with") not in others:
     st.session_state["compare_with"] = default_other()
-other_path = st.selectbox("B: compare with", others, key="compare_with", format_func=families.short_name,
+other_path = st.selectbox("B: compare with", others, key="compare_with", format_func=beta_families.short_name,
                           help="Any other available bundle; members of A's β family are labelled with their β.")
 other, error = state.try_bundle(other_path)
 if error:
@@ -53,10 +53,10 @@ pair = {"A": bundle, "B": other}
 if not all(GAUSSIAN_POSTERIOR in b.model.provides for b in pair.values()):  # e.g. a VQ-VAE beside a Gaussian VAE
     st.info("The latent maps, traversals and KL per dimension below need a Gaussian posterior in both bundles; "
             + " and ".join(f"{b.name} is a {b.model.title}" for b in pair.values()) + ". What both have:")
-    vq_sections.compare(pair)
+    compare_families.compare(pair)
     st.stop()
 arrays = {k: state.probe(b) for k, b in pair.items()}
-points = {k: families.point(b) for k, b in pair.items()}
+points = {k: beta_families.point(b) for k, b in pair.items()}
 st.dataframe([{"": k, "bundle": b.name, "β": float(b.train_config.beta),
                "D (nats/image)": round(points[k].distortion, 2), "R = KL (nats/image)": round(points[k].rate, 2),
                "ELBO (nats/image)": round(points[k].elbo, 2),
@@ -126,7 +126,7 @@ st.caption(f"Each row decodes μ(x) + t·e_j of {sel.caption} for one dimension 
 
 st.subheader("KL per dimension")
 active = {k: a["active"] for k, a in arrays.items()}
-st.plotly_chart(family_figures.kl_per_dimension_pair(
+st.plotly_chart(beta_figures.kl_per_dimension_pair(
     arrays["A"]["kl_per_dim"].mean(0), arrays["B"]["kl_per_dim"].mean(0),
     names=(f"A: {bundle.name}", f"B: {other.name}"), active_a=active["A"], active_b=active["B"]), key="cmp_kl")
 st.caption(f"Average KL of each dimension over the probe images, largest first; pale bars are inactive units "

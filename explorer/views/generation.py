@@ -2,13 +2,14 @@
 import numpy as np
 import streamlit as st
 
-from explorer import figures, state, vq_sections, widgets
+from explorer import families, figures, state, widgets
 from vae_core import analysis
-from vae_core.family import CODEBOOK, PRIOR_SAMPLES
+from vae_core.family import PRIOR_SAMPLES, SECOND_STAGE
 
 bundle = state.require(PRIOR_SAMPLES)
-if CODEBOOK in bundle.model.provides:  # codes from a PixelCNN, not z ~ N(0, T^2 I)
-    vq_sections.generation(bundle)
+own = families.section(bundle, "generation")  # e.g. a VQ-VAE: codes from a PixelCNN, not z ~ N(0, T^2 I)
+if own:
+    own(bundle)
     st.stop()
 likelihood = bundle.model_config.likelihood
 
@@ -22,7 +23,7 @@ st.markdown(
 st.latex(r"z \sim \mathcal{N}(0, T^2 I),\qquad x \sim p_\theta(x\mid z)\quad\text{or}\quad "
          r"\hat x = \mathbb{E}_{p_\theta(x|z)}[x]")
 
-two_stage = hasattr(bundle.model, "sample_stage1")
+two_stage = SECOND_STAGE in bundle.model.provides
 if two_stage:
     st.info("A two-stage VAE: these grids draw u ~ N(0, T²I) and take z through stage 2, so z follows the "
             "aggregate posterior q(z); stage 1's own samples, z ~ N(0, T²I), are compared with them below.")
@@ -59,12 +60,12 @@ if two_stage:  # the point of its second stage
         column.plotly_chart(figures.image_grid(grid.reshape(2, 8, *grid.shape[1:]), scale=2, title=name),
                             key=f"gen_{key}")
         if key in frechet:
-            column.metric(f"Fréchet distance to the test images", f"{frechet[key]:.2f}",
+            column.metric("Fréchet distance to the test images", f"{frechet[key]:.2f}",
                           help=f"{frechet['n_images']:,} samples against as many test images; {frechet['features']}")
     st.caption("Stage 2 samples codes where the data put them (q(z)), stage 1 where the prior does; see the "
                "Aggregate posterior view. "
                + (f"Floor (training against test images): {frechet['test_vs_train']:.2f}; reconstructions "
                   f"{frechet['reconstructions']:.2f}. {frechet['features']}." if frechet else
-                  "No Fréchet distances yet: python -m vae_core.evaluate BUNDLE --frechet-only."))
+                  "No Fréchet distances yet: vae-evaluate BUNDLE --frechet-only."))
 both = np.concatenate([grids[n].reshape(-1, per_row, *means.shape[1:]) for n in chosen])
 widgets.download_png(both, f"{bundle.name}-samples-T{temperature:g}.png", key="gen_png")

@@ -3,12 +3,13 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, live_decode, own, selection, state, vq_sections, widgets
+from explorer import families, figures, live_decode, own, selection, state, widgets
 from vae_core import analysis
-from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR
+from vae_core.family import GAUSSIAN_POSTERIOR
 
-if CODEBOOK in state.current().model.provides:  # interpolate before quantizing
-    vq_sections.interpolation(state.current())
+family_own = families.section(state.current(), "interpolation")  # e.g. a VQ-VAE: interpolate before quantizing
+if family_own:
+    family_own(state.current())
     st.stop()
 bundle = state.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import figures, state, vq_figures, vq_sections
-from vae_core.family import CODEBOOK
+from explorer import families, figures, state
+from vae_core.family import IMPORTANCE_WEIGHTED_BOUND
 
 bundle = state.current()
 m, t = bundle.model_config, bundle.train_config
@@ -15,10 +15,10 @@ st.markdown(
     "Everything the bundle says about itself, read from its files: `config.json` (configuration, data "
     "set, the command that made it), `history.jsonl` (the training log) and `metrics.json` (held-out "
     "figures). All terms in nats per image; the ELBO is the negative of D + R.")
-if CODEBOOK in bundle.model.provides:  # no L_k: the posterior is a point mass on the codes
-    st.latex(r"\mathrm{ELBO} = -(D + R) \le \log p(x),\qquad R = -\log p(k(x))")
-else:
+if IMPORTANCE_WEIGHTED_BOUND in bundle.model.provides:
     st.latex(r"\mathrm{ELBO} = -(D + R) \le \mathcal{L}_k \le \log p(x)")
+else:  # no L_k (a VQ-VAE's posterior is a point mass on its codes)
+    st.latex(r"\mathrm{ELBO} = -(D + R) \le \log p(x)")
 
 if bundle.command:
     st.subheader("Reproduce it")
@@ -32,29 +32,30 @@ if bundle.command:
                   if (Path(bundle.path) / "projections.safetensors").exists() else ""))
 
 metrics = bundle.metrics or {}
-if "codebook" in metrics:  # a VQ-VAE: D, the prior's rate, codebook use; its own curves
+own_metrics = families.section(bundle, "model_card_metrics")  # a family whose figures differ (VQ-VAE)
+if metrics and own_metrics:
     st.subheader("Held-out metrics")
-    vq_sections.model_card_metrics(bundle)
+    own_metrics(bundle)
 elif metrics:
     st.subheader("Held-out metrics")
     ll = metrics.get("log_likelihood")
     c = st.columns(5)
     c[0].metric("ELBO (nats/image)", f"{metrics['elbo']:.2f}")
     c[1].metric("D (nats/image)", f"{metrics['reconstruction']:.2f}")
-    c[2].metric("R = KL (nats/image)", f"{metrics['kl']:.2f}")
+    c[2].metric(f"R = {bundle.model.rate_name} (nats/image)", f"{metrics['kl']:.2f}")
     c[3].metric(f"L_{ll['k']} (nats/image)" if ll else "L_k", f"{ll['estimate']:.2f}" if ll else "—")
-    c[4].metric("active units", f"{metrics['active_units']} of {metrics['latent_dim']}")
+    units = metrics.get("active_units")  # a Gaussian posterior's; other families have none
+    c[4].metric("active units", f"{units} of {metrics.get('latent_dim', '?')}" if units is not None else "—")
     st.caption(f"{metrics.get('split', 'test')} set, {metrics.get('n_images', '?'):,} images; binarization: "
                f"{metrics.get('binarization', 'none')}. Trained {metrics.get('epochs', '?')} epochs "
                f"(best held-out epoch {metrics.get('best_epoch', '?')}) in "
                f"{metrics.get('wall_time_s', 0) / 60:.0f} min on {metrics.get('device', '?')}.")
 else:
-    st.info("No metrics.json: run `python -m vae_core.evaluate " + str(bundle.path) + "`.")
+    st.info("No metrics.json: run `vae-evaluate " + str(bundle.path) + "`.")
 
 history = bundle.history()
 stage1 = [r for r in history if r.get("stage", 1) == 1]  # a two-stage bundle logs both stages
 stage2 = [r for r in history if r.get("stage") == 2]
-vq_bundle = CODEBOOK in bundle.model.provides
 
 
 def gaussian_curves() -> None:
@@ -79,11 +80,9 @@ def gaussian_curves() -> None:
                    "its dimensions.")
 
 
-if vq_bundle:
-    st.subheader("Training curves")
-    st.plotly_chart(vq_figures.vq_training_curves(history), key="card_vq_curves")
-    st.caption("Left and middle: the VQ-VAE, per epoch (training batches' mean and the held-out split); right: "
-               "the PixelCNN prior trained afterwards on the training images' code grids. Nats per image.")
+own_curves = families.section(bundle, "training_curves")
+if own_curves:
+    own_curves(history)
 else:
     gaussian_curves()
 

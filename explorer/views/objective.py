@@ -2,8 +2,8 @@
 import streamlit as st
 
 from explorer import figures, state, written_out
-from vae_core.evaluation import ACTIVE_THRESHOLD
-from vae_core.objectives import objective
+from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
+from vae_core.families.gaussian.objectives import objective
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
 
 bundle = state.require(GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND)

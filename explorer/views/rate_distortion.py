@@ -3,7 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import families, family_figures, state
+from explorer import beta_families, beta_figures, state
 
 TARGETS = {
     "views/compare.py": "Compare (the clicked bundle beside the one open now)",
@@ -19,7 +19,7 @@ bundles = state.available_bundles() + [Path(p) for p in st.session_state.get("up
 st.title("Rate–distortion plane of a β family")
 st.markdown(
     "A **β family** is a set of bundles trained with the same model and settings except β (what "
-    "`python -m vae_core.sweep` trains). Each is one point: its **rate R** = KL(q(z|x) ‖ p(z)), the "
+    "`vae-sweep` trains). Each is one point: its **rate R** = KL(q(z|x) ‖ p(z)), the "
     "information z carries about x, against its **distortion D** = −E_q[log p(x|z)], both in nats per "
     "image on the test set. Every model sits on a line of equal ELBO, D + R = const (dotted): β trades "
     "one for the other (Alemi et al. 2018, *Fixing a broken ELBO*). β = 0 is the plain autoencoder "
@@ -39,14 +39,14 @@ def open_bundle(path: str, target: str) -> None:
 
 
 def show_other_families() -> None:
-    groups = families.families(bundles)
+    groups = beta_families.families(bundles)
     if not groups:
         st.info("No β family among the available bundles. Train one with, for example, "
-                "`python -m vae_core.sweep --betas 0,1,4 --out checkpoints --name mnist -- --dataset mnist`.")
+                "`vae-sweep --betas 0,1,4 --out checkpoints --name mnist -- --dataset mnist`.")
         return
     st.markdown("Families among the available bundles; open one of their members:")
     for k, group in enumerate(groups):
-        name = ", ".join(families.short_name(p) for p in group)
+        name = ", ".join(beta_families.short_name(p) for p in group)
         st.button(f"Open {group[0].name} ({len(group)} bundles: {name})", key=f"rd_family_{k}",
                   on_click=open_bundle, args=(str(group[0]), "views/rate_distortion.py"))
 
@@ -54,7 +54,7 @@ def show_other_families() -> None:
 if st.session_state.get("rd_goto"):
     st.switch_page(st.session_state.pop("rd_goto"))
 
-members = families.family_of(bundle.path, bundles)
+members = beta_families.family_of(bundle.path, bundles)
 if not members:
     st.warning(f"**{bundle.name} has no β family**: no other available bundle has the same model and "
                "training settings with a different β.")
@@ -67,12 +67,12 @@ for path in members:
     if error:
         problems.append(f"{path.name}: {error}")
     else:
-        points.append(families.point(member))
+        points.append(beta_families.point(member))
 for problem in problems:
     st.warning(f"Left out, it cannot be opened: {problem}")
 current = next((k for k, p in enumerate(points) if Path(p.path) == bundle.path), None)
 
-fig = family_figures.rate_distortion([p.rate for p in points], [p.distortion for p in points],
+fig = beta_figures.rate_distortion([p.rate for p in points], [p.distortion for p in points],
                                      [p.beta for p in points], names=[p.name for p in points], current=current)
 c1, c2 = st.columns([3, 2])
 target = c1.selectbox("A click on a point opens that bundle in", list(TARGETS), format_func=TARGETS.get,
@@ -80,7 +80,7 @@ target = c1.selectbox("A click on a point opens that bundle in", list(TARGETS), 
 
 
 def on_pick() -> None:
-    picked = family_figures.picked_indices(fig, st.session_state["rd_plane"].selection)
+    picked = beta_figures.picked_indices(fig, st.session_state["rd_plane"].selection)
     if picked and picked[0] < len(points):
         open_bundle(points[picked[0]].path, target)
 
@@ -102,7 +102,7 @@ if early:
     st.caption("Epoch kept: the trainer keeps the epoch with the best held-out objective D + β·R, and stops "
                "early when asked (" + ", ".join(f"β = {p.beta:g}: epoch {p.epoch_kept}" for p in early) + ").")
 pick = c2.selectbox("Or pick a bundle of the family", [p.path for p in points], index=current or 0,
-                    format_func=lambda p: families.short_name(p), key="rd_member")
+                    format_func=lambda p: beta_families.short_name(p), key="rd_member")
 c2.button("Open it", key="rd_open", on_click=lambda: open_bundle(st.session_state["rd_member"], target),
           icon=":material/open_in_new:")
 best = max(points, key=lambda p: p.elbo)

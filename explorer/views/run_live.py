@@ -23,7 +23,7 @@ st.latex(r"\text{loss} = D + \beta R,\qquad D = -\mathbb{E}_{q(z|x)}[\log p(x\mi
 all_runs = runs.list_runs()
 if not all_runs:
     st.info("No training run on this machine yet. Start one on the **Start a run** page, or from a terminal "
-            "with `python -m vae_core.train ... --out runs/NAME`.")
+            "with `vae-train ... --out runs/NAME`.")
     st.stop()
 options = [str(r.out) for r in all_runs]
 wanted = st.session_state.pop("watch_run", None)

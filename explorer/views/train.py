@@ -13,7 +13,7 @@ REGULARIZERS = ("none", "capacity annealing", "free bits")
 st.title("Start a training run")
 st.markdown(
     "Train a VAE in the background with the same command a terminal would run, "
-    "`python -m vae_core.train ...`, then watch it on **Watch a run**. The defaults (the 8×8 digits, an MLP, "
+    "`vae-train ...`, then watch it on **Watch a run**. The defaults (the 8×8 digits, an MLP, "
     "a 2-D latent) finish in well under a minute on a 2-core CPU. The run goes on if this tab is closed; "
     "its bundle lands in "
     f"`{launch.runs_dir()}` and opens in every view. Losses in nats per image.")
@@ -90,7 +90,7 @@ def run_list() -> None:
     all_runs = runs.list_runs()
     st.subheader("Runs on this machine")
     if not all_runs:
-        st.info("No run yet. Runs started here or from a terminal (`python -m vae_core.train`) are listed.")
+        st.info("No run yet. Runs started here or from a terminal (`vae-train`) are listed.")
         return
     st.dataframe([{"run": r.out.name, "state": r.state, "started": _when(r.started),
                    "minutes": round(((r.ended or datetime.datetime.now().timestamp()) - (r.started or 0)) / 60, 1)

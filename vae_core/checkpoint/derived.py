@@ -11,7 +11,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import save as st_save
 
-from .files import ENCODINGS, MAX_FILE_BYTES, PROJECTIONS, BundleError, _atomic_write, weights_digest
+from vae_core.checkpoint.files import ENCODINGS, MAX_FILE_BYTES, PROJECTIONS, BundleError, _atomic_write, weights_digest
+
 
 def _write_stamped(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> None:
     tensors = {k: torch.as_tensor(v, dtype=torch.float32).contiguous() for k, v in tensors.items()}

@@ -38,9 +38,9 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from .. import __version__
-from ..config import ConfigError, TrainConfig
-from ..family import config_from_dict
+from vae_core.config import ConfigError, TrainConfig
+from vae_core.family import config_from_dict
+from vae_core.version import __version__
 
 FORMAT = "vae-explorer-bundle"
 FORMAT_VERSION = 1

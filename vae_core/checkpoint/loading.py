@@ -8,10 +8,21 @@ from typing import Any
 
 import torch
 
-from ..config import TrainConfig
-from ..family import DEFAULT_FAMILY, LatentModel, family_class
-from .files import (CONFIG, MAX_UNZIPPED_BYTES, METRICS, PROBE, WEIGHTS, BundleError, _read_config, _read_tensors,
-                    read_configs, read_history, read_metrics)
+from vae_core.checkpoint.files import (
+    CONFIG,
+    MAX_UNZIPPED_BYTES,
+    METRICS,
+    PROBE,
+    WEIGHTS,
+    BundleError,
+    _read_config,
+    _read_tensors,
+    read_configs,
+    read_history,
+    read_metrics,
+)
+from vae_core.config import TrainConfig
+from vae_core.family import DEFAULT_FAMILY, LatentModel, family_class
 
 _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 

@@ -10,7 +10,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import save as st_save
 
-from .files import FORMAT, TRAIN_STATE, BundleError, _atomic_write, _read_tensors
+from vae_core.checkpoint.files import FORMAT, TRAIN_STATE, BundleError, _atomic_write, _read_tensors
+
 
 def write_train_state(folder: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """What ``--resume`` needs after a complete epoch: tensors (weights, optimizer moments,

@@ -8,8 +8,14 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from .files import BUNDLE_FILES, MAX_FILE_BYTES, MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, REQUIRED, BundleError
-
+from vae_core.checkpoint.files import (
+    BUNDLE_FILES,
+    MAX_FILE_BYTES,
+    MAX_UNZIPPED_BYTES,
+    MAX_ZIP_ENTRIES,
+    REQUIRED,
+    BundleError,
+)
 
 
 def extract_zipped_bundle(archive: str | os.PathLike | Any, dest: str | os.PathLike) -> Path:

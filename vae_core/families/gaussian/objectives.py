@@ -1,0 +1,158 @@
+"""The objective's parts, in nats per image, with one sign convention.
+
+Conventions (product guide): the reconstruction term D = -E_q[log p(x|z)] and the KL term
+R = KL(q(z|x) || p(z)) are both >= 0 (D may be negative for a Gaussian decoder), summed
+over pixels and latent dimensions, and averaged over images. ELBO = -(D + R) is a lower
+bound on log p(x); the training loss is D + beta * R.
+
+The model arguments are a ``VAE`` (model.py, which builds on this module: it is not imported
+here, so the two never import each other).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from vae_core.distributions import DiagonalGaussian
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag sigma^2) || N(0, I)) per dimension, in nats: (B, D) -> (B, D); see
+    DiagonalGaussian.kl (Kingma & Welling 2014, appendix B)."""
+    return DiagonalGaussian(mu, logvar).kl()
+
+
+@dataclass
+class Terms:
+    """Per-image parts of the objective, each (B,) in nats per image.
+
+    Attributes:
+        reconstruction: D = -(1/L) sum_l log p(x | z_l), z_l ~ q(z|x).
+        kl: R = KL(q(z|x) || p(z)), closed form.
+        kl_per_dim: (B, D) the rate split by latent dimension; None for a family whose rate
+            does not split by dimension.
+    """
+
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+    kl_per_dim: torch.Tensor | None
+
+    @property
+    def elbo(self) -> torch.Tensor:
+        """(B,) ELBO = -(D + R), nats per image; a lower bound on log p(x)."""
+        return -(self.reconstruction + self.kl)
+
+    def loss(self, beta: float, capacity: float | None = None, free_bits: float = 0.0) -> torch.Tensor:
+        """The scalar training loss of this batch, nats per image: see :func:`objective`."""
+        return objective(self.reconstruction.mean(), self.kl.mean(), self.kl_per_dim.mean(0),
+                         beta=beta, capacity=capacity, free_bits=free_bits)
+
+
+def objective(reconstruction, kl, kl_per_dim, *, beta: float, capacity: float | None = None,
+              free_bits: float = 0.0) -> torch.Tensor:
+    """The loss minimised in training, from batch means in nats per image: ``reconstruction``
+    D and ``kl`` R (scalars), ``kl_per_dim`` (D,) the rate by dimension; tensors or numbers.
+    The one definition, used for training batches, the held-out split and the explorer.
+
+    - default: D + beta * R (Higgins et al. 2017; beta = 1 is the negative ELBO);
+    - ``capacity`` C (nats): D + beta * |R - C| (Burgess et al. 2018, eq. 8): the rate is
+      pulled towards C rather than to 0; a C of 0 or None means no capacity term;
+    - ``free_bits`` lambda (nats per latent dimension): D + beta * sum_j max(lambda, R_j)
+      (Kingma et al. 2016, eq. 15): a dimension whose KL is below lambda is not pushed
+      further towards the prior.
+    """
+    # Python floats (the held-out figures) stay float64; training tensors keep their dtype and graph.
+    d, r, r_dim = (v if torch.is_tensor(v) else torch.as_tensor(v, dtype=torch.float64)
+                   for v in (reconstruction, kl, kl_per_dim))
+    # A tensor C (the compiled step's input) decides by being there, not by its value: no branch on data.
+    if capacity is not None and (torch.is_tensor(capacity) or capacity):
+        return d + beta * (r - capacity).abs()
+    if free_bits > 0:
+        return d + beta * r_dim.clamp(min=free_bits).sum()
+    return d + beta * r
+
+
+def terms(model: nn.Module, x: torch.Tensor, n_samples: int = 1,
+          generator: torch.Generator | None = None, forward: Callable[..., Any] | None = None) -> Terms:
+    """Reconstruction and KL terms of images ``x`` (B, C, H, W) in [0, 1], per image.
+
+    The reconstruction term is a Monte Carlo estimate with L = ``n_samples`` draws.
+    ``forward`` runs the model's forward pass in its place: a DistributedDataParallel
+    wrapper or a ``torch.compile``-d model (default: ``model`` itself). Under autocast the
+    log-likelihood is summed in float32.
+    """
+    output = (model if forward is None else forward)(x, n_samples=n_samples, generator=generator)
+    log_px = model.likelihood.log_prob(x.expand(n_samples, *x.shape).flatten(0, 1),
+                                       output.out.flatten(0, 1).float()).view(n_samples, -1)
+    kl_per_dim = DiagonalGaussian(output.mu.float(), output.logvar.float()).kl()
+    return Terms(reconstruction=-log_px.mean(0), kl=kl_per_dim.sum(1), kl_per_dim=kl_per_dim)
+
+
+def importance_weighted_bound(model: nn.Module, x: torch.Tensor, k: int, *, chunk: int = 256,
+                              generator: torch.Generator | None = None) -> torch.Tensor:
+    """L_k = log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x): (B, C, H, W) -> (B,) nats.
+
+    Burda et al. 2016, eq. 8. L_1 is the ELBO, L_k rises with k towards log p(x); k = 5000 is
+    the literature's test log-likelihood estimate. Samples are drawn ``chunk`` at a time so
+    memory stays bounded for any k.
+
+    Raises:
+        ValueError: k < 1 or chunk < 1.
+    """
+    if k < 1 or chunk < 1:
+        raise ValueError(f"k and chunk must be >= 1, got k={k}, chunk={chunk}")
+    q = DiagonalGaussian(*model.encode(x))  # q(z|x)
+    prior = DiagonalGaussian.standard(q.mu)
+    log_w = []
+    for start in range(0, k, chunk):
+        n = min(chunk, k - start)
+        z = q.sample(n, generator)  # (n, B, D)
+        out = model.decode(z)  # (n, B, C, H, W)
+        log_px_z = model.likelihood.log_prob(x, out)  # (n, B)
+        log_w.append(log_px_z + prior.log_prob(z) - q.log_prob(z))
+    return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)
+
+
+def active_units(mu: torch.Tensor, threshold: float = 0.01) -> torch.Tensor:
+    """Which latent dimensions are active: Cov_x(E_q[z_u]) > threshold (Burda et al. 2016).
+
+    ``mu`` is (N, D), the posterior means of N images; returns (D,) bool, all False for one
+    image, whose variance is undefined.
+    """
+    if len(mu) < 2:
+        return torch.zeros(mu.shape[1], dtype=torch.bool, device=mu.device)
+    return mu.var(dim=0, unbiased=True) > threshold
+
+
+def beta_at(epoch: float, beta: float, warmup_epochs: int) -> float:
+    """KL warm-up: beta rises linearly from 0 at epoch 0 to ``beta`` at ``warmup_epochs``
+    (Bowman et al. 2016), then stays. ``epoch`` may be fractional (step / steps per epoch)."""
+    if warmup_epochs <= 0:
+        return beta
+    return beta * min(1.0, epoch / warmup_epochs)
+
+
+def capacity_at(epoch: float, capacity: float, capacity_epochs: int) -> float:
+    """Capacity annealing: the KL target C rises linearly from 0 at epoch 0 to ``capacity``
+    nats at ``capacity_epochs`` (Burgess et al. 2018), then stays; constant when
+    ``capacity_epochs`` is 0. ``epoch`` may be fractional."""
+    if capacity_epochs <= 0:
+        return capacity
+    return capacity * min(1.0, epoch / capacity_epochs)
+
+
+def learning_rate(epoch: int, lr: float, schedule: str) -> float:
+    """The learning rate of 1-based ``epoch``: ``lr`` under ``"constant"``; under ``"burda"``
+    (Burda et al. 2016, section 5) stage i = 0, 1, 2, ... lasts 3**i epochs at lr * 10**(-i/7),
+    so epochs 1 | 2-4 | 5-13 | 14-40 ... and stages 0 to 7 end after 3,280 epochs."""
+    if schedule == "constant":
+        return lr
+    stage, end = 0, 1
+    while epoch > end:
+        stage += 1
+        end += 3 ** stage
+    return lr * 10 ** (-stage / 7)
