@@ -75,8 +75,9 @@ def peak_memory(device: torch.device) -> dict[str, float]:
 def run_ours(args: argparse.Namespace, device: torch.device) -> dict:
     from vae_core import ModelConfig, TrainConfig, load_bundle, load_dataset
     from vae_core.data import prepare
-    from vae_core.families.gaussian.evaluation import evaluate
-    from vae_core.families.gaussian.training import VAL_FRACTION, train
+    from vae_core.family import evaluate
+    from vae_core.data import VAL_FRACTION
+    from vae_core.families.gaussian.training import train
     from vae_core.run import flush_denormals
 
     flush_denormals()  # as vae-train does

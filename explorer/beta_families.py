@@ -15,9 +15,8 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import state
-from vae_core import Bundle, BundleError
-from vae_core import weights_stamp
-from vae_core.checkpoint import read_configs, weights_digest
+from vae_core import Bundle, BundleError, weights_stamp
+from vae_core.checkpoint import CONFIG, read_configs, weights_digest
 
 # What may differ inside a family: β itself, and where and how fast the member ran (device, compile, step).
 VARYING = ("beta", "device", "compile", "step")
@@ -80,7 +79,7 @@ def _digest(path: str) -> str:
 
 def _stamp(path: Path) -> float:
     """Changes with the weights or with config.json, which the family key is read from."""
-    config = path / "config.json"
+    config = Path(path) / CONFIG
     return max(weights_stamp(path), config.stat().st_mtime if config.exists() else 0.0)
 
 

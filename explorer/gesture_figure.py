@@ -12,7 +12,8 @@ import io
 
 import numpy as np
 
-NATS = "nats per image"
+from explorer.figures import NATS
+
 PALETTE = ["#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC"]
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from vae_core import Bundle, BundleError, analysis, load_bundle
-from vae_core import weights_stamp
+from vae_core import Bundle, BundleError, analysis, load_bundle, weights_stamp
+from vae_core.checkpoint import CONFIG
 
 MAP_IMAGES, RECON_IMAGES = 1000, 16
 
@@ -26,7 +26,7 @@ def _bundle(path: str, stamp: float) -> Bundle:
 def bundle(path: str | Path) -> tuple[Bundle | None, str | None]:
     """The bundle as it is now, or (None, why not): a run writes config.json a few seconds
     after it starts (PyTorch imported, data loaded)."""
-    if not (Path(path) / "config.json").is_file():
+    if not (Path(path) / CONFIG).is_file():
         return None, "no config.json yet: the run is importing PyTorch and loading its data"
     try:
         return _bundle(str(path), stamp(path)), None

@@ -24,7 +24,7 @@ from torch import nn
 
 from vae_core import likelihoods
 from vae_core.family import CODEBOOK
-from vae_core.families.vq_vae.model import _Residual
+from vae_core.families.vq_vae.model import Residual
 
 FLOAT16_TOLERANCE = 1 / 255  # one grey level of an 8-bit image
 _SIGMOID_MEANS = (likelihoods.Bernoulli, likelihoods.Gaussian)  # mean = sigmoid(out) for each
@@ -108,7 +108,7 @@ def _layers(module: nn.Module, packer: _Packer) -> list[dict[str, Any]]:
             out.append({"op": "unflatten", "shape": list(m.unflattened_size)})
         elif isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
             out.append(_conv(m, packer))
-        elif isinstance(m, _Residual):
+        elif isinstance(m, Residual):
             out.append({"op": "residual", "body": _layers(m.body, packer)})
         else:
             raise Unsupported(f"its decoder has a {type(m).__name__} layer, which the page cannot run")

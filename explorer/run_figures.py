@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-NATS = "nats per image"
+from explorer.figures import NATS
 
 
 def training_points(history: list[dict]) -> list[dict]:

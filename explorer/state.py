@@ -86,10 +86,6 @@ def available_bundles() -> list[Path]:
     return find_bundles(*bundle_roots(), *launch.bundle_roots())
 
 
-def _stamp(path: str) -> float:
-    return weights_stamp(path)
-
-
 def stamp(bundle: Bundle) -> float:
     """Changes when the bundle's weights do: part of every cache key of a result of them."""
     return weights_stamp(str(bundle.path))
@@ -107,7 +103,7 @@ def _load(path: str, stamp: float) -> Bundle:
 
 def get_bundle(path: str | Path) -> Bundle:
     """The bundle at ``path``, loaded once per process. Raises BundleError."""
-    return _load(str(path), _stamp(str(path)))
+    return _load(str(path), weights_stamp(str(path)))
 
 
 def try_bundle(path: str | Path) -> tuple[Bundle | None, str | None]:
@@ -169,7 +165,7 @@ def probe_arrays(path: str, stamp: float) -> dict[str, np.ndarray]:
 
 
 def probe(bundle: Bundle) -> dict[str, np.ndarray]:
-    return probe_arrays(str(bundle.path), _stamp(str(bundle.path)))
+    return probe_arrays(str(bundle.path), stamp(bundle))
 
 
 def kl_by_dimension(bundle: Bundle) -> tuple[np.ndarray, list[int]]:
@@ -190,7 +186,7 @@ def projection(path: str, stamp: float, method: str, n: int) -> analysis.Project
 
 
 def get_projection(bundle: Bundle, method: str, n: int) -> analysis.Projection:
-    return projection(str(bundle.path), _stamp(str(bundle.path)), method, n)
+    return projection(str(bundle.path), stamp(bundle), method, n)
 
 
 @st.cache_data(show_spinner="Estimating L_k on the probe images…", max_entries=32)
@@ -201,7 +197,7 @@ def probe_bounds(path: str, stamp: float, n: int, k: int) -> dict:
 
 
 def get_probe_bounds(bundle: Bundle, n: int = 500, k: int = 50) -> dict:
-    return probe_bounds(str(bundle.path), _stamp(str(bundle.path)), n, k)
+    return probe_bounds(str(bundle.path), stamp(bundle), n, k)
 
 
 def describe(bundle: Bundle) -> str:
@@ -263,4 +259,4 @@ def _encodings_csv(path: str, stamp: float) -> bytes:
 
 def encodings_csv(bundle: Bundle) -> bytes:
     """Every probe image's index, label, mu_j and sigma_j (latent units) as CSV bytes."""
-    return _encodings_csv(str(bundle.path), _stamp(str(bundle.path)))
+    return _encodings_csv(str(bundle.path), stamp(bundle))

@@ -20,6 +20,7 @@ def test_a_slider_drag_redraws_in_the_page_without_a_rerun(server, page):
     wait_until_drawn(page)
     page.locator(".pd-slider input").first.scroll_into_view_if_needed()
     before = image_pixels(page)
+    page.evaluate("window.__pdTimes = []")  # the page records frame times only when asked
     page.evaluate("window.__runs = 0; new MutationObserver(() => { if (document.querySelector("
                   "'[data-testid=\"stStatusWidget\"]')) window.__runs++; }).observe(document.body, {subtree: true, childList: true})")
     slider = page.locator(".pd-slider input").first

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO, bundle_views, listed_views, shipped_bundles
+from vae_core import weights_stamp
 
 APP = str(REPO / "explorer" / "app.py")
 VIEWS = bundle_views()  # Lessons: tests/test_lessons.py
@@ -216,7 +217,7 @@ def test_probe_arrays_are_one_read_only_copy_shared_by_every_session():
     first, second = open_app(), open_app()  # two sessions
     assert not first.exception and not second.exception
     path = str(REPO / "checkpoints" / "mnist-conv-z16")
-    a, b = state.probe_arrays(path, state._stamp(path)), state.probe_arrays(path, state._stamp(path))
+    a, b = state.probe_arrays(path, weights_stamp(path)), state.probe_arrays(path, weights_stamp(path))
     assert a is b and a["mu"] is b["mu"]  # the same objects, not copies
     assert not any(v.flags.writeable for v in a.values())
     with pytest.raises(ValueError):
@@ -238,7 +239,7 @@ def test_the_objective_view_shows_the_loss_as_trained_with_free_bits(monkeypatch
     at = show(open_app(out), "views/objective.py")
     from explorer import state  # the arrays the view used
 
-    arrays = state.probe_arrays(str(out.resolve()), state._stamp(str(out.resolve())))
+    arrays = state.probe_arrays(str(out.resolve()), weights_stamp(str(out.resolve())))
     d, kl_dim = float(arrays["reconstruction"].mean()), arrays["kl_per_dim"].mean(0)
     assert kl_dim.min() < 3.0  # some dimension sits below the floor, so the two losses differ
     shown = next(m for m in at.metric if m.label.startswith("D + "))  # the loss at this β

@@ -14,7 +14,7 @@ from vae_core.family import LatentModel, family_class, register
 from vae_core.likelihoods import build_likelihood
 from vae_core.families.gaussian.model import VAE
 from vae_core.networks import build_decoder, build_encoder
-from vae_core.families.gaussian.objectives import Terms
+from vae_core.family import Terms
 
 APP = str(REPO / "explorer" / "app.py")
 VIEWS = bundle_views()

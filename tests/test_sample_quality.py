@@ -1,6 +1,4 @@
 """The Fréchet distance on our own classifier's features (not the Inception FID of papers)."""
-import json
-import shutil
 
 import pytest
 import torch

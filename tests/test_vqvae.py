@@ -11,7 +11,8 @@ from vae_core import BundleError, VQConfig, VQVAE, load_bundle, read_history
 from vae_core.families.vq_vae import training as train_vq_module
 from vae_core.families.vq_vae.prior import MaskedConv2d, PixelCNN
 from vae_core.families.vq_vae.training import train_vq
-from vae_core.families.vq_vae.model import VectorQuantizer, codebook_usage
+from vae_core.families.vq_vae.evaluation import codebook_usage
+from vae_core.families.vq_vae.model import VectorQuantizer
 
 TINY_MODEL, TINY_TRAIN = tiny_vq_configs()  # the session fixture vq_bundle is trained with them
 

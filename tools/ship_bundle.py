@@ -20,7 +20,7 @@ import torch
 
 
 from vae_core import analysis, evaluate, load_bundle  # noqa: E402
-from vae_core.checkpoint import write_encodings, write_projections, write_weights  # noqa: E402
+from vae_core.checkpoint import WEIGHTS, atomic_write, write_encodings, write_projections, write_weights  # noqa: E402
 
 TOLERANCE = 0.05  # nats per image
 
@@ -32,19 +32,19 @@ def probe_elbo(folder: Path) -> float:
 
 def halve(folder: Path) -> None:
     before = probe_elbo(folder)
-    original = (folder / "model.safetensors").read_bytes()
+    original = (folder / WEIGHTS).read_bytes()
     write_weights(folder, load_bundle(folder).model, torch.float16)
     after = probe_elbo(folder)
     print(f"probe ELBO float32 {before:.3f}, float16 {after:.3f} nats/image (change {after - before:+.3f})")
     if abs(after - before) >= TOLERANCE and hasattr(load_bundle(folder).model, "stage2"):
         # A two-stage bundle: stage 1 in float32, stage 2 (not in the ELBO) in float16; its
         # samples are scored afterwards (vae-evaluate --frechet-only).
-        (folder / "model.safetensors").write_bytes(original)  # from the float32 weights, not the rounded ones
+        atomic_write(folder / WEIGHTS, original)  # from the float32 weights, not the rounded ones
         write_weights(folder, load_bundle(folder).model, torch.float16, keep_float32=("stage1.",))
         after = probe_elbo(folder)
         print(f"stage 1 kept float32, stage 2 float16: probe ELBO {after:.3f} nats/image")
     if abs(after - before) >= TOLERANCE:
-        (folder / "model.safetensors").write_bytes(original)
+        atomic_write(folder / WEIGHTS, original)
         print(f"change over {TOLERANCE} nats: kept float32 weights")
 
 

@@ -19,11 +19,11 @@ from vae_core.config import ConfigError, ModelConfig, TrainConfig
 from vae_core.data import DatasetNotFoundError, ImageSet, load_dataset
 from vae_core.distributions import DiagonalGaussian
 from vae_core import family
-from vae_core.family import LatentModel, register as register_family
+from vae_core.family import LatentModel, evaluate, register as register_family
 from vae_core.families import gaussian, two_stage, vq_vae  # each registers its family on import
 from vae_core.families.gaussian.model import VAE, VAEOutput
-from vae_core.families.gaussian.objectives import Terms, active_units, gaussian_kl, importance_weighted_bound, terms
-from vae_core.families.gaussian.evaluation import evaluate
+from vae_core.families.gaussian.objectives import active_units, gaussian_kl, importance_weighted_bound, terms
+from vae_core.family import Terms
 from vae_core.families.gaussian.training import train
 from vae_core.families.two_stage.model import TwoStageConfig, TwoStageVAE
 from vae_core.families.vq_vae.model import VQConfig, VQVAE

@@ -15,7 +15,8 @@ from vae_core.data import prepare
 from vae_core.distributions import DiagonalGaussian
 from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.families.gaussian.model import VAE
-from vae_core.families.gaussian.objectives import Terms, active_units
+from vae_core.families.gaussian.objectives import active_units
+from vae_core.family import Terms
 from vae_core.family import GAUSSIAN_POSTERIOR, LatentModel
 
 

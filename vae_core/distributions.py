@@ -7,7 +7,21 @@ import math
 
 import torch
 
-_LOG_2PI = math.log(2 * math.pi)
+LOG_2PI = math.log(2 * math.pi)
+
+
+def isotropic_log_prob(x: torch.Tensor, mean: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
+    """log N(x; mean, sigma^2) element by element, nats, with one scale sigma = exp(log_sigma)
+    broadcast over the elements (a scalar, or a tensor that broadcasts): the Gaussian decoder's
+    p(x|z) per pixel, stage 2's p(z|u) per dimension, the 2-D lab's p(x|z). Sum it over the
+    dimensions of one observation."""
+    return -0.5 * ((x - mean) / log_sigma.exp()) ** 2 - log_sigma - 0.5 * LOG_2PI
+
+
+def bits_per_dim(nats: float, dims: int) -> float:
+    """A bound in nats per image as bits per dimension: -nats / (dims * ln 2), the unit of the
+    literature's likelihood tables (``dims``: pixels times channels)."""
+    return -nats / (dims * math.log(2))
 
 
 class DiagonalGaussian:
@@ -55,4 +69,4 @@ class DiagonalGaussian:
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """log N(z; mu, diag sigma^2) summed over the last dimension, nats: (n, ..., D) or
         (..., D) -> (n, ...) or (...)."""
-        return -0.5 * (_LOG_2PI + self.logvar + (z - self.mu).pow(2) / self.logvar.exp()).sum(-1)
+        return -0.5 * (LOG_2PI + self.logvar + (z - self.mu).pow(2) / self.logvar.exp()).sum(-1)

@@ -11,6 +11,7 @@ it and, for a model without it, says in a sentence what it needs.
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -25,6 +26,30 @@ CODEBOOK = "discrete codebook"  # a latent of code indices into ``quantizer.code
 # z drawn through a learned second stage that follows the aggregate posterior q(z), beside the
 # plain prior N(0, I): sample(..., stage1=True) draws the latter (Dai & Wipf 2019, the two-stage VAE).
 SECOND_STAGE = "second-stage sampler"
+
+@dataclass
+class Terms:
+    """Per-image parts of the objective, each (B,) in nats per image.
+
+    Attributes:
+        reconstruction: D = -(1/L) sum_l log p(x | z_l), z_l ~ q(z|x).
+        kl: R = KL(q(z|x) || p(z)), closed form.
+        kl_per_dim: (B, D) the rate split by latent dimension; None for a family whose rate
+            does not split by dimension.
+        mu: (B, D) the posterior means the terms were computed from, for a Gaussian posterior
+            (the active units need them: no second pass of the encoder); else None.
+    """
+
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+    kl_per_dim: torch.Tensor | None
+    mu: torch.Tensor | None = None
+
+    @property
+    def elbo(self) -> torch.Tensor:
+        """(B,) ELBO = -(D + R), nats per image; a lower bound on log p(x)."""
+        return -(self.reconstruction + self.kl)
+
 
 DEFAULT_FAMILY = "vae"  # bundles written before families existed hold no "family": the Gaussian VAE
 _FAMILIES: dict[str, type["LatentModel"]] = {}
@@ -59,12 +84,20 @@ class LatentModel(nn.Module, abc.ABC):
     @abc.abstractmethod
     def image_terms(self, x: torch.Tensor, *, n_samples: int = 1, generator: torch.Generator | None = None):
         """Per-image distortion D and rate R of images (B, C, H, W), nats per image: an
-        ``objectives.Terms`` (reconstruction (B,), kl (B,), kl_per_dim (B, D))."""
+        ``Terms`` (reconstruction (B,), kl (B,), kl_per_dim (B, D) or None)."""
 
     def sample(self, n: int, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n, *latent_shape) latents drawn from the model's prior; ``temperature`` scales its
         spread. Only for families that provide PRIOR_SAMPLES."""
         raise TypeError(f"{self.title} does not sample from a prior")
+
+    def evaluate_metrics(self, x: torch.Tensor, *, k: int = 100, batch_size: int = 500, seed: int = 0,
+                         progress: bool = False) -> dict[str, Any]:
+        """metrics.json's held-out figures of images ``x`` (N, C, H, W) float in [0, 1], already
+        binarized where the model trained on binarized data: at least ``elbo``,
+        ``reconstruction`` and ``kl`` in nats per image averaged over the N images, and
+        ``n_images``. ``k``: importance samples of L_k for families that provide it."""
+        raise NotImplementedError(f"{self.title} does not say how to score held-out images")
 
     def named_samplers(self) -> dict[str, Any]:
         """The latent samplers whose images are scored for sample quality, by the key
@@ -95,3 +128,11 @@ def family_class(name: str | None) -> type[LatentModel]:
 def config_from_dict(name: str | None, data: dict[str, Any]):
     """The family's model config from config.json's "model" section; raises ConfigError."""
     return family_class(name).config_class.from_dict(data)
+
+
+@torch.no_grad()
+def evaluate(model: LatentModel, x: torch.Tensor, *, k: int = 100, batch_size: int = 500, seed: int = 0,
+             progress: bool = False) -> dict[str, Any]:
+    """Held-out figures of ``model`` on images ``x`` (N, C, H, W) float in [0, 1], in nats per
+    image: each family's own (``LatentModel.evaluate_metrics``)."""
+    return model.evaluate_metrics(x, k=k, batch_size=batch_size, seed=seed, progress=progress)

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vae_core.config import ModelConfig
+from vae_core.distributions import isotropic_log_prob
 
-_LOG_2PI = math.log(2 * math.pi)
 
 
 class Bernoulli(nn.Module):
@@ -65,7 +65,7 @@ class Gaussian(nn.Module):
     def log_prob(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         mean = torch.sigmoid(out)
         log_sigma = self.log_sigma
-        per_pixel = -0.5 * ((x - mean) / log_sigma.exp()) ** 2 - log_sigma - 0.5 * _LOG_2PI
+        per_pixel = isotropic_log_prob(x, mean, log_sigma)
         return per_pixel.flatten(-3).sum(-1)
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from vae_core.data import prepare
-from vae_core.families.gaussian.evaluation import evaluate
+from vae_core.family import evaluate
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, LatentModel
 
 

@@ -5,7 +5,11 @@
 // decoder_kernels.js is prepended to this text by live_decode.py.
 
 const PD_CACHE = (window.__vaePageDecoders = window.__vaePageDecoders || {});
-window.__pdTimes = window.__pdTimes || [];  // pointer event -> frame with its image, ms (bench)
+// Pointer event -> frame with its image, ms: recorded only where a bench or test has set
+// window.__pdTimes = [] (in a class's browsers nothing grows without bound).
+function pdTime(event) {
+  if (event && Array.isArray(window.__pdTimes)) requestAnimationFrame(() => window.__pdTimes.push(performance.now() - event.timeStamp));
+}
 
 function pdEl(tag, attrs, parent) {
   const el = document.createElement(tag);
@@ -29,7 +33,7 @@ function pdImage(parent, output, scale, caption) {
     }
     ctx.putImageData(pixels, 0, 0);
     if (!window.__pdFirstFrame) window.__pdFirstFrame = performance.now();
-    if (event) requestAnimationFrame(() => window.__pdTimes.push(performance.now() - event.timeStamp));
+    pdTime(event);
   };
   return { draw, label, canvas };
 }
@@ -55,7 +59,7 @@ function pdPlane(parent, plane) {
     ctx.beginPath(); ctx.arc(cx, cy, 4, 0, 2 * Math.PI); ctx.fill();
     where.textContent = `f(z) = (${pdFmt(values[0])}, ${pdFmt(values[1])}); circle: radius s = ${plane.sigma.toFixed(3)}`;
     if (!window.__pdFirstFrame) window.__pdFirstFrame = performance.now();
-    if (event) requestAnimationFrame(() => window.__pdTimes.push(performance.now() - event.timeStamp));
+    pdTime(event);
   };
   return { draw, label, canvas: top };
 }

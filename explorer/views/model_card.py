@@ -5,6 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import families, figures, state
+from vae_core.checkpoint import read_config
 from vae_core.family import IMPORTANCE_WEIGHTED_BOUND
 
 bundle = state.current()
@@ -96,6 +97,6 @@ st.json(bundle.dataset, expanded=False)
 st.subheader("Files")
 st.dataframe([{"file": p.name, "bytes": p.stat().st_size} for p in sorted(Path(bundle.path).iterdir())
               if p.is_file() and not p.name.startswith(".")], hide_index=True)
-st.download_button("Download config.json", json.dumps(json.loads((Path(bundle.path) / "config.json").read_text()),
+st.download_button("Download config.json", json.dumps(read_config(bundle.path),
                                                       indent=2), "config.json", "application/json",
                    key="card_config", on_click="ignore", icon=":material/download:")

@@ -13,7 +13,7 @@ from vae_core.checkpoint.derived import (ENCODING_FIELDS, read_encodings, read_p
                       write_projections)
 from vae_core.checkpoint.files import (BUNDLE_FILES, CONFIG, ENCODINGS, FORMAT, FORMAT_VERSION, HISTORY, MAX_FILE_BYTES,  # noqa: F401
                     MAX_UNZIPPED_BYTES, MAX_ZIP_ENTRIES, METRICS, PROBE, PROJECTIONS, REQUIRED, TRAIN_STATE, WEIGHTS,
-                    BundleError, append_history, find_bundles, keep_history_through, read_configs, read_history,
+                    BundleError, append_history, atomic_write, read_config, find_bundles, keep_history_through, read_configs, read_history,
                     check_writable, read_metrics, start_bundle, weights_digest, write_config, write_metrics,
                     write_probe, write_weights)
 from vae_core.checkpoint.loading import Bundle, load_bundle  # noqa: F401

@@ -11,12 +11,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import save as st_save
 
-from vae_core.checkpoint.files import ENCODINGS, MAX_FILE_BYTES, PROJECTIONS, BundleError, _atomic_write, weights_digest
+from vae_core.checkpoint.files import ENCODINGS, MAX_FILE_BYTES, PROJECTIONS, BundleError, atomic_write, weights_digest
 
 
 def _write_stamped(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> None:
     tensors = {k: torch.as_tensor(v, dtype=torch.float32).contiguous() for k, v in tensors.items()}
-    _atomic_write(path, st_save(tensors, metadata={"weights_sha256": weights_digest(path.parent), **metadata}))
+    atomic_write(path, st_save(tensors, metadata={"weights_sha256": weights_digest(path.parent), **metadata}))
 
 
 def _read_stamped(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]] | None:

@@ -65,7 +65,7 @@ class BundleError(Exception):
 
 # ---------------------------------------------------------------- writing
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; bundles are meant to be shared
@@ -90,7 +90,7 @@ def write_config(folder: Path, model_config: Any, train_config: TrainConfig,
     ``model_config`` is, so the loader can rebuild that family's model; ``extra`` adds a
     family's own sections (a two-stage bundle's stage-2 training settings)."""
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic_write(folder / CONFIG, _json_bytes({
+    atomic_write(folder / CONFIG, _json_bytes({
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
@@ -110,7 +110,7 @@ def write_weights(folder: Path, model: nn.Module, dtype: torch.dtype = torch.flo
     except for tensors whose names start with a prefix in ``keep_float32``."""
     state = {k: v.detach().to("cpu", torch.float32 if k.startswith(keep_float32) else dtype).contiguous()
              for k, v in model.state_dict().items()}
-    _atomic_write(folder / WEIGHTS, st_save(state, metadata={"format": FORMAT}))
+    atomic_write(folder / WEIGHTS, st_save(state, metadata={"format": FORMAT}))
 
 
 def weights_digest(folder: str | os.PathLike) -> str:
@@ -121,12 +121,12 @@ def weights_digest(folder: str | os.PathLike) -> str:
 def write_probe(folder: Path, images: torch.Tensor, labels: torch.Tensor) -> None:
     if images.dtype != torch.uint8:
         raise ValueError(f"probe images must be uint8, got {images.dtype}")
-    _atomic_write(folder / PROBE, st_save({"images": images.cpu().contiguous(),
+    atomic_write(folder / PROBE, st_save({"images": images.cpu().contiguous(),
                                             "labels": labels.cpu().long().contiguous()}))
 
 
 def write_metrics(folder: Path, metrics: dict[str, Any]) -> None:
-    _atomic_write(folder / METRICS, _json_bytes(metrics))
+    atomic_write(folder / METRICS, _json_bytes(metrics))
 
 
 def append_history(folder: Path, record: dict[str, Any]) -> None:
@@ -156,7 +156,7 @@ def keep_history_through(folder: Path, epoch: int, *, stage: int | None = None) 
         other_stage = stage is not None and isinstance(record, dict) and record.get("stage") != stage
         if other_stage or (isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] <= epoch):
             kept.append(line + "\n")
-    _atomic_write(path, "".join(kept).encode())
+    atomic_write(path, "".join(kept).encode())
 
 
 def _last_byte(path: Path) -> bytes:
@@ -207,8 +207,10 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
         raise BundleError(path, f"not a readable safetensors file ({exc})") from None
 
 
-def _read_config(folder: Path) -> dict[str, Any]:
-    path = folder / CONFIG
+def read_config(folder: str | os.PathLike) -> dict[str, Any]:
+    """config.json of a bundle folder as a dict, validated (format, version, sections);
+    raises BundleError naming the file and the problem."""
+    path = Path(folder) / CONFIG
     config = _read_json(path)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise BundleError(path, f"not a bundle config (expected \"format\": \"{FORMAT}\")")
@@ -228,7 +230,7 @@ def read_configs(folder: str | os.PathLike) -> tuple[Any, TrainConfig, str | Non
     """The model config (of the bundle's family) and training config and the command stored in
     ``config.json``. Raises BundleError, also for a family this vae_core does not know."""
     folder = Path(folder)
-    config = _read_config(folder)
+    config = read_config(folder)
     try:
         model = config_from_dict(config.get("family"), config["model"])
         return model, TrainConfig.from_dict(config["train"]), config.get("command")

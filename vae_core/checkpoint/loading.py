@@ -15,7 +15,7 @@ from vae_core.checkpoint.files import (
     PROBE,
     WEIGHTS,
     BundleError,
-    _read_config,
+    read_config,
     _read_tensors,
     read_configs,
     read_history,
@@ -117,7 +117,7 @@ def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     total = sum((folder / f).stat().st_size for f in (CONFIG, WEIGHTS, PROBE, METRICS) if (folder / f).is_file())
     if total > MAX_UNZIPPED_BYTES:
         raise BundleError(folder, f"its files hold {total} bytes, over the {MAX_UNZIPPED_BYTES} byte limit for a bundle")
-    config = _read_config(folder)
+    config = read_config(folder)
     model_config, train_config, _ = read_configs(folder)  # of the family config.json names
     family = config.get("family") or DEFAULT_FAMILY
     model_class = family_class(family)

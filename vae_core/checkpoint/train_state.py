@@ -10,14 +10,14 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import save as st_save
 
-from vae_core.checkpoint.files import FORMAT, TRAIN_STATE, BundleError, _atomic_write, _read_tensors
+from vae_core.checkpoint.files import FORMAT, TRAIN_STATE, BundleError, atomic_write, _read_tensors
 
 
 def write_train_state(folder: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """What ``--resume`` needs after a complete epoch: tensors (weights, optimizer moments,
     generator state) and JSON-able counters. Safetensors and JSON, like the rest: no pickle."""
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    _atomic_write(folder / TRAIN_STATE, st_save(tensors, metadata={"format": FORMAT, "state": json.dumps(meta)}))
+    atomic_write(folder / TRAIN_STATE, st_save(tensors, metadata={"format": FORMAT, "state": json.dumps(meta)}))
 
 
 def read_train_state(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:

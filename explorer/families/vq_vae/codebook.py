@@ -7,7 +7,7 @@ from explorer import figures, state
 from explorer.families.vq_vae import codes_cache as vq
 from explorer.families.vq_vae import figures as vq_figures
 from vae_core import analysis
-from vae_core.families.vq_vae.model import codebook_usage
+from vae_core.families.vq_vae.evaluation import codebook_usage
 
 bundle = state.require(state.CODEBOOK)
 k_size, (h, w) = bundle.model_config.codebook_size, bundle.model.latent_shape

@@ -35,7 +35,7 @@ def _everywhere(path: str, stamp: float) -> np.ndarray:
 
 def everywhere(bundle: Bundle) -> np.ndarray:
     """(K, C, H, W): each code decoded with the whole grid filled with it."""
-    return _everywhere(str(bundle.path), state._stamp(str(bundle.path)))
+    return _everywhere(str(bundle.path), state.stamp(bundle))
 
 
 def edits(bundle: Bundle, image: int) -> dict[tuple[int, int], int]:

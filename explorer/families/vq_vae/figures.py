@@ -6,7 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-NATS = "nats per image"
+from explorer.figures import NATS
+
 _SCALE = "Turbo"  # neighbouring indices get distinct colours; the index itself is written in each cell
 
 

@@ -21,7 +21,7 @@ def _samples(path: str, stamp: float, n: int, temperature: float, seed: int, uni
 
 def samples(bundle: Bundle, n: int, *, temperature: float = 1.0, seed: int = 0, uniform: bool = False) -> np.ndarray:
     """(n, C, H, W) decoder means of code grids from the prior (or uniform codes)."""
-    return _samples(str(bundle.path), state._stamp(str(bundle.path)), n, temperature, seed, uniform)
+    return _samples(str(bundle.path), state.stamp(bundle), n, temperature, seed, uniform)
 
 
 def generation(bundle: Bundle) -> None:

@@ -24,7 +24,7 @@ import torch._inductor.config
 from torch.func import functional_call, grad_and_value
 
 from vae_core.families.gaussian.model import VAE
-from vae_core.families.gaussian.objectives import terms
+from vae_core.families.gaussian.objectives import terms, terms_loss
 
 
 def supported(model: torch.nn.Module, device: torch.device, world: int) -> str | None:
@@ -78,7 +78,7 @@ class CompiledStep:
 
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             t = terms(self.model, x, self.n_samples, forward=forward)
-            loss = t.loss(beta, capacity, self.free_bits)
+            loss = terms_loss(t, beta, capacity, self.free_bits)
         return loss, (t.reconstruction.mean().detach(), t.kl.mean().detach())
 
     def _step(self, params: list, steps: list, exp_avg: list, exp_avg_sq: list, x, eps, beta, capacity, lr):

@@ -10,9 +10,9 @@ import torch
 from tqdm.auto import tqdm
 
 from vae_core.data import binarization_note, prepare
-from vae_core.families.gaussian.model import VAE
 from vae_core.families.gaussian.objectives import active_units, importance_weighted_bound, terms
-from vae_core.family import CODEBOOK
+from vae_core.distributions import bits_per_dim
+from vae_core.family import LatentModel, evaluate
 
 ACTIVE_THRESHOLD = 0.01
 # What training records in metrics.json beside the test figures; kept when the test set is re-scored.
@@ -22,20 +22,16 @@ TRAINING_FACTS = ("epochs", "best_epoch", "wall_time_s", "processes", "device")
 
 
 @torch.no_grad()
-def evaluate(model: VAE, x: torch.Tensor, *, k: int = 100, batch_size: int = 500,
+def evaluate_gaussian(model: LatentModel, x: torch.Tensor, *, k: int = 100, batch_size: int = 500,
              seed: int = 0, progress: bool = False) -> dict[str, Any]:
     """Metrics of images ``x`` (N, C, H, W) float in [0, 1], already binarized if wanted.
 
     Returns a dict, all in nats per image averaged over the N images: ``elbo``,
     ``reconstruction`` (D), ``kl`` (R), ``kl_per_dim`` (list of D values), ``active_units``
     (count with Cov_x(mu_u) > 0.01), and ``log_likelihood`` = {"estimate": mean L_k, "k": k}
-    (skipped when k = 0), plus ``bits_per_dim`` of the best bound. A VQ-VAE's figures are
-    those of vae_core.families.vq_vae.evaluation.evaluate_vq (k and seed unused).
+    (skipped when k = 0), plus ``bits_per_dim`` of the best bound. For any family with a Gaussian
+    posterior and the importance-weighted bound (the VAE, the two-stage VAE's stage 1).
     """
-    if CODEBOOK in model.provides:  # a VQ-VAE: no posterior to sample, no L_k; its own figures
-        from vae_core.families.vq_vae.evaluation import evaluate_vq
-
-        return evaluate_vq(model, x, batch_size=batch_size, progress=progress)
     model.eval()
     device = next(model.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)
@@ -54,7 +50,7 @@ def evaluate(model: VAE, x: torch.Tensor, *, k: int = 100, batch_size: int = 500
         recon += t.reconstruction.sum().item()
         kl += t.kl.sum().item()
         kl_dim += t.kl_per_dim.sum(0)
-        mus.append(model.encode(xb)[0])
+        mus.append(t.mu)
         for s in range(0, xb.shape[0], iw_batch) if k > 0 else []:
             lk += importance_weighted_bound(model, xb[s:s + iw_batch], k, chunk=chunk,
                                             generator=gen).sum().item()
@@ -75,12 +71,11 @@ def evaluate(model: VAE, x: torch.Tensor, *, k: int = 100, batch_size: int = 500
     if k > 0:
         metrics["log_likelihood"] = {"estimate": lk / n, "k": k, "bound": "importance-weighted L_k (Burda et al. 2016)"}
         best = lk / n
-    pixels = math.prod(x.shape[1:])
-    metrics["bits_per_dim"] = -best / (pixels * math.log(2))
+    metrics["bits_per_dim"] = bits_per_dim(best, math.prod(x.shape[1:]))
     return metrics
 
 
-def test_metrics(model: VAE, images: torch.Tensor, binarize: bool, k: int, device: torch.device, progress: bool,
+def test_metrics(model: LatentModel, images: torch.Tensor, binarize: bool, k: int, device: torch.device, progress: bool,
                  **run: Any) -> dict[str, Any]:
     """metrics.json's figures: the test split ``images`` (N, C, H, W) uint8, binarized once with
     seed 0 where the model trained on binarized data, scored with L_k for ``k`` > 0; ``run``

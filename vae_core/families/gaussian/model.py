@@ -7,6 +7,7 @@ import torch
 
 from vae_core.config import ModelConfig
 from vae_core.distributions import DiagonalGaussian
+from vae_core.families.gaussian.evaluation import evaluate_gaussian
 from vae_core.families.gaussian.objectives import terms
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, PRIOR_SAMPLES, LatentModel, register
 from vae_core.likelihoods import build_likelihood
@@ -69,7 +70,7 @@ class VAE(LatentModel):
 
     def encode_latent(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, D) the posterior mean, the mode of q(z|x)."""
-        return self.encode(x)[0]
+        return self.posterior(x).mode()
 
     @staticmethod
     def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, n_samples: int = 1,
@@ -80,6 +81,10 @@ class VAE(LatentModel):
     def image_terms(self, x: torch.Tensor, *, n_samples: int = 1, generator: torch.Generator | None = None):
         """Per-image D, R and R by dimension in nats (objectives.terms)."""
         return terms(self, x, n_samples=n_samples, generator=generator)
+
+    def evaluate_metrics(self, x: torch.Tensor, **options) -> dict:
+        """ELBO, D, R, KL per dimension, active units and L_k (evaluation.evaluate_gaussian)."""
+        return evaluate_gaussian(self, x, **options)
 
     def sample(self, n: int, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n, D) z ~ N(0, T^2 I), the prior with its standard deviation scaled by ``temperature`` T."""

@@ -11,13 +11,13 @@ here, so the two never import each other).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from vae_core.distributions import DiagonalGaussian
+from vae_core.family import Terms
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -26,30 +26,11 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return DiagonalGaussian(mu, logvar).kl()
 
 
-@dataclass
-class Terms:
-    """Per-image parts of the objective, each (B,) in nats per image.
-
-    Attributes:
-        reconstruction: D = -(1/L) sum_l log p(x | z_l), z_l ~ q(z|x).
-        kl: R = KL(q(z|x) || p(z)), closed form.
-        kl_per_dim: (B, D) the rate split by latent dimension; None for a family whose rate
-            does not split by dimension.
-    """
-
-    reconstruction: torch.Tensor
-    kl: torch.Tensor
-    kl_per_dim: torch.Tensor | None
-
-    @property
-    def elbo(self) -> torch.Tensor:
-        """(B,) ELBO = -(D + R), nats per image; a lower bound on log p(x)."""
-        return -(self.reconstruction + self.kl)
-
-    def loss(self, beta: float, capacity: float | None = None, free_bits: float = 0.0) -> torch.Tensor:
-        """The scalar training loss of this batch, nats per image: see :func:`objective`."""
-        return objective(self.reconstruction.mean(), self.kl.mean(), self.kl_per_dim.mean(0),
-                         beta=beta, capacity=capacity, free_bits=free_bits)
+def terms_loss(t: Terms, beta: float, capacity: float | None = None, free_bits: float = 0.0) -> torch.Tensor:
+    """The scalar training loss of a batch's terms ``t``, nats per image: :func:`objective` of
+    their batch means."""
+    return objective(t.reconstruction.mean(), t.kl.mean(), t.kl_per_dim.mean(0),
+                     beta=beta, capacity=capacity, free_bits=free_bits)
 
 
 def objective(reconstruction, kl, kl_per_dim, *, beta: float, capacity: float | None = None,
@@ -89,7 +70,7 @@ def terms(model: nn.Module, x: torch.Tensor, n_samples: int = 1,
     log_px = model.likelihood.log_prob(x.expand(n_samples, *x.shape).flatten(0, 1),
                                        output.out.flatten(0, 1).float()).view(n_samples, -1)
     kl_per_dim = DiagonalGaussian(output.mu.float(), output.logvar.float()).kl()
-    return Terms(reconstruction=-log_px.mean(0), kl=kl_per_dim.sum(1), kl_per_dim=kl_per_dim)
+    return Terms(reconstruction=-log_px.mean(0), kl=kl_per_dim.sum(1), kl_per_dim=kl_per_dim, mu=output.mu.detach())
 
 
 def importance_weighted_bound(model: nn.Module, x: torch.Tensor, k: int, *, chunk: int = 256,

@@ -1,4 +1,4 @@
-"""The training loop: ``train()``; its command line is ``train_command.py``.
+"""The Gaussian VAE's training loop: ``train()``; its command line is ``vae_core/cli/train.py``.
 
 One run: load the data set once as uint8 on the device, draw shuffled batches from it
 (binarized on the fly where asked), minimise D + beta * R, log to ``history.jsonl`` every
@@ -19,18 +19,18 @@ from tqdm.auto import tqdm
 
 from vae_core import checkpoint as ckpt
 from vae_core.config import ModelConfig, TrainConfig
-from vae_core.data import binarize, default_binarize, load_dataset, prepare, probe_subset, split_validation, to_float
+from vae_core.data import VAL_FRACTION, binarize, default_binarize, load_dataset, prepare, probe_subset, split_validation, to_float
 from vae_core.families.gaussian import compiled_step, distributed
-from vae_core.families.gaussian.evaluation import evaluate, test_metrics
+from vae_core.families.gaussian.evaluation import test_metrics
+from vae_core.family import evaluate
 from vae_core.families.gaussian.model import VAE
-from vae_core.families.gaussian.objectives import beta_at, capacity_at, learning_rate, objective, terms
+from vae_core.families.gaussian.objectives import beta_at, capacity_at, learning_rate, objective, terms, terms_loss
 from vae_core.run import NonFiniteLoss, resolve_device
 from vae_core.run import check_out as _check_out
 from vae_core.run import check_run_options as _check_run_options
 from vae_core.run import raise_if_bad as _raise_if_bad
 from vae_core.run import require_finite as _require_finite
 
-VAL_FRACTION = 1 / 12  # 5,000 of MNIST's 60,000 training images, for the held-out ELBO
 
 
 def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | Path, *,
@@ -234,7 +234,7 @@ class _Run:
             else:
                 with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                     t = terms(model, x, n_samples=cfg.mc_samples, generator=gen, forward=self.forward)
-                    loss = t.loss(beta, capacity, cfg.free_bits)
+                    loss = terms_loss(t, beta, capacity, cfg.free_bits)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -257,7 +257,7 @@ class _Run:
     def record(self, kind: str, model: VAE, epoch: int, beta: float, capacity: float | None, recon: float,
                kl: float, loss: float) -> dict[str, Any]:
         """One history.jsonl line: the training batches' running means since the epoch began,
-        in nats per image; ``loss`` is what was minimised (see Terms.loss)."""
+        in nats per image; ``loss`` is what was minimised (see objectives.terms_loss)."""
         record = {"kind": kind, "step": self.step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
                   "elbo": -(recon + kl), "loss": loss, "lr": self.lr,
                   "time_s": round(time.perf_counter() - self.started, 2)}

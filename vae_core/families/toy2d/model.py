@@ -18,10 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from vae_core.distributions import DiagonalGaussian
+from vae_core.distributions import LOG_2PI, DiagonalGaussian, isotropic_log_prob
 from vae_core.families.gaussian.objectives import objective
 
-_LOG_2PI = math.log(2 * math.pi)
 DATASETS = ("ring", "two moons", "circles", "gaussian mixture", "spiral")
 
 
@@ -83,8 +82,7 @@ class ToyVAE(nn.Module):
 
     def log_px_given_z(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """log N(x | f(z), s^2 I), nats: x (N, 2) with z (..., N, d) -> (..., N)."""
-        residual = (x - self.decoder(z)) / self.log_sigma.exp()
-        return (-0.5 * residual.pow(2) - self.log_sigma - 0.5 * _LOG_2PI).sum(-1)
+        return isotropic_log_prob(x, self.decoder(z), self.log_sigma).sum(-1)
 
     def terms(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Per point (N,), nats: D = -log p(x|z), one z ~ q(z|x), and R = KL(q(z|x) || N(0, I))."""
@@ -128,7 +126,7 @@ def log_px_exact(model: ToyVAE, x: torch.Tensor, n: int | None = None) -> torch.
     the grid's resolution; the tests check it against probabilistic PCA's closed form."""
     n = n or (4001 if model.latent_dim == 1 else 401)
     z, cell = latent_grid(model.latent_dim, n)
-    log_prior = (-0.5 * z.pow(2) - 0.5 * _LOG_2PI).sum(-1)
+    log_prior = DiagonalGaussian.standard(z).log_prob(z)
     means = model.decoder(z.float()).double()  # f(z) once for the whole grid; each x is then a Gaussian kernel
     return (_log_mean_kernel(model, x, means, log_prior) + math.log(cell) + math.log(len(z))).float()
 
@@ -139,7 +137,7 @@ def _log_mean_kernel(model: ToyVAE, x: torch.Tensor, means: torch.Tensor, log_we
     out = []
     for chunk in x.double().split(max(1, 2**22 // len(means))):
         sq = (chunk[:, None, :] - means[None]).pow(2).sum(-1)  # (chunk, G)
-        lp = -0.5 * sq / (2 * log_s).exp() - 2 * log_s - _LOG_2PI + log_weight
+        lp = -0.5 * sq / (2 * log_s).exp() - 2 * log_s - LOG_2PI + log_weight  # isotropic_log_prob over 2 dims
         out.append(torch.logsumexp(lp, 1) - math.log(len(means)))
     return torch.cat(out)
 

@@ -12,7 +12,6 @@ the output layer; gamma_z is one learned scalar (initial 1). Stage 2 is trained 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +19,11 @@ import torch
 from torch import nn
 
 from vae_core.config import ConfigError, ModelConfig, _JSONConfig
-from vae_core.distributions import DiagonalGaussian
+from vae_core.distributions import DiagonalGaussian, isotropic_log_prob
 from vae_core.families.gaussian.model import VAE
 from vae_core.family import (GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, PRIOR_SAMPLES, SECOND_STAGE, LatentModel,
                              register)
 
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 @dataclass(frozen=True)
@@ -92,8 +90,7 @@ class SecondStage(nn.Module):
         (B,) in nats per code: D2 = sum_j (z_j - f2(u)_j)^2 / (2 gamma^2) + log gamma + log(2 pi)/2."""
         q = DiagonalGaussian(*self.encode(z))
         u = q.sample(1, generator)[0]
-        residual = (z - self.decoder(u)) / self.log_gamma.exp()
-        d2 = (0.5 * residual.pow(2) + self.log_gamma + _HALF_LOG_2PI).sum(-1)
+        d2 = -isotropic_log_prob(z, self.decoder(u), self.log_gamma).sum(-1)
         return d2, q.kl().sum(-1)
 
     def generate(self, u: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -131,9 +128,6 @@ class TwoStageVAE(LatentModel):
     def encode(self, x):
         return self.stage1.encode(x)
 
-    def posterior(self, x):
-        return self.stage1.posterior(x)
-
     def encode_latent(self, x):
         return self.stage1.encode_latent(x)
 
@@ -151,6 +145,10 @@ class TwoStageVAE(LatentModel):
 
     def image_terms(self, x, *, n_samples: int = 1, generator: torch.Generator | None = None):
         return self.stage1.image_terms(x, n_samples=n_samples, generator=generator)
+
+    def evaluate_metrics(self, x, **options) -> dict:
+        """Stage 1's figures: D, R and L_k are stage 1's; stage 2 changes only how z is sampled."""
+        return self.stage1.evaluate_metrics(x, **options)
 
     def sample(self, n: int, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n, D) z = f2(u) + gamma_z eps, u ~ N(0, T^2 I): codes that follow q(z), not p(z)."""

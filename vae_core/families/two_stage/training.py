@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from vae_core import checkpoint as ckpt
 from vae_core.analysis import encode_images
+from vae_core.distributions import DiagonalGaussian
 from vae_core.data import load_dataset, prepare
 from vae_core.families.gaussian.model import VAE
 from vae_core.families.two_stage.model import TwoStageVAE
@@ -93,7 +94,7 @@ def train_second_stage(stage1: str | Path, out: str | Path, *, epochs: int = 100
 
 def _epoch(model: TwoStageVAE, optimizer, mu, logvar, batch_size: int, gen, epoch: int, epochs: int,
            progress: bool) -> dict[str, Any]:
-    z_all = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=gen)  # fresh z ~ q(z|x) each epoch
+    z_all = DiagonalGaussian(mu, logvar).sample(1, gen)[0]  # fresh z ~ q(z|x) each epoch
     order = torch.randperm(len(z_all), generator=gen)
     sums, steps = torch.zeros(2), 0
     for i in tqdm(range(0, len(order), batch_size), desc=f"stage 2, epoch {epoch}/{epochs}", disable=not progress,

@@ -14,11 +14,12 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from vae_core.families.vq_vae.model import VQVAE, codebook_usage
+from vae_core.distributions import bits_per_dim
+from vae_core.family import LatentModel
 
 
 @torch.no_grad()
-def evaluate_vq(model: VQVAE, x: torch.Tensor, *, batch_size: int = 500, progress: bool = False) -> dict[str, Any]:
+def evaluate_vq(model: LatentModel, x: torch.Tensor, *, batch_size: int = 500, progress: bool = False) -> dict[str, Any]:
     """Figures of images ``x`` (N, C, H, W) float in [0, 1], already binarized if wanted:
     ``reconstruction`` D, ``kl`` (the prior NLL of the codes), ``elbo`` = -(D + kl),
     ``uniform_rate``, ``uniform_elbo`` = -(D + uniform_rate), ``codebook`` usage (perplexity,
@@ -28,10 +29,12 @@ def evaluate_vq(model: VQVAE, x: torch.Tensor, *, batch_size: int = 500, progres
     d = r = 0.0
     codes = []
     for start in tqdm(range(0, len(x), batch_size), desc="evaluate", disable=not progress, leave=False):
-        t = model.image_terms(x[start:start + batch_size].to(device))
+        xb = x[start:start + batch_size].to(device)
+        idx = model.encode_latent(xb)  # once: the codes give D, the rate and the usage
+        t = model.terms_of_codes(xb, idx)
         d += t.reconstruction.sum().item()
         r += t.kl.sum().item()
-        codes.append(model.encode_latent(x[start:start + batch_size].to(device)).cpu())
+        codes.append(idx.cpu())
     n = len(x)
     usage = codebook_usage(torch.cat(codes), model.config.codebook_size)
     elbo = -(d + r) / n
@@ -47,5 +50,17 @@ def evaluate_vq(model: VQVAE, x: torch.Tensor, *, batch_size: int = 500, progres
         "uniform_elbo": -(d / n + model.uniform_rate),
         "codebook": usage,
         "latent_shape": list(model.latent_shape),
-        "bits_per_dim": -elbo / (math.prod(x.shape[1:]) * math.log(2)),
+        "bits_per_dim": bits_per_dim(elbo, math.prod(x.shape[1:])),
     }
+
+
+def codebook_usage(indices: torch.Tensor, codebook_size: int) -> dict[str, Any]:
+    """How codes (any shape, int64) use a codebook of K codes: ``counts`` (K,), ``perplexity``
+    exp(H) of the codes' frequencies (K when all are used equally, 1 when one code is), and
+    ``used``, the number of codes picked at least once, and its share of K."""
+    counts = torch.bincount(indices.reshape(-1), minlength=codebook_size).double()
+    p = counts / counts.sum()
+    entropy = -(p[p > 0] * p[p > 0].log()).sum()
+    used = int((counts > 0).sum())
+    return {"counts": counts.long().tolist(), "perplexity": float(entropy.exp()), "used": used,
+            "used_share": used / codebook_size, "codebook_size": codebook_size}

@@ -30,7 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vae_core.config import MAX_LAYERS, MAX_SIDE, MAX_WIDTH, ConfigError, _check, _finite, _JSONConfig
-from vae_core.families.gaussian.objectives import Terms
+from vae_core.family import Terms
+from vae_core.families.vq_vae.evaluation import evaluate_vq
 from vae_core.families.vq_vae.prior import PixelCNN
 from vae_core.family import CODEBOOK, PRIOR_SAMPLES, LatentModel, register
 from vae_core.likelihoods import build_likelihood
@@ -90,7 +91,7 @@ class VQConfig(_JSONConfig):
     architecture = property(lambda self: "conv")
 
 
-class _Residual(nn.Module):
+class Residual(nn.Module):
     """x + conv1x1(relu(conv3x3(relu(x)))), the paper's residual block."""
 
     def __init__(self, channels: int):
@@ -197,10 +198,10 @@ class VQVAE(LatentModel):
         down: list[nn.Module] = []
         for c_in, c_out in zip([c, *config.channels[:-1]], config.channels):
             down += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.ReLU()]
-        self.encoder = nn.Sequential(*down[:-1], *(_Residual(top) for _ in range(config.residual_blocks)),
+        self.encoder = nn.Sequential(*down[:-1], *(Residual(top) for _ in range(config.residual_blocks)),
                                      nn.ReLU(), nn.Conv2d(top, config.embedding_dim, 1))
         up: list[nn.Module] = [nn.Conv2d(config.embedding_dim, top, 3, padding=1),
-                               *(_Residual(top) for _ in range(config.residual_blocks)), nn.ReLU()]
+                               *(Residual(top) for _ in range(config.residual_blocks)), nn.ReLU()]
         chans = list(reversed(config.channels))
         for c_in, c_out in zip(chans, [*chans[1:], c]):
             up += [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1), nn.ReLU()]
@@ -260,9 +261,16 @@ class VQVAE(LatentModel):
     def image_terms(self, x: torch.Tensor, *, n_samples: int = 1, generator: torch.Generator | None = None) -> Terms:
         """Per image (B,), nats: D = -log p(x | z_q(x)) and the rate -log p(k(x)) under the
         PixelCNN prior (the KL of the point-mass posterior). Deterministic: n_samples is unused."""
-        idx = self.encode_latent(x)
+        return self.terms_of_codes(x, self.encode_latent(x))
+
+    def terms_of_codes(self, x: torch.Tensor, idx: torch.Tensor) -> Terms:
+        """``image_terms`` of images (B, C, H, W) whose codes ``idx`` (B, h, w) are known."""
         d = -self.likelihood.log_prob(x, self.decode(idx))
         return Terms(reconstruction=d, kl=-self.prior.log_prob(idx), kl_per_dim=None)
+
+    def evaluate_metrics(self, x: torch.Tensor, *, batch_size: int = 500, progress: bool = False, **_) -> dict:
+        """D, the prior's rate, codebook use (evaluation.evaluate_vq); no posterior, so no L_k."""
+        return evaluate_vq(self, x, batch_size=batch_size, progress=progress)
 
     def sample(self, n: int, *, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """(n, h, w) code grids from the PixelCNN prior, in raster order; ``temperature`` divides
@@ -277,15 +285,3 @@ class VQVAE(LatentModel):
 
     def named_samplers(self) -> dict[str, Any]:
         return {"prior_samples": self.sample, "uniform_samples": self.sample_uniform}
-
-
-def codebook_usage(indices: torch.Tensor, codebook_size: int) -> dict[str, Any]:
-    """How codes (any shape, int64) use a codebook of K codes: ``counts`` (K,), ``perplexity``
-    exp(H) of the codes' frequencies (K when all are used equally, 1 when one code is), and
-    ``used``, the number of codes picked at least once, and its share of K."""
-    counts = torch.bincount(indices.reshape(-1), minlength=codebook_size).double()
-    p = counts / counts.sum()
-    entropy = -(p[p > 0] * p[p > 0].log()).sum()
-    used = int((counts > 0).sum())
-    return {"counts": counts.long().tolist(), "perplexity": float(entropy.exp()), "used": used,
-            "used_share": used / codebook_size, "codebook_size": codebook_size}

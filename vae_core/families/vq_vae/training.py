@@ -23,6 +23,7 @@ from vae_core import checkpoint as ckpt
 from vae_core import sample_quality
 from vae_core.config import TrainConfig
 from vae_core.data import (
+    VAL_FRACTION,
     binarization_note,
     binarize,
     default_binarize,
@@ -32,11 +33,9 @@ from vae_core.data import (
     split_validation,
     to_float,
 )
-from vae_core.families.vq_vae.evaluation import evaluate_vq
-from vae_core.families.vq_vae.model import VQVAE, VQConfig, codebook_usage
+from vae_core.families.vq_vae.evaluation import codebook_usage, evaluate_vq
+from vae_core.families.vq_vae.model import VQVAE, VQConfig
 from vae_core.run import check_out, resolve_device
-
-VAL_FRACTION = 1 / 12
 
 
 def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path, *, prior_epochs: int = 20,
