@@ -13,7 +13,7 @@ import streamlit as st
 
 # The project is installed (pip install -r requirements.txt installs it in editable mode), so
 # this runs from any folder: ``streamlit run explorer/app.py`` or ``vae-explorer``.
-from explorer import families, figures, lesson_panel, own, pages, selection, state
+from explorer import bundles, capabilities, families, figures, lesson_panel, own, pages, selection, state
 from vae_core import family as model_families
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
@@ -24,11 +24,11 @@ DEFAULT_BUNDLE = "mnist-conv-z16"
 def upload_box() -> None:
     """A zipped bundle from the browser, unpacked safely and validated like any other."""
     with st.sidebar.expander("Open a zipped bundle"):
-        file = st.file_uploader(f"A .zip of one bundle folder, at most {state.MAX_UPLOAD_MB} MB", type="zip",
+        file = st.file_uploader(f"A .zip of one bundle folder, at most {bundles.MAX_UPLOAD_MB} MB", type="zip",
                                 key="upload")
         if file is None:
             return
-        path, error = state.open_upload(file.name, file.getvalue())
+        path, error = bundles.open_upload(file.name, file.getvalue())
         if error:
             st.error(f"This upload cannot be opened.\n\n{error}")
             return
@@ -45,13 +45,13 @@ def upload_box() -> None:
 def pick_bundle():
     """The bundle picker, first in the sidebar; the opened bundle, or None (with the reason shown)."""
     st.sidebar.title("VAE explorer")
-    bundles = state.available_bundles()
-    selection.read_url(bundles)
-    options = [str(p) for p in bundles] + list(st.session_state.get("uploads", []))
+    found = bundles.available_bundles()
+    selection.read_url(found)
+    options = [str(p) for p in found] + list(st.session_state.get("uploads", []))
     if not options:
         upload_box()
         st.sidebar.error("No bundle found. Train one with `vae-train --out checkpoints/NAME` "
-                         f"or point ${state.BUNDLES_ENV} at a folder of bundles.")
+                         f"or point ${bundles.BUNDLES_ENV} at a folder of bundles.")
         return None
     pending = st.session_state.pop("_pending_pick", None)
     if pending in options:
@@ -63,15 +63,15 @@ def pick_bundle():
         remembered = st.session_state.get("bundle_path")
         st.session_state["bundle_picker"] = remembered if remembered in options else options[default]
     path = st.sidebar.selectbox("Checkpoint bundle", options, key="bundle_picker",
-                                format_func=lambda p: Path(p).name + (" (uploaded)" if p.startswith(str(state.UPLOADS)) else ""),
-                                help="Folders under checkpoints/, --bundles and $" + state.BUNDLES_ENV)
+                                format_func=lambda p: Path(p).name + (" (uploaded)" if p.startswith(str(bundles.UPLOADS)) else ""),
+                                help="Folders under checkpoints/, --bundles and $" + bundles.BUNDLES_ENV)
     st.session_state["bundle_path"] = path
     bundle, error = state.try_bundle(path)
     if error:
         st.sidebar.error(f"This bundle cannot be opened.\n\n{error}")
         upload_box()
         return None
-    st.sidebar.caption(state.describe(bundle))
+    st.sidebar.caption(capabilities.describe(bundle))
     upload_box()
     return bundle
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import lessons, pages, selection, state
+from explorer import bundles, lessons, pages, selection
 
 ACTIVE, STEP, TEACHER, GOTO = "lesson", "lesson_step", "lesson_teacher", "lesson_goto"
 
@@ -46,7 +46,7 @@ def start(lesson: lessons.Lesson, k: int) -> None:
     ss = st.session_state
     ss[ACTIVE], ss[STEP] = lesson.id, k
     ss["_lesson_url"] = (lesson.id, str(k + 1))  # the address this step writes: not entered again from it
-    names = {p.name: str(p) for p in state.available_bundles()}
+    names = {p.name: str(p) for p in bundles.available_bundles()}
     if step.bundle in names:
         ss["bundle_picker"] = ss["bundle_path"] = names[step.bundle]
     if step.image is not None:

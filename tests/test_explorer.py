@@ -132,11 +132,11 @@ def test_every_view_runs_on_a_small_mlp_bundle(monkeypatch, digits_bundle):
 
 
 def test_bundle_folders_come_from_the_option_and_the_environment(monkeypatch, tmp_path):
-    from explorer import state
+    from explorer import bundles
 
     monkeypatch.setattr("sys.argv", ["app.py", "--bundles", str(tmp_path / "a")])
     monkeypatch.setenv("VAE_EXPLORER_BUNDLES", f"{tmp_path / 'b'}:{tmp_path / 'c'}")
-    assert state.bundle_roots() == [state.CHECKPOINTS, tmp_path / "a", tmp_path / "b", tmp_path / "c"]
+    assert bundles.bundle_roots() == [bundles.CHECKPOINTS, tmp_path / "a", tmp_path / "b", tmp_path / "c"]
 
 
 def test_the_url_opens_a_bundle_with_an_image_selected():
@@ -186,22 +186,22 @@ def test_an_uploaded_zip_opens_and_a_bad_one_is_a_message(digits_bundle, tmp_pat
     import io
     import zipfile
 
-    from explorer import state
+    from explorer import bundles
 
-    monkeypatch.setattr(state, "UPLOADS", tmp_path / "uploads")
+    monkeypatch.setattr(bundles, "UPLOADS", tmp_path / "uploads")
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w") as zf:
         for f in digits_bundle.iterdir():
             zf.write(f, f"digits/{f.name}")
-    path, error = state.open_upload("my digits.zip", data.getvalue())
+    path, error = bundles.open_upload("my digits.zip", data.getvalue())
     assert error is None and path.endswith("my_digits")
-    assert state.open_upload("my digits.zip", data.getvalue())[0] == path  # same content: unpacked once
+    assert bundles.open_upload("my digits.zip", data.getvalue())[0] == path  # same content: unpacked once
     bad = io.BytesIO()
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("../../etc/config.json", "{}")
-    path_bad, error = state.open_upload("evil.zip", bad.getvalue())
+    path_bad, error = bundles.open_upload("evil.zip", bad.getvalue())
     assert path_bad is None and "escapes" in error
-    assert state.open_upload("big.zip", b"0" * (state.MAX_UPLOAD_MB * 2**20 + 1))[1].endswith("MB limit.")
+    assert bundles.open_upload("big.zip", b"0" * (bundles.MAX_UPLOAD_MB * 2**20 + 1))[1].endswith("MB limit.")
     # An opened upload joins the picker and every view runs on it.
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state["uploads"] = [path]

@@ -82,14 +82,14 @@ def _lines(out):
 
 
 def test_a_launched_run_finishes_and_its_bundle_is_listed(tmp_path):
-    from explorer import launch, state
+    from explorer import bundles, launch
 
     out = tmp_path / "runs" / "short"
     runs.launch(train_args(2), out, limit=1)
     run = wait_until(lambda: ended(out), "the run to end")
     assert run.state == "finished", runs.read_log(run)
     assert (out / "metrics.json").is_file() and "wrote" in runs.read_log(run)
-    assert out.resolve() in state.available_bundles() and out.resolve().parent in launch.bundle_roots()
+    assert out.resolve() in bundles.available_bundles() and out.resolve().parent in launch.bundle_roots()
 
 
 def test_a_process_that_fails_before_training_is_recorded_as_failed(tmp_path):

@@ -48,10 +48,10 @@ def test_two_overlapping_sessions_leave_the_thread_count_as_it_was(monkeypatch):
     # The in-page decoder registers with Streamlit's Runtime singleton, which the first AppTest
     # to finish tears down under the other; it plays no part in the thread count.
     monkeypatch.setattr(live_decode, "mount", lambda *args, **kwargs: True)
-    from explorer import state  # the server fixes the count once, when it starts
+    from explorer import runtime  # the server fixes the count once, when it starts
 
     before = new_thread_count()
-    assert before == state.TORCH_THREADS
+    assert before == runtime.TORCH_THREADS
     results = {}
 
     def session(name):
@@ -82,7 +82,7 @@ def test_a_figure_drawn_while_another_session_first_imports_pandas_does_not_fail
     bench.drag_load. The explorer imports pandas once, with its figures."""
     code = """
 import threading, numpy as np
-from explorer import figures
+from explorer import figures, runtime
 barrier, errors = threading.Barrier(4), []
 def first_import():
     barrier.wait()

@@ -108,3 +108,16 @@ def test_the_run_figures_of_a_two_stage_bundle_follow_stage1(two_stage, digits_b
     mixed, first = read_history(two_stage), read_history(digits_bundle)
     assert [r["epoch"] for r in run_figures.epoch_records(mixed)] == [r["epoch"] for r in run_figures.epoch_records(first)]
     assert all(r.get("stage") == 1 for r in run_figures.epoch_records(mixed))
+
+
+def test_every_history_record_says_its_units_and_stage(digits_bundle, vq_bundle, two_stage):
+    """history.jsonl of every family: each record names its stage and its units (stage 2 of a
+    two-stage VAE logs nats per code, the rest nats per image), so no curve mixes them."""
+    from vae_core import read_history
+
+    for folder in (digits_bundle, vq_bundle, two_stage):
+        records = [r for r in read_history(folder) if r.get("kind") == "epoch"]
+        assert records, folder
+        for r in records:
+            assert r["stage"] in (1, 2), (folder.name, r)
+            assert r["units"] == ("nats per code" if folder == two_stage and r["stage"] == 2 else "nats per image"), r

@@ -2,11 +2,11 @@
 import streamlit as st
 import torch
 
-from explorer import aggregate_figures, figures, state
+from explorer import aggregate_figures, capabilities, figures, state
 from vae_core import aggregate, analysis
 from vae_core.family import GAUSSIAN_POSTERIOR, SECOND_STAGE
 
-bundle = state.require(GAUSSIAN_POSTERIOR)
+bundle = capabilities.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 mu, logvar = torch.tensor(arrays["mu"]), torch.tensor(arrays["logvar"])
 kl_mean, order = state.kl_by_dimension(bundle)

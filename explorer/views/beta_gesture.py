@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import beta_families, figures, gesture_figure, state
+from explorer import beta_families, bundles, figures, gesture_figure, state
 from vae_core import analysis
 
 N_IMAGES, N_SAMPLES, N_MAP = 10, 10, 1000
@@ -33,7 +33,7 @@ def member_png(path: str, stamp: float, family: tuple, current: int) -> bytes:
 
 
 bundle = state.current()
-bundles = state.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
+bundles = bundles.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
 st.title("β as one gesture")
 st.markdown(
     "Move β through a family of models trained alike except for β, and watch everything change at once: "

@@ -6,13 +6,13 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import compare_families, beta_families, beta_figures, figures, own, state
+from explorer import beta_families, beta_figures, bundles, compare_families, figures, own, state
 from vae_core import analysis
 from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.family import GAUSSIAN_POSTERIOR
 
 bundle = state.current()
-bundles = [str(p) for p in state.available_bundles()] + list(st.session_state.get("uploads", []))
+bundles = [str(p) for p in bundles.available_bundles()] + list(st.session_state.get("uploads", []))
 others = [p for p in bundles if Path(p) != bundle.path]
 
 st.title("Compare two bundles")

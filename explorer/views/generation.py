@@ -2,11 +2,11 @@
 import numpy as np
 import streamlit as st
 
-from explorer import families, figures, state, widgets
+from explorer import capabilities, families, figures, widgets
 from vae_core import analysis
 from vae_core.family import PRIOR_SAMPLES, SECOND_STAGE
 
-bundle = state.require(PRIOR_SAMPLES)
+bundle = capabilities.require(PRIOR_SAMPLES)
 own = families.section(bundle, "generation")  # e.g. a VQ-VAE: codes from a PixelCNN, not z ~ N(0, T^2 I)
 if own:
     own(bundle)

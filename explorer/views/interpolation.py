@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import families, figures, live_decode, own, selection, state, widgets
+from explorer import capabilities, families, figures, live_decode, own, selection, state, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -11,7 +11,7 @@ family_own = families.section(state.current(), "interpolation")  # e.g. a VQ-VAE
 if family_own:
     family_own(state.current())
     st.stop()
-bundle = state.require(GAUSSIAN_POSTERIOR)
+bundle = capabilities.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 

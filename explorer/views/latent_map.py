@@ -5,12 +5,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, live_decode, own, selection, state
+from explorer import capabilities, figures, live_decode, own, selection, state
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 from vae_core.own_image import place_on_map
 
-bundle = state.require(GAUSSIAN_POSTERIOR)
+bundle = capabilities.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 sigma = arrays["sigma"]

@@ -2,11 +2,11 @@
 import streamlit as st
 import torch
 
-from explorer import figures, live_decode, own, state, widgets
+from explorer import capabilities, figures, live_decode, own, state, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
-bundle = state.require(GAUSSIAN_POSTERIOR)
+bundle = capabilities.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 kl_mean, order = state.kl_by_dimension(bundle)

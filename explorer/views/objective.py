@@ -1,12 +1,12 @@
 """The objective's parts: KL per dimension, D against R per image, and a live beta slider."""
 import streamlit as st
 
-from explorer import figures, state, written_out
+from explorer import capabilities, figures, state, written_out
 from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.families.gaussian.objectives import objective
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
 
-bundle = state.require(GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND)
+bundle = capabilities.require(GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND)
 arrays = state.probe(bundle)
 recon, kl, labels = arrays["reconstruction"], arrays["kl"], arrays["labels"]
 kl_mean = arrays["kl_per_dim"].mean(0)

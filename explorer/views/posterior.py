@@ -3,11 +3,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, own, state, widgets
+from explorer import capabilities, figures, own, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
-bundle = state.require(GAUSSIAN_POSTERIOR)
+bundle = capabilities.require(GAUSSIAN_POSTERIOR)
 sel = own.picked(bundle)
 dim = len(sel.mu)
 x = torch.tensor(sel.x)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import beta_families, beta_figures, state
+from explorer import beta_families, beta_figures, bundles, state
 
 TARGETS = {
     "views/compare.py": "Compare (the clicked bundle beside the one open now)",
@@ -14,7 +14,7 @@ TARGETS = {
 }
 
 bundle = state.current()
-bundles = state.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
+bundles = bundles.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
 
 st.title("Rate–distortion plane of a β family")
 st.markdown(

@@ -3,12 +3,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, live_decode, selection, state
+from explorer import capabilities, figures, live_decode, selection, state
 from explorer.families.vq_vae import codes_cache as vq
 from explorer.families.vq_vae import figures as vq_figures
 from vae_core.family import CODEBOOK
 
-bundle = state.require(CODEBOOK)
+bundle = capabilities.require(CODEBOOK)
 arrays = state.probe(bundle)
 k_size, (h, w) = bundle.model_config.codebook_size, bundle.model.latent_shape
 i = selection.get(selection.FIRST, len(arrays["labels"]))

@@ -3,13 +3,13 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, state
+from explorer import capabilities, figures
 from explorer.families.vq_vae import codes_cache as vq
 from explorer.families.vq_vae import figures as vq_figures
 from vae_core import analysis
 from vae_core.families.vq_vae.evaluation import codebook_usage
 
-bundle = state.require(state.CODEBOOK)
+bundle = capabilities.require(capabilities.CODEBOOK)
 k_size, (h, w) = bundle.model_config.codebook_size, bundle.model.latent_shape
 counts = vq.counts(bundle)
 usage = codebook_usage(torch.tensor(vq.codes(bundle)), k_size)

@@ -260,7 +260,7 @@ class _Run:
         in nats per image; ``loss`` is what was minimised (see objectives.terms_loss)."""
         record = {"kind": kind, "step": self.step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
                   "elbo": -(recon + kl), "loss": loss, "lr": self.lr,
-                  "time_s": round(time.perf_counter() - self.started, 2)}
+                  "time_s": round(time.perf_counter() - self.started, 2), "stage": 1, "units": "nats per image"}
         if capacity is not None:
             record["capacity"] = capacity
         if self.cfg.free_bits:

@@ -1,0 +1,44 @@
+"""What the open model offers a view: the sentence a view shows where the model lacks what it
+needs (vae_core.family's capability flags), and the sidebar's one-line description."""
+from __future__ import annotations
+
+import streamlit as st
+
+from explorer import state
+from vae_core import Bundle
+from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, PRIOR_SAMPLES
+
+# What each thing a view may need is, in the sentence shown where the open model lacks it.
+NEEDS = {GAUSSIAN_POSTERIOR: "a diagonal Gaussian posterior q(z|x) = N(μ(x), diag σ²(x)) over a vector z",
+         PRIOR_SAMPLES: "a prior p(z) to draw latents from",
+         IMPORTANCE_WEIGHTED_BOUND: "the importance-weighted bound L_k, which needs q(z|x) and p(z) as densities",
+         CODEBOOK: "a discrete latent, a grid of codebook indices (a VQ-VAE)"}
+
+
+def require(*needs: str) -> Bundle:
+    """The picked bundle, when its model family provides everything in ``needs``
+    (vae_core.family); otherwise one sentence saying what this view needs, and the page stops."""
+    bundle = state.current()
+    missing = [n for n in needs if n not in bundle.model.provides]
+    if missing:
+        note = bundle.model.explorer_note or ("The reconstructions, the model card, the rate–distortion "
+                                              "plane and the comparison work for it.")
+        st.info(f"This view needs {' and '.join(NEEDS[n] for n in missing)}. {bundle.name} is a "
+                f"{bundle.model.title}, which has none. {note}")
+        st.stop()
+    return bundle
+
+
+def describe(bundle: Bundle) -> str:
+    """One line for the sidebar: data set, family, body, latent size, decoder, beta, test ELBO."""
+    m, t = bundle.model_config, bundle.train_config
+    latent = "×".join(map(str, bundle.model.latent_shape))
+    gaussian = GAUSSIAN_POSTERIOR in bundle.model.provides
+    latent = f"{latent}-D latent" if gaussian else f"{latent} grid of codes" if CODEBOOK in bundle.model.provides else latent
+    parts = [bundle.model.title, t.dataset, getattr(m, "architecture", None), latent,
+             f"K = {m.codebook_size} codes" if hasattr(m, "codebook_size") else None,
+             f"{m.likelihood} decoder" if hasattr(m, "likelihood") else None, f"β = {t.beta:g}" if gaussian else None]
+    line = " · ".join(p for p in parts if p)
+    if bundle.metrics:
+        line += f" · test ELBO {bundle.metrics['elbo']:.1f} nats/image"
+    return line

@@ -1,0 +1,48 @@
+"""Settings of the server process, made once when the explorer is imported: how glibc keeps
+freed memory, and torch's CPU thread count. Imported by explorer.state for these effects."""
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+
+
+def _tune_malloc() -> None:
+    """Keep freed tensor memory from piling up in a long-running, many-threaded server (glibc).
+
+    Streamlit runs every rerun of every session in a new thread, and glibc gave each its own
+    malloc arena; and after a large block is freed glibc raises its mmap threshold, so later
+    tensors of that size come from those arenas and stay there. With 10 sessions for 60 s
+    (bench/load_test.py) the server grew by ~300 MB. Two arenas and a fixed 1 MiB threshold
+    (large blocks mmap-ed, and unmapped when freed) are what MALLOC_ARENA_MAX=2 and
+    MALLOC_MMAP_THRESHOLD_=1048576 would set; a no-op off glibc."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+        libc.mallopt(-3, 2**20)  # M_MMAP_THRESHOLD
+
+
+_tune_malloc()
+THREADS_ENV = "VAE_EXPLORER_THREADS"
+
+
+def _fix_torch_threads() -> int:
+    """Set torch's CPU thread count once for this server process: ``$VAE_EXPLORER_THREADS``,
+    default 1. Why once, and why here: torch's count is process-wide, and every thread started
+    later (Streamlit runs each rerun of each session in a new one) inherits it, so a session
+    that lowered it for its own work and restored it afterwards could leave it lowered for
+    all (two overlapping sessions did; tests/test_threads.py). Why 1: a server for many
+    sessions runs their work side by side on the cores; and one image's decoder split over
+    two cores saved nothing and, with the other core busy (the browser, another session),
+    waited for it: the traversal slider took 15-20 ms longer at the median."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    threads = int(value) if value.isdigit() and int(value) >= 1 else 1
+    torch.set_num_threads(threads)
+    return threads
+
+
+TORCH_THREADS = _fix_torch_threads()
