@@ -7,9 +7,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO, bundle_views, listed_views
-from vae_core import family, load_bundle
+from vae_core import evaluate, family, load_bundle
 
 DOC = REPO / "docs" / "adding-a-family.md"
+
+
+def namespace_x(bundle):
+    return bundle.probe_images.float() / 255
 
 
 def doc_blocks() -> list[str]:
@@ -40,6 +44,8 @@ def test_the_documented_family_opens_in_the_explorer_with_the_pages_that_apply(p
     out, cls = point_family
     bundle = load_bundle(out)
     assert type(bundle.model) is cls and bundle.family == "point-ae" and bundle.model.provides == frozenset()
+    assert bundle.metrics["elbo"] == evaluate(bundle.model, namespace_x(bundle))["elbo"]  # vae-evaluate's figures
+    assert [r["epoch"] for r in bundle.history()] == [1, 2, 3, 4, 5]
     at = AppTest.from_file(str(REPO / "explorer" / "app.py"), default_timeout=120)
     at.run()
     at.sidebar.selectbox(key="bundle_picker").set_value(str(out.resolve())).run()

@@ -1,9 +1,12 @@
-"""The guards of a training run: options that cannot run here, an output folder that would be
-clobbered, a loss that stopped being finite. Each raises with a sentence for the person who
-started the run (vae_core.families.gaussian.training, vae_core.families.vq_vae.training)."""
+"""What every family's training run shares: its bundle folder (refuse to clobber, start or
+resume, save after each epoch, finish: ``RunFolder``), and its guards (options that cannot run
+here, a loss that stopped being finite), each raising with a sentence for the person who started
+the run; the device, and the CPU's denormals. Used by vae_core.families.gaussian.training,
+.vq_vae.training and .two_stage.training."""
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,82 @@ def check_out(out: Path, state: Any, overwrite: bool, resume: bool) -> None:
         if (out / ckpt.METRICS).exists():
             raise FileExistsError(f"{out} holds a finished run; nothing to resume")
     ckpt.check_writable(out)
+
+
+class RunFolder:
+    """The bundle folder of one training run, written the same way by every family's trainer.
+
+    Opening it refuses to clobber a bundle (FileExistsError), tests that the folder can be
+    written, and reads the state ``--resume`` continues from. ``start`` writes the bundle before
+    the first epoch; ``save_epoch`` appends the epoch's history line, writes the weights and then
+    the training state, in that order, so a run killed between two of them redoes that epoch;
+    ``finish`` writes metrics.json and removes the state. Every file is written atomically
+    (vae_core.checkpoint), so the folder is a loadable bundle at every moment.
+
+    ``write`` False: a process that trains but does not write (torchrun's other ranks).
+    """
+
+    def __init__(self, out: str | Path, *, overwrite: bool = False, resume: bool = False, write: bool = True):
+        self.out, self.write = Path(out), write
+        self.state = ckpt.read_train_state(self.out) if resume else None
+        if write:
+            check_out(self.out, self.state, overwrite, resume)
+        self.started = time.perf_counter()
+
+    @property
+    def resuming(self) -> bool:
+        return self.state is not None
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds of training, counting those before a resume."""
+        return time.perf_counter() - self.started
+
+    def start(self, model: torch.nn.Module, model_config: Any, train_config: TrainConfig, dataset: dict[str, Any],
+              probe_images: torch.Tensor, probe_labels: torch.Tensor, command: str | None, *,
+              extra: dict[str, Any] | None = None) -> None:
+        """The bundle before the first epoch: config (with the model's family), the probe set
+        (N, C, H, W) uint8 and its labels (N,), the untrained weights."""
+        if self.write:
+            ckpt.start_bundle(self.out, model, model_config, train_config, dataset, probe_images, probe_labels,
+                              command, extra=extra)
+
+    def resume(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator, *,
+               stage: int | None = None) -> dict[str, Any]:
+        """Load the saved state into ``model``, ``optimizer`` and ``generator``; drop the history
+        of epochs after it (of ``stage`` only, where given); returns its counters. Raises
+        BundleError naming the file when the state does not fit."""
+        counters = ckpt.restore_train_state(self.out, self.state, model, optimizer, generator)
+        self.resumed(counters, stage=stage)
+        return counters
+
+    def resumed(self, counters: dict[str, Any], *, stage: int | None = None) -> None:
+        """The clock and the log of a resumed run, for a trainer that restored the state itself."""
+        self.started = time.perf_counter() - float(counters.get("elapsed_s", 0.0))
+        if self.write:
+            ckpt.keep_history_through(self.out, int(counters.get("epoch", 0)), stage=stage)
+
+    def save_epoch(self, record: dict[str, Any] | None, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                   generator: torch.Generator, counters: dict[str, Any], *, weights: bool = True,
+                   state_of: torch.nn.Module | None = None) -> None:
+        """After a complete epoch: its history line (``record``, None: already written), the
+        bundle's weights (``weights`` False: keep the best epoch's), and the training state of
+        ``state_of`` (default ``model``) with ``counters``."""
+        if not self.write:
+            return
+        if record is not None:
+            record.setdefault("time_s", round(self.elapsed, 2))
+            ckpt.append_history(self.out, record)
+        if weights:
+            ckpt.write_weights(self.out, model)
+        ckpt.save_train_state(self.out, state_of or model, optimizer, generator,
+                              {**counters, "elapsed_s": self.elapsed})
+
+    def finish(self, metrics: dict[str, Any]) -> None:
+        """metrics.json, and no training state: the run is done and nothing is left to resume."""
+        if self.write:
+            ckpt.write_metrics(self.out, metrics)
+            (self.out / ckpt.TRAIN_STATE).unlink(missing_ok=True)
 
 
 class NonFiniteLoss(FloatingPointError):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from vae_core.family import evaluate
 from vae_core.families.gaussian.model import VAE
 from vae_core.families.gaussian.objectives import beta_at, capacity_at, learning_rate, objective, terms, terms_loss
 from vae_core.run import NonFiniteLoss, resolve_device
-from vae_core.run import check_out as _check_out
+from vae_core.run import RunFolder
 from vae_core.run import check_run_options as _check_run_options
 from vae_core.run import raise_if_bad as _raise_if_bad
 from vae_core.run import require_finite as _require_finite
@@ -55,23 +54,21 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
     Unlike the command, it leaves the machine-wide run registry (vae_core.runs) and floating
     point alone: on the CPU call ``flush_denormals()`` first, or later steps are slower.
     """
-    out = Path(out_dir)
     rank, world, device = distributed.setup(resolve_device(train_config.device))
     try:
         _check_run_options(train_config, device, world, resume)
-        state = ckpt.read_train_state(out) if resume else None
-        if rank == 0:
-            _check_out(out, state, overwrite, resume)
-        _train(model_config, train_config, out, state, device=device, rank=rank, world=world, data_dir=data_dir,
+        # Rank 0 writes the bundle; it alone refuses to clobber one and tests the folder.
+        folder = RunFolder(out_dir, overwrite=overwrite, resume=resume, write=rank == 0)
+        _train(model_config, train_config, folder, device=device, rank=rank, world=world, data_dir=data_dir,
                download=download, command=command, log_every=log_every, progress=progress and rank == 0)
     finally:
         distributed.teardown()
-    return out
+    return Path(out_dir)
 
 
-def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, device: torch.device, rank: int,
+def _train(model_config: ModelConfig, cfg: TrainConfig, folder: RunFolder, *, device: torch.device, rank: int,
            world: int, data_dir, download: bool, command: str | None, log_every: int, progress: bool) -> None:
-    main = rank == 0  # the process that writes the bundle
+    main, out = rank == 0, folder.out  # rank 0 writes the bundle
     torch.manual_seed(cfg.seed)
     source = {"download": download, "folder": cfg.folder, "image_shape": model_config.image_shape}
     train_set, val_set = split_validation(load_dataset(cfg.dataset, "train", data_dir, **source),
@@ -86,20 +83,18 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
     # One fused kernel for all parameters (CPU and CUDA): on the 784-400-20 MLP a CPU step takes
     # about a fifth less time than with the default Adam (python -m bench.cpu_step).
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
-    run = _Run(out, cfg, use_binarize, torch.Generator(device=device).manual_seed(cfg.seed + rank), log_every,
+    run = _Run(folder, cfg, use_binarize, torch.Generator(device=device).manual_seed(cfg.seed + rank), log_every,
                progress, forward=_forward(model, cfg, device, world), rank=rank, world=world, write=main)
-    if state is None:
-        if main:
-            probe = probe_subset(test_set, min(cfg.probe_size, len(test_set)))
-            dataset = {"name": cfg.dataset, "image_shape": list(model_config.image_shape), "value_range": [0.0, 1.0],
-                       "classes": test_set.classes, "binarized": use_binarize, "likelihood": model_config.likelihood}
-            ckpt.start_bundle(out, model, model_config, cfg, dataset, probe.images, probe.labels, command)
+    if not folder.resuming:
+        probe = probe_subset(test_set, min(cfg.probe_size, len(test_set)))
+        dataset = {"name": cfg.dataset, "image_shape": list(model_config.image_shape), "value_range": [0.0, 1.0],
+                   "classes": test_set.classes, "binarized": use_binarize, "likelihood": model_config.likelihood}
+        folder.start(model, model_config, cfg, dataset, probe.images, probe.labels, command)
         counters = {"epoch": 0, "best_loss": math.inf, "best_epoch": 0, "stale": 0}
         best_state = copy.deepcopy(model.state_dict())
     else:
-        counters = run.restore(state, model, optimizer)
+        counters = run.restore(model, optimizer)  # and the log and clock, to the end of its epoch
         best_state = {k: v.to(device) for k, v in ckpt.load_bundle(out).model.state_dict().items()}
-        ckpt.keep_history_through(out, counters["epoch"])
         run.say(f"resuming {out} after epoch {counters['epoch']} (step {run.step})")
 
     images = train_set.images.to(device)  # held once, as bytes, on the training device
@@ -123,25 +118,23 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
                         counters["best_epoch"], cfg, model_config)
         record.update(val_elbo=val["elbo"], val_reconstruction=val["reconstruction"], val_kl=val["kl"],
                       val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"], val_loss=val_loss)
-        if main:
-            ckpt.append_history(out, record)
         run.say(f"epoch {epoch}: training D {record['reconstruction']:.2f}, KL {record['kl']:.2f} | "
                 f"held-out ELBO {val['elbo']:.2f} (nats per image)")
-        if val_loss < counters["best_loss"]:
+        improved = val_loss < counters["best_loss"]
+        if improved:
             counters.update(best_loss=val_loss, best_epoch=epoch, stale=0)
             best_state = copy.deepcopy(model.state_dict())
-            if main:
-                ckpt.write_weights(out, model)  # the bundle always holds the best epoch so far
         else:
             counters["stale"] += 1
             if cfg.patience and counters["stale"] >= cfg.patience:
                 run.say(f"held-out objective has not improved for {counters['stale']} epochs; stopping")
         counters["epoch"] = epoch
-        if main:
-            run.save(model, optimizer, counters)  # after the weights: a kill in between redoes this epoch
+        # The log, the weights where this epoch is the best so far (the bundle always holds the
+        # best), then the state: a kill in between redoes this epoch.
+        folder.save_epoch(record, model, optimizer, run.gen, {**counters, "step": run.step}, weights=improved)
     if not main:
         return
-    wall = time.perf_counter() - run.started
+    wall = folder.elapsed
     model.load_state_dict(best_state)
     metrics = test_metrics(model, test_set.images, use_binarize, cfg.eval_k, device, progress, epochs=epoch,
                            best_epoch=counters["best_epoch"], wall_time_s=round(wall, 1), processes=world,
@@ -149,8 +142,7 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, out: Path, state, *, dev
     # NaN or infinity in either bound propagates through the sum.
     _require_finite(metrics["elbo"] + metrics.get("log_likelihood", {}).get("estimate", 0.0),
                     "the test-set ELBO or L_k", out, counters["best_epoch"], cfg, model_config)
-    ckpt.write_metrics(out, metrics)
-    (out / ckpt.TRAIN_STATE).unlink(missing_ok=True)  # finished: nothing left to resume
+    folder.finish(metrics)
 
 
 def _forward(model: VAE, cfg: TrainConfig, device: torch.device, world: int):
@@ -175,29 +167,24 @@ def held_out_loss(val: dict[str, Any], cfg: TrainConfig) -> float:
 class _Run:
     """State shared by the epochs of one run: the step count, the random generator, the log."""
 
-    def __init__(self, out: Path, cfg: TrainConfig, use_binarize: bool, gen: torch.Generator,
+    def __init__(self, folder: RunFolder, cfg: TrainConfig, use_binarize: bool, gen: torch.Generator,
                  log_every: int, progress: bool, *, forward=None, rank: int = 0, world: int = 1, write: bool = True):
-        self.out, self.cfg, self.use_binarize, self.gen = out, cfg, use_binarize, gen
+        self.folder, self.out, self.cfg, self.use_binarize, self.gen = folder, folder.out, cfg, use_binarize, gen
         self.log_every, self.progress = log_every, progress
         self.forward, self.rank, self.world, self.write = forward, rank, world, write
         # Under torchrun every process draws the same order and takes its own share of it;
         # noise and binarization come from each process's own generator (seeded seed + rank).
         self.order_gen = gen if world == 1 else torch.Generator(device=gen.device).manual_seed(cfg.seed)
-        self.step, self.started, self.lr = 0, time.perf_counter(), cfg.lr
+        self.step, self.lr = 0, cfg.lr
         # The step, bf16 and the line saying which, once compiled_step.choose has chosen them.
         self.fast, self.bf16, self.step_line = None, cfg.bf16 is True, ""
 
-    def save(self, model: VAE, optimizer: torch.optim.Optimizer, progress: dict[str, Any]) -> None:
-        """train_state.safetensors after a complete epoch (see train)."""
-        ckpt.save_train_state(self.out, model, optimizer, self.gen, {
-            **progress, "step": self.step, "elapsed_s": time.perf_counter() - self.started})
-
-    def restore(self, state, model: VAE, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-        """Load what save() wrote; returns the epoch counters. Raises BundleError."""
-        meta = ckpt.restore_train_state(self.out, state, model, optimizer, self.gen)
+    def restore(self, model: VAE, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+        """Load the state the last epoch saved (RunFolder.save_epoch); returns the epoch
+        counters. Raises BundleError."""
+        meta = self.folder.resume(model, optimizer, self.gen)
         try:
             self.step = int(meta["step"])
-            self.started = time.perf_counter() - float(meta["elapsed_s"])
             return {k: meta[k] for k in ("epoch", "best_loss", "best_epoch", "stale")}
         except (KeyError, ValueError, TypeError) as exc:
             raise ckpt.BundleError(self.out / ckpt.TRAIN_STATE, f"does not fit this run ({exc})") from None
@@ -260,7 +247,7 @@ class _Run:
         in nats per image; ``loss`` is what was minimised (see objectives.terms_loss)."""
         record = {"kind": kind, "step": self.step, "epoch": epoch, "beta": beta, "reconstruction": recon, "kl": kl,
                   "elbo": -(recon + kl), "loss": loss, "lr": self.lr,
-                  "time_s": round(time.perf_counter() - self.started, 2), "stage": 1, "units": "nats per image"}
+                  "time_s": round(self.folder.elapsed, 2), "stage": 1, "units": "nats per image"}
         if capacity is not None:
             record["capacity"] = capacity
         if self.cfg.free_bits:

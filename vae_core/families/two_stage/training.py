@@ -12,7 +12,6 @@ the next epoch; the bundle records the last command). The losses are in nats per
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from vae_core.distributions import DiagonalGaussian
 from vae_core.data import load_dataset, prepare
 from vae_core.families.gaussian.model import VAE
 from vae_core.families.two_stage.model import TwoStageVAE
+from vae_core.run import RunFolder
 
 
 def train_second_stage(stage1: str | Path, out: str | Path, *, epochs: int = 100, batch_size: int = 64,
@@ -46,13 +46,8 @@ def train_second_stage(stage1: str | Path, out: str | Path, *, epochs: int = 100
     first = ckpt.load_bundle(stage1)
     if type(first.model) is not VAE or first.metrics is None:
         raise ckpt.BundleError(first.path, "stage 2 needs a finished stage-1 bundle of the Gaussian VAE family")
-    out = Path(out)
-    state = ckpt.read_train_state(out) if resume else None
-    if state is None and (out / ckpt.CONFIG).exists() and not overwrite:
-        if not resume:
-            raise FileExistsError(f"{out} already holds a bundle; pass --overwrite, or --resume to continue it")
-        if (out / ckpt.METRICS).exists():
-            raise FileExistsError(f"{out} holds a finished run; nothing to resume")
+    run = RunFolder(out, overwrite=overwrite, resume=resume)  # refuses to clobber; tests the folder is writable
+    out = run.out
     torch.manual_seed(seed)
     model = TwoStageVAE.from_stage1(first.model, width=width, depth=depth).train()
     optimizer = torch.optim.Adam(model.stage2.parameters(), lr=lr)
@@ -65,30 +60,28 @@ def train_second_stage(stage1: str | Path, out: str | Path, *, epochs: int = 100
         mu, logvar = encode_images(first.model, x)  # once: q(z|x) of every training image, (N, D)
     settings = {"stage1_bundle": first.name, "stage1_command": first.command, "epochs": epochs, "batch_size": batch_size, "lr": lr,
                 "lr_halve_every": lr_halve_every, "seed": seed, "codes": len(mu)}
-    if state is None:
-        _start(out, model, first, settings, command)
-        counters, started = {"epoch": 0}, time.perf_counter()
+    if not run.resuming:
+        run.start(model, model.config, first.train_config, first.dataset, first.probe_images, first.probe_labels,
+                  command, extra={"stage2": settings})
+        for record in first.history():  # stage 1's log, then stage 2's
+            ckpt.append_history(out, {**record, "stage": 1})
+        counters = {"epoch": 0}
     else:
-        counters = ckpt.restore_train_state(out, state, model.stage2, optimizer, gen)
+        counters = run.resume(model.stage2, optimizer, gen, stage=2)
         if command:  # the options given now rule from the next epoch on; the bundle says which ran last
             ckpt.write_config(out, model.config, first.train_config, first.dataset, command, family=model.family,
                               extra={"stage2": settings})
-        started = time.perf_counter() - float(counters.get("elapsed_s", 0.0))
-        ckpt.keep_history_through(out, counters["epoch"], stage=2)
     for epoch in range(counters["epoch"] + 1, epochs + 1):
         rate = lr * 0.5 ** ((epoch - 1) // lr_halve_every) if lr_halve_every else lr
         for group in optimizer.param_groups:
             group["lr"] = rate
         record = _epoch(model, optimizer, mu, logvar, batch_size, gen, epoch, epochs, progress)
-        record.update(lr=rate, time_s=round(time.perf_counter() - started, 2))
-        ckpt.append_history(out, record)
-        ckpt.write_weights(out, model)
-        ckpt.save_train_state(out, model.stage2, optimizer, gen,
-                              {"epoch": epoch, "elapsed_s": time.perf_counter() - started})
+        record["lr"] = rate
+        run.save_epoch(record, model, optimizer, gen, {"epoch": epoch}, state_of=model.stage2)
         if progress:
             tqdm.write(f"stage 2, epoch {epoch}: D2 {record['reconstruction']:.2f}, KL {record['kl']:.2f} nats per "
                        f"code, gamma_z {record['gamma_z']:.4f}")
-    _finish(out, model, first, settings, time.perf_counter() - started)
+    _finish(run, model, first, settings)
     return out
 
 
@@ -113,18 +106,11 @@ def _epoch(model: TwoStageVAE, optimizer, mu, logvar, batch_size: int, gen, epoc
             "elbo": -(d2 + r2), "gamma_z": float(model.stage2.log_gamma.detach().exp()), "units": "nats per code"}
 
 
-def _start(out: Path, model: TwoStageVAE, first, settings: dict[str, Any], command: str | None) -> None:
-    ckpt.start_bundle(out, model, model.config, first.train_config, first.dataset, first.probe_images,
-                      first.probe_labels, command, extra={"stage2": settings})
-    for record in first.history():  # stage 1's log, then stage 2's
-        ckpt.append_history(out, {**record, "stage": 1})
-
-
-def _finish(out: Path, model: TwoStageVAE, first, settings: dict[str, Any], wall: float) -> None:
+def _finish(run: RunFolder, model: TwoStageVAE, first, settings: dict[str, Any]) -> None:
     """metrics.json: stage 1's test figures (its weights are unchanged) without its Fréchet
     distances (the samples now come from stage 2: ``vae-evaluate --frechet-only``), and
     stage 2's training facts."""
     metrics = {k: v for k, v in first.metrics.items() if k != "frechet_distance"}
-    metrics["stage2"] = {**settings, "wall_time_s": round(wall, 1), "gamma_z": float(model.stage2.log_gamma.detach().exp())}
-    ckpt.write_metrics(out, metrics)
-    (out / ckpt.TRAIN_STATE).unlink(missing_ok=True)
+    metrics["stage2"] = {**settings, "wall_time_s": round(run.elapsed, 1),
+                         "gamma_z": float(model.stage2.log_gamma.detach().exp())}
+    run.finish(metrics)

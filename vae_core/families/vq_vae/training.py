@@ -12,7 +12,6 @@ state ``--resume`` continues from. At the end the test split is scored into metr
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from vae_core.data import (
 )
 from vae_core.families.vq_vae.evaluation import codebook_usage, evaluate_vq
 from vae_core.families.vq_vae.model import VQVAE, VQConfig
-from vae_core.run import check_out, resolve_device
+from vae_core.run import RunFolder, resolve_device
 
 
 def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path, *, prior_epochs: int = 20,
@@ -53,9 +52,9 @@ def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path,
     """
     if prior_epochs < 0 or not prior_lr > 0:
         raise ValueError("prior_epochs must be >= 0 and prior_lr > 0")
-    out, tc = Path(out), train_config
-    state = ckpt.read_train_state(out) if resume else None
-    check_out(out, state, overwrite, resume)  # the trainer's: refuse to clobber, test-write the folder
+    tc = train_config
+    folder = RunFolder(out, overwrite=overwrite, resume=resume)  # refuses to clobber; tests the folder is writable
+    out, state = folder.out, folder.state
     device = resolve_device(tc.device)
     torch.manual_seed(tc.seed)
     source = {"download": download, "folder": tc.folder, "image_shape": model_config.image_shape}
@@ -70,23 +69,21 @@ def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path,
         probe = probe_subset(test_set, min(tc.probe_size, len(test_set)))
         dataset = {"name": tc.dataset, "image_shape": list(model_config.image_shape), "value_range": [0.0, 1.0],
                    "classes": test_set.classes, "binarized": use_binarize, "likelihood": model_config.likelihood}
-        ckpt.start_bundle(out, model, model_config, tc, dataset, probe.images, probe.labels, command,
-                          extra={"prior": settings})
+        folder.start(model, model_config, tc, dataset, probe.images, probe.labels, command, extra={"prior": settings})
         counters: dict[str, Any] = {"phase": "vq", "epoch": 0}
     else:  # the phase and epoch it stopped after; weights and moments are restored with the phase's optimizer
         counters = {"phase": state[1].get("phase", "vq"), "epoch": int(state[1].get("epoch", 0)),
                     "elapsed_s": float(state[1].get("elapsed_s", 0.0))}
-        _keep_history(out, counters)
-    started = time.perf_counter() - float(counters.get("elapsed_s", 0.0))
+        folder.resumed(counters, stage=1 if counters["phase"] == "vq" else 2)
     x_val = prepare(val_set.images, use_binarize, seed=tc.seed).to(device)
-    run = {"out": out, "gen": gen, "progress": progress, "started": started}
+    run = {"out": out, "gen": gen, "progress": progress}  # what the epochs share
     if counters["phase"] == "vq":
         optimizer = _optimizer(model, "vq", tc.lr, prior_lr)
         if state is not None:
             ckpt.restore_train_state(out, state, model, optimizer, gen)
         for epoch in range(counters["epoch"] + 1, tc.epochs + 1):
             record = _vq_epoch(model, optimizer, train_set.images.to(device), x_val, use_binarize, tc, epoch, run)
-            _save(run, model, optimizer, {"phase": "vq", "epoch": epoch}, record)
+            _save(folder, run, model, optimizer, {"phase": "vq", "epoch": epoch}, record)
         counters, state = {"phase": "prior", "epoch": 0}, None
     optimizer = _optimizer(model, "prior", tc.lr, prior_lr)
     if state is not None:
@@ -94,11 +91,10 @@ def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path,
     codes = _codes(model, prepare(train_set.images, use_binarize, seed=tc.seed)), _codes(model, x_val)
     for epoch in range(counters["epoch"] + 1, prior_epochs + 1):
         record = _prior_epoch(model, optimizer, codes, tc.batch_size, epoch, prior_epochs, run)
-        _save(run, model, optimizer, {"phase": "prior", "epoch": epoch}, record)
-    wall = time.perf_counter() - started
-    _finish(out, model, test_set.images, whole_train.images, use_binarize, frechet, tc,
-            {"epochs": tc.epochs, "prior_epochs": prior_epochs, "wall_time_s": round(wall, 1), "device": str(device)},
-            progress)
+        _save(folder, run, model, optimizer, {"phase": "prior", "epoch": epoch}, record)
+    _finish(folder, model, test_set.images, whole_train.images, use_binarize, frechet, tc,
+            {"epochs": tc.epochs, "prior_epochs": prior_epochs, "wall_time_s": round(folder.elapsed, 1),
+             "device": str(device)}, progress)
     return out
 
 
@@ -107,11 +103,6 @@ def _optimizer(model: VQVAE, phase: str, lr: float, prior_lr: float) -> torch.op
         return torch.optim.Adam(model.prior.parameters(), lr=prior_lr)
     params = [p for name, p in model.named_parameters() if not name.startswith("prior.")]
     return torch.optim.Adam(params, lr=lr)
-
-
-def _keep_history(out: Path, counters: dict[str, Any]) -> None:
-    """A run resumed in phase 1 drops phase-1 records after its epoch; in phase 2, phase-2 ones."""
-    ckpt.keep_history_through(out, counters["epoch"], stage=1 if counters["phase"] == "vq" else 2)
 
 
 def _vq_epoch(model: VQVAE, optimizer, images: torch.Tensor, x_val: torch.Tensor, use_binarize: bool,
@@ -178,12 +169,9 @@ def _prior_epoch(model: VQVAE, optimizer, codes, batch_size: int, epoch: int, ep
             "uniform_rate": model.uniform_rate, "units": "nats per image"}
 
 
-def _save(run: dict[str, Any], model: VQVAE, optimizer, counters: dict[str, Any], record: dict[str, Any]) -> None:
-    elapsed = time.perf_counter() - run["started"]
-    record["time_s"] = round(elapsed, 2)
-    ckpt.append_history(run["out"], record)
-    ckpt.write_weights(run["out"], model)
-    ckpt.save_train_state(run["out"], model, optimizer, run["gen"], {**counters, "elapsed_s": elapsed})
+def _save(folder: RunFolder, run: dict[str, Any], model: VQVAE, optimizer, counters: dict[str, Any],
+          record: dict[str, Any]) -> None:
+    folder.save_epoch(record, model, optimizer, run["gen"], counters)
     if run["progress"]:
         figures = (f"D {record['reconstruction']:.2f} nats per image, perplexity {record['perplexity']:.1f}, "
                    f"{record['codes_used']} codes used, {record['restarts']} restarts" if record["stage"] == 1 else
@@ -191,7 +179,7 @@ def _save(run: dict[str, Any], model: VQVAE, optimizer, counters: dict[str, Any]
         tqdm.write(f"{'VQ-VAE' if record['stage'] == 1 else 'prior'}, epoch {record['epoch']}: {figures}")
 
 
-def _finish(out: Path, model: VQVAE, test_images, train_images, use_binarize: bool, frechet: int, tc: TrainConfig,
+def _finish(folder: RunFolder, model: VQVAE, test_images, train_images, use_binarize: bool, frechet: int, tc: TrainConfig,
             facts: dict[str, Any], progress: bool) -> None:
     device = next(model.parameters()).device
     metrics = evaluate_vq(model, prepare(test_images, use_binarize, seed=0).to(device), progress=progress)
@@ -202,5 +190,4 @@ def _finish(out: Path, model: VQVAE, test_images, train_images, use_binarize: bo
         order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(0))
         metrics["frechet_distance"] = sample_quality.report(model, to_float(test_images), to_float(train_images[order]),
                                                             *loaded, n=frechet, seed=0)
-    ckpt.write_metrics(out, metrics)
-    (out / ckpt.TRAIN_STATE).unlink(missing_ok=True)
+    folder.finish(metrics)
