@@ -110,7 +110,7 @@ def _vq_epoch(model: VQVAE, optimizer, images: torch.Tensor, x_val: torch.Tensor
     model.train()
     gen = run["gen"]
     order = torch.randperm(len(images), generator=gen, device=images.device)
-    sums, steps, restarts = torch.zeros(3), 0, 0
+    sums, steps, restarts = torch.zeros(4), 0, 0
     codes = []
     for i in tqdm(range(0, len(order), tc.batch_size), desc=f"VQ-VAE, epoch {epoch}/{tc.epochs}",
                   disable=not run["progress"], leave=False):
@@ -125,15 +125,15 @@ def _vq_epoch(model: VQVAE, optimizer, images: torch.Tensor, x_val: torch.Tensor
         loss.backward()
         optimizer.step()
         restarts += model.quantizer.update(t["z_e"], t["indices"], gen)
-        sums += torch.stack([t[k].mean() for k in ("reconstruction", "commitment", "codebook")]).detach().cpu()
+        sums += torch.stack([*(t[k].mean() for k in ("reconstruction", "commitment", "codebook")), loss]).detach().cpu()
         codes.append(t["indices"].cpu())
         steps += 1
-    d, commitment, codebook = (sums / steps).tolist()
+    d, commitment, codebook, mean_loss = (sums / steps).tolist()
     model.eval()
     val = evaluate_vq(model, x_val, batch_size=1000)
     usage = codebook_usage(torch.cat(codes), model.config.codebook_size)
     return {"kind": "epoch", "stage": 1, "epoch": epoch, "reconstruction": d, "commitment": commitment,
-            "codebook_loss": codebook, "loss": d + model.config.commitment * commitment + (0 if model.config.ema else codebook),
+            "codebook_loss": codebook, "loss": mean_loss,  # eq. 3 as minimised (VQVAE.loss), batch mean
             "perplexity": usage["perplexity"], "codes_used": usage["used"], "restarts": restarts,
             "val_reconstruction": val["reconstruction"], "val_perplexity": val["codebook"]["perplexity"],
             "units": "nats per image"}
