@@ -72,27 +72,22 @@ def pick_bundle():
         upload_box()
         return None
     st.sidebar.caption(capabilities.describe(bundle))
-    upload_box()
     return bundle
 
 
 def navigation(bundle) -> tuple:
     """Every page in st.navigation (so any address resolves), the ones that do not apply to
-    ``bundle``'s family hidden; the visible ones linked in the sidebar, by section."""
+    ``bundle``'s family hidden. The menu sits in the top bar, by section, so that the sidebar
+    keeps the picker, the test figures and the selected image in view on a 720-px projector."""
     provides = bundle.model.provides if bundle is not None else frozenset()
     specs = pages.all_pages()
     shown = {s.path for s in specs if s.bundle_free or (bundle is not None and s.applies(provides))}
     built = {s.path: st.Page(s.path, title=s.title, icon=s.icon, default=s.default,
                              visibility="visible" if s.path in shown else "hidden") for s in specs}
-    nav = st.navigation(list(built.values()), position="hidden")
-    for section, group in pages.by_section([s for s in specs if s.path in shown]).items():
-        st.sidebar.caption(section)
-        for spec in group:
-            st.sidebar.page_link(built[spec.path])
-    if bundle is not None:
-        note = pages.missing_note(provides, model_families.families())
-        if note:
-            st.sidebar.caption(note)
+    by_section = pages.by_section(specs)
+    nav = st.navigation({section: [built[s.path] for s in group] for section, group in by_section.items()},
+                        position="top")
+    st.session_state["nav_listed"] = sorted(s.address for s in specs if s.path in shown)  # what the menu lists
     return nav, {s.address: built[s.path] for s in specs}, {s.address for s in specs if s.bundle_free}
 
 
@@ -144,6 +139,10 @@ if goto in by_address and goto != here:
 if bundle is not None:
     metrics_box(bundle)
     image_box(bundle)
+    upload_box()
+    note = pages.missing_note(bundle.model.provides, model_families.families())
+    if note:
+        st.sidebar.caption(note)
     selection.write_url(bundle.name, lesson_panel.url_params())
 if bundle is not None or here in bundle_free:
     lesson_panel.panel(here)

@@ -21,8 +21,7 @@ def require(*needs: str) -> Bundle:
     bundle = state.current()
     missing = [n for n in needs if n not in bundle.model.provides]
     if missing:
-        note = bundle.model.explorer_note or ("The reconstructions, the model card, the rate–distortion "
-                                              "plane and the comparison work for it.")
+        note = bundle.model.explorer_note or "The menu at the top lists the pages that apply to it."
         st.info(f"This view needs {' and '.join(NEEDS[n] for n in missing)}. {bundle.name} is a "
                 f"{bundle.model.title}, which has none. {note}")
         st.stop()

@@ -52,7 +52,8 @@ GAUSSIAN = frozenset({GAUSSIAN_POSTERIOR})
 SHARED = [
     _page("views/lessons.py", "Lessons", "school", TEACH, bundle_free=True),
     _page("views/own_image.py", "Your own image", "draw", TEACH),
-    _page("views/beta_gesture.py", "β as one gesture", "swipe", TEACH),
+    # A β family is a sweep of the KL weight of a Gaussian posterior (vae-sweep trains them).
+    _page("views/beta_gesture.py", "β as one gesture", "swipe", TEACH, needs=GAUSSIAN),
     _page("views/reconstructions.py", "Reconstructions", "image", IMAGES, default=True),
     _page("views/posterior.py", "Posterior spread", "blur_on", IMAGES, needs=GAUSSIAN),
     _page("views/generation.py", "Generation", "auto_awesome", IMAGES, needs=frozenset({PRIOR_SAMPLES})),
@@ -65,7 +66,7 @@ SHARED = [
     _page("views/objective.py", "β / KL vs reconstruction", "balance", OBJECTIVE,
           needs=frozenset({GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND})),
     _page("views/model_card.py", "Model card", "badge", OBJECTIVE),
-    _page("views/rate_distortion.py", "Rate–distortion plane", "show_chart", BETA),
+    _page("views/rate_distortion.py", "Rate–distortion plane", "show_chart", BETA, needs=GAUSSIAN),
     _page("views/compare.py", "Compare two bundles", "compare", BETA),
     _page("views/train.py", "Start a run", "play_circle", TRAINING, bundle_free=True),
     _page("views/run_live.py", "Watch a run", "monitoring", TRAINING, bundle_free=True),

@@ -22,10 +22,11 @@ def bundle_views() -> list[str]:
 
 
 def listed_views(at) -> set[str]:
-    """The bundle pages an AppTest's sidebar links to (its navigation), as bundle_views' paths."""
+    """The bundle pages an AppTest's navigation menu lists (app.py records them; the menu in
+    the top bar is no element AppTest can read), as bundle_views' paths."""
     from explorer.pages import all_pages
 
-    addresses = {link.proto.page or "reconstructions" for link in at.sidebar.get("page_link")}
+    addresses = set(at.session_state["nav_listed"])
     return {p.path for p in all_pages() if not p.bundle_free and p.address in addresses}
 
 

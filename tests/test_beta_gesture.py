@@ -42,7 +42,7 @@ def test_a_member_picture_draws_that_member():
 
 def test_a_bundle_without_a_family_offers_the_shipped_one():
     at = AppTest.from_file(APP, default_timeout=240)
-    at.query_params["bundle"] = "mnist-vq"
+    at.query_params["bundle"] = "mnist-conv-z16"  # a Gaussian VAE with no β siblings
     at.run()
     at.switch_page("views/beta_gesture.py").run()
     assert any("has no β family" in w.value for w in at.main.warning)

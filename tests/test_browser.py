@@ -50,6 +50,36 @@ def test_clicking_a_point_on_the_map_inspects_it(server, page):
     shot(page, "traversal_from_selection")
 
 
+def menu_links(page, section: str) -> list[str]:
+    """The page titles the top bar's menu lists under ``section`` (a dropdown, or the overflow
+    menu's entry where the bar is too narrow for it)."""
+    nav = page.get_by_test_id("stTopNav")
+    nav.get_by_text(section, exact=True).first.click()
+    links = page.get_by_test_id("stTopNavDropdownLink")
+    links.first.wait_for()
+    titles = [text.split("\n")[-1].strip() for text in links.all_inner_texts()]
+    page.keyboard.press("Escape")
+    return titles
+
+
+@pytest.mark.parametrize("bundle, listed, absent", [
+    ("mnist-conv-z16", ["Latent map", "Latent traversals", "Manifold grid", "Interpolation", "Aggregate posterior"],
+     ["Code grids"]),
+    ("mnist-vq", ["Interpolation"], ["Latent map", "Latent traversals", "Manifold grid", "Aggregate posterior"]),
+])
+def test_the_menu_lists_the_pages_of_the_open_models_family(server, page, bundle, listed, absent):
+    page.set_viewport_size({"width": 1600, "height": 720})
+    page.goto(f"{server}/?bundle={bundle}")
+    wait_until_drawn(page)
+    latent = menu_links(page, "Latent space")
+    assert latent == listed and not set(absent) & set(latent), latent
+    picker = page.get_by_test_id("stSidebar").get_by_text("Checkpoint bundle")
+    box = picker.bounding_box()
+    assert box is not None and box["y"] < 720 / 2  # the picker first, in view on a projector
+    sync_api.expect(page.get_by_test_id("stSidebar").get_by_text("Selected image", exact=False)).to_be_in_viewport()
+    shot(page, f"menu-{bundle}")
+
+
 @pytest.mark.parametrize("good", [True, False], ids=["valid zip", "zip that escapes its folder"])
 def test_uploading_a_zipped_bundle(server, page, digits_bundle, good, tmp_path):
     data = io.BytesIO()

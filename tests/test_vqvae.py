@@ -206,8 +206,7 @@ def test_every_view_draws_for_a_vq_bundle_or_says_why_it_does_not_apply(vq_bundl
     applies = {v for v, s in said.items() if s is None}
     assert applies == {"views/reconstructions.py", "views/generation.py", "views/interpolation.py",
                        "families/vq_vae/codes.py", "families/vq_vae/codebook.py", "families/vq_vae/code_edit.py",
-                       "views/model_card.py", "views/rate_distortion.py", "views/compare.py", "views/own_image.py",
-                       "views/beta_gesture.py"}, said
+                       "views/model_card.py", "views/compare.py", "views/own_image.py"}, said
     assert listed_views(at) == applies  # the navigation lists exactly the pages that apply
     assert all("grid of codebook indices" in s for s in said.values() if s)  # the family's one sentence
 

@@ -5,8 +5,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import beta_families, bundles, figures, gesture_figure, state
+from explorer import beta_families, bundles, capabilities, figures, gesture_figure, state
 from vae_core import analysis
+from vae_core.family import GAUSSIAN_POSTERIOR
 
 N_IMAGES, N_SAMPLES, N_MAP = 10, 10, 1000
 
@@ -32,8 +33,8 @@ def member_png(path: str, stamp: float, family: tuple, current: int) -> bytes:
         betas=list(betas), current=current)
 
 
-bundle = state.current()
-bundles = bundles.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
+bundle = capabilities.require(GAUSSIAN_POSTERIOR)  # a β family weighs the KL of a Gaussian posterior
+found = bundles.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
 st.title("β as one gesture")
 st.markdown(
     "Move β through a family of models trained alike except for β, and watch everything change at once: "
@@ -44,9 +45,9 @@ st.markdown(
 st.latex(r"\min_{\theta,\phi}\; D + \beta R,\qquad D = -\mathbb{E}_{q}[\log p(x\mid z)],\quad "
          r"R = \mathrm{KL}(q(z\mid x)\,\|\,p(z))")
 
-members = beta_families.family_of(bundle.path, bundles)
+members = beta_families.family_of(bundle.path, found)
 if not members:
-    groups = beta_families.families(bundles)
+    groups = beta_families.families(found)
     st.warning(f"{bundle.name} has no β family (no other bundle is trained alike with another β).")
     if groups:
         def open_family(path: str) -> None:

@@ -12,8 +12,8 @@ from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.family import GAUSSIAN_POSTERIOR
 
 bundle = state.current()
-bundles = [str(p) for p in bundles.available_bundles()] + list(st.session_state.get("uploads", []))
-others = [p for p in bundles if Path(p) != bundle.path]
+found = [str(p) for p in bundles.available_bundles()] + list(st.session_state.get("uploads", []))
+others = [p for p in found if Path(p) != bundle.path]
 
 st.title("Compare two bundles")
 st.markdown(
@@ -33,7 +33,7 @@ if not others:
 def default_other() -> str:
     """The β family member whose β is furthest from A's; else a bundle of the same data set (the
     app's default bundle first: a VQ-VAE then meets the Gaussian VAE of its data); else the first."""
-    family = [str(p) for p in beta_families.family_of(bundle.path, [Path(p) for p in bundles]) if p != bundle.path]
+    family = [str(p) for p in beta_families.family_of(bundle.path, [Path(p) for p in found]) if p != bundle.path]
     if family:
         beta = float(bundle.train_config.beta)
         return max(family, key=lambda p: abs(beta_families.beta_of(p) - beta))

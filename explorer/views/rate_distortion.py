@@ -3,7 +3,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import beta_families, beta_figures, bundles, state
+from explorer import beta_families, beta_figures, bundles, capabilities, state
+from vae_core.family import GAUSSIAN_POSTERIOR
 
 TARGETS = {
     "views/compare.py": "Compare (the clicked bundle beside the one open now)",
@@ -13,8 +14,8 @@ TARGETS = {
     "views/objective.py": "β / KL vs reconstruction",
 }
 
-bundle = state.current()
-bundles = bundles.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
+bundle = capabilities.require(GAUSSIAN_POSTERIOR)  # a β family weighs the KL of a Gaussian posterior
+found = bundles.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
 
 st.title("Rate–distortion plane of a β family")
 st.markdown(
@@ -39,7 +40,7 @@ def open_bundle(path: str, target: str) -> None:
 
 
 def show_other_families() -> None:
-    groups = beta_families.families(bundles)
+    groups = beta_families.families(found)
     if not groups:
         st.info("No β family among the available bundles. Train one with, for example, "
                 "`vae-sweep --betas 0,1,4 --out checkpoints --name mnist -- --dataset mnist`.")
@@ -54,7 +55,7 @@ def show_other_families() -> None:
 if st.session_state.get("rd_goto"):
     st.switch_page(st.session_state.pop("rd_goto"))
 
-members = beta_families.family_of(bundle.path, bundles)
+members = beta_families.family_of(bundle.path, found)
 if not members:
     st.warning(f"**{bundle.name} has no β family**: no other available bundle has the same model and "
                "training settings with a different β.")
