@@ -283,3 +283,15 @@ def test_the_installed_commands_point_at_the_command_lines():
     if installed:  # installed with pip (README's set-up does): the command runs
         proc = subprocess.run([installed, "--help"], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0 and "nats per image" in proc.stdout
+
+
+@pytest.mark.parametrize("option", ["--hidden", "--channels"])
+def test_an_empty_layer_list_is_refused_with_one_line(option, capsys):
+    """``--hidden ""`` trained a model with no hidden layer, silently (a linear VAE)."""
+    from vae_core.cli.train import build_parser
+
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["--out", "x", option, ""])
+    assert info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert option in error and "at least one integer" in error
