@@ -137,6 +137,7 @@ goto = st.session_state.pop(lesson_panel.GOTO, None)
 if goto in by_address and goto != here:
     st.switch_page(by_address[goto])
 if bundle is not None:
+    selection.say_notice(bundle.name, len(bundle.probe_labels))
     metrics_box(bundle)
     image_box(bundle)
     upload_box()

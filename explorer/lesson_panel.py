@@ -72,7 +72,7 @@ def read_url() -> None:
         st.session_state["_lesson_missing"] = wanted[0]
         return
     lesson = found[wanted[0]]
-    k = int(wanted[1]) - 1 if wanted[1].isdigit() else 0
+    k = (selection.parse_index(wanted[1]) or 1) - 1
     start(lesson, min(max(k, 0), len(lesson.steps) - 1))
 
 

@@ -23,6 +23,7 @@ name and line (LessonError) and left out; the other lessons still load.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,12 @@ FOLDER = REPO / "lessons"
 LESSONS_ENV = "VAE_EXPLORER_LESSONS"
 REQUIRED = ("title", "view", "equation", "seed", "text", "question")
 OPTIONAL = ("bundle", "image", "state", "controls")
+# A lesson is a page of text: anything larger is not one. Bounds what a file dropped in a
+# lessons folder can cost the server (the largest shipped lesson is under 8 KB).
+MAX_LESSON_BYTES = 64 * 1024
+# YAML's plain types: a lesson needs nothing else (no !!python/..., no application tags).
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{kind}" for kind in ("str", "int", "float", "bool", "null", "seq", "map")}
+_INDEX = re.compile(r"[0-9]{1,6}")  # a probe index, ASCII digits (str.isdigit takes "²", int() does not)
 
 
 class LessonError(ValueError):
@@ -69,15 +76,39 @@ def _line(node) -> int:
     return node.start_mark.line + 1
 
 
-def _keys(node) -> dict:
-    """A mapping node's keys -> (key node, value node)."""
+def _keys(node, name: str) -> dict:
+    """A mapping node's keys -> (key node, value node). Raises LessonError for a key that is
+    not a plain word (YAML allows lists and mappings as keys)."""
+    for k, _ in node.value:
+        if not isinstance(k, yaml.ScalarNode):
+            raise LessonError(name, _line(k), "a key must be a plain word (title:, view:, …)")
     return {k.value: (k, v) for k, v in node.value}
+
+
+def _plain_yaml(text: str, name: str) -> None:
+    """Refuse what a lesson never needs and a hostile file uses: anchors and aliases (an alias
+    bomb expands a few hundred bytes into gigabytes) and tags beyond YAML's own types. Raises
+    LessonError naming the line; YAML that does not scan or parse, too."""
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise LessonError(name, event.start_mark.line + 1,
+                                  "anchors and aliases (&name, *name) are not allowed in a lesson file")
+            tag = getattr(event, "tag", None)
+            if tag and tag not in ("!", "?") and tag not in _PLAIN_TAGS:
+                raise LessonError(name, event.start_mark.line + 1, f"the tag {tag} is not allowed in a lesson file")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise LessonError(name, mark.line + 1 if mark else 1, f"not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:  # the reader's (a control character): a position, not a mark
+        line = text[:getattr(exc, "position", 0)].count("\n") + 1
+        raise LessonError(name, line, f"not valid YAML: {str(exc).splitlines()[0]}") from None
 
 
 def _check_step(name: str, node, views: set[str] | None) -> None:
     if not isinstance(node, yaml.MappingNode):
         raise LessonError(name, _line(node), "each step must be a mapping of fields (title:, view:, text:, …)")
-    keys = _keys(node)
+    keys = _keys(node, name)
     for key, (knode, _) in keys.items():
         if key not in REQUIRED + OPTIONAL:
             raise LessonError(name, _line(knode), f"unknown field {key!r}; a step has {', '.join(REQUIRED + OPTIONAL)}")
@@ -90,21 +121,20 @@ def _check_step(name: str, node, views: set[str] | None) -> None:
     for key, kind in (("state", yaml.MappingNode), ("controls", yaml.SequenceNode)):
         if key in keys and not isinstance(keys[key][1], kind):
             raise LessonError(name, _line(keys[key][1]), f"{key} must be a {'mapping' if kind is yaml.MappingNode else 'list'}")
-    if "image" in keys and not str(keys["image"][1].value).isdigit():
+    if "image" in keys and not _INDEX.fullmatch(str(keys["image"][1].value)):
         raise LessonError(name, _line(keys["image"][1]), "image must be a probe index, a whole number ≥ 0")
 
 
 def parse(text: str, name: str, views: set[str] | None = None) -> Lesson:
     """The lesson in ``text`` (the YAML above); ``name`` is the file's, for messages; ``views``
     the known view addresses (None: not checked). Raises LessonError."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise LessonError(name, mark.line + 1 if mark else 1, f"not valid YAML: {exc.problem}") from None
+    if len(text.encode("utf-8", errors="replace")) > MAX_LESSON_BYTES:
+        raise LessonError(name, 1, f"the file is over {MAX_LESSON_BYTES // 1024} KB, which no lesson needs")
+    _plain_yaml(text, name)
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
     if not isinstance(root, yaml.MappingNode):
         raise LessonError(name, _line(root) if root else 1, "a lesson is a mapping with title:, summary: and steps:")
-    keys = _keys(root)
+    keys = _keys(root, name)
     for key in ("title", "steps"):
         if key not in keys:
             raise LessonError(name, _line(root), f"the lesson lacks {key}:")
@@ -132,7 +162,13 @@ def load_all(views: set[str] | None = None, roots: list[Path] | None = None) -> 
     lessons, problems = [], []
     for path in sorted(p for root in roots or folders() if root.is_dir() for p in root.glob("*.yaml")):
         try:
+            if path.stat().st_size > MAX_LESSON_BYTES:  # not read: a dropped file bounds nothing itself
+                raise LessonError(path.name, 1, f"the file is over {MAX_LESSON_BYTES // 1024} KB, which no lesson needs")
             lessons.append(parse(path.read_text(encoding="utf-8"), path.name, views))
-        except (LessonError, UnicodeDecodeError, OSError) as exc:
-            problems.append(str(exc) if isinstance(exc, LessonError) else f"{path.name}, line 1: cannot be read ({exc})")
+        except LessonError as exc:
+            problems.append(str(exc))
+        except (UnicodeDecodeError, OSError) as exc:
+            problems.append(f"{path.name}, line 1: cannot be read ({exc})")
+        except Exception as exc:  # noqa: BLE001  any other failure of one file is that file's problem, not every page's
+            problems.append(f"{path.name}, line 1: cannot be used as a lesson ({type(exc).__name__}: {exc})")
     return lessons, problems

@@ -10,12 +10,21 @@ widget is not drawn.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import streamlit as st
 
 FIRST, SECOND = "i", "j"
 _DEFAULTS = {FIRST: 0, SECOND: 1}
+NOTICE = "_link_notice"  # what a link asked for and could not have, said once above the page
+_INDEX = re.compile(r"[0-9]{1,6}")
+
+
+def parse_index(text: str | None) -> int | None:
+    """A number from a link: ASCII digits, at most six (``str.isdigit`` takes "²", which
+    ``int`` refuses, and 5,000 digits cost ``int`` time); None for anything else."""
+    return int(text) if text is not None and _INDEX.fullmatch(text) else None
 
 
 def read_url(bundles: list[Path]) -> None:
@@ -29,10 +38,16 @@ def read_url(bundles: list[Path]) -> None:
     match = [p for p in bundles if p.name == name]
     if match:
         ss["bundle_path"] = str(match[0])
+    elif name is not None:
+        ss.setdefault(NOTICE, []).append(f"the bundle {name[:80]!r}, which this server does not have")
     for key in _DEFAULTS:
-        value = params.get(key, "")
-        if value.isdigit():
-            ss[key] = int(value)
+        value = params.get(key)
+        index = parse_index(value)
+        if index is not None:
+            ss[key] = index
+            ss[f"_asked_{key}"] = index
+        elif value is not None:
+            ss.setdefault(NOTICE, []).append(f"image {key}={value[:20]!r}, which is not a probe index (a whole number)")
 
 
 def write_url(bundle_name: str, extra: dict[str, str] | None = None) -> None:
@@ -41,6 +56,20 @@ def write_url(bundle_name: str, extra: dict[str, str] | None = None) -> None:
     wanted = {"bundle": bundle_name, **{k: str(get(k)) for k in _DEFAULTS}, **(extra or {})}
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
+
+
+def say_notice(bundle_name: str, n: int) -> None:
+    """Say once, above the page, what a link asked for that it did not get, and what opened
+    instead: a bundle not here, an image index out of range or not a number."""
+    ss = st.session_state
+    for key in _DEFAULTS:
+        asked = ss.pop(f"_asked_{key}", None)
+        if asked is not None and asked >= n:
+            ss.setdefault(NOTICE, []).append(f"probe image {key}={asked}, where {bundle_name} has {n} (0 to {n - 1})")
+    notices = ss.pop(NOTICE, None)
+    if notices:
+        st.warning(f"This link asked for {'; and '.join(notices)}. Opened {bundle_name}, image {get(FIRST, n)}.",
+                   icon=":material/link_off:")
 
 
 def get(key: str, n: int | None = None) -> int:

@@ -275,3 +275,23 @@ def test_the_navigation_lists_the_pages_of_the_open_models_family():
     assert gaussian_only and not listed & gaussian_only, listed & gaussian_only
     assert {"families/vq_vae/codes.py", "views/interpolation.py", "views/generation.py"} <= listed
     assert "Latent map" in at.sidebar.caption[-1].value
+
+
+@pytest.mark.parametrize("query, said", [
+    ({"bundle": "no-such-bundle", "i": "3"}, "asked for the bundle 'no-such-bundle'"),
+    ({"i": "²"}, "is not a probe index"),
+    ({"i": "9" * 5000}, "is not a probe index"),
+    ({"bundle": "mnist-conv-z16", "i": "99999"}, "asked for probe image i=99999, where mnist-conv-z16 has"),
+    ({"bundle": "gone", "i": "²"}, "the bundle 'gone', which this server does not have; and image i='²'"),
+    ({"lesson": "04-beta-collapse", "step": "²"}, None),
+])
+def test_a_link_that_asks_for_what_is_not_there_opens_and_says_so(query, said):
+    """Links are strangers' input: ``str.isdigit`` took "²", which ``int`` refused (the page
+    died); a missing bundle or index was replaced by another with no word (issue 23)."""
+    at = open_app(query=query)  # asserts no exception
+    warnings = [w.value for w in at.main.warning]
+    if said is None:
+        assert at.session_state["lesson_step"] == 0  # step "²" is step 1
+    else:
+        assert any(said in w and "Opened" in w for w in warnings), warnings
+        assert at.session_state["bundle_path"].endswith("mnist-conv-z16")

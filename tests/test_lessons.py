@@ -45,6 +45,36 @@ def test_one_bad_file_leaves_the_others_loading(tmp_path):
     assert [lesson.id for lesson in found] == ["a"] and len(problems) == 1 and problems[0].startswith("b.yaml, line ")
 
 
+# Files that escaped lessons.py as TypeError, ConstructorError, ReaderError and ValueError and broke
+# every page (issue 23), and a 616-byte alias bomb that grew the server to 5.5 GB.
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+HOSTILE = {
+    "complex key": GOOD.replace("    question: Why?", "    question: Why?\n    ? [a, b]\n    : c"),
+    "python tag": GOOD.replace("text: Look.", "text: !!python/object:os.system ls"),
+    "control character": GOOD.replace("text: Look.", "text: Lo\x07ok."),
+    "superscript digit": GOOD.replace("    question: Why?", "    question: Why?\n    image: \"²\""),
+    "alias bomb": GOOD.replace("summary: one line", BOMB + "summary: *i", 1),  # do not run it on the old code
+    "anchor": GOOD.replace("text: Look.", "text: &t Look.\n    seed2: *t"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE, ids=list(HOSTILE))
+def test_a_hostile_lesson_file_is_one_problem_and_the_others_load(tmp_path, name):
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "hostile.yaml").write_text(HOSTILE[name], encoding="utf-8")
+    found, problems = lessons.load_all({"objective"}, [tmp_path])
+    assert [lesson.id for lesson in found] == ["a"]
+    assert len(problems) == 1 and problems[0].startswith("hostile.yaml, line "), problems
+    assert "cannot be used" not in problems[0]  # a sentence about the file, not the safety net's exception
+
+
+def test_a_lesson_file_over_the_size_limit_is_refused_unread(tmp_path):
+    (tmp_path / "big.yaml").write_text(GOOD + "#" * (lessons.MAX_LESSON_BYTES + 1))
+    found, problems = lessons.load_all({"objective"}, [tmp_path])
+    assert not found and "over" in problems[0] and problems[0].startswith("big.yaml")
+
+
 def open_lesson(lesson: str, step: int, teacher: bool = False) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=240)
     at.query_params["lesson"] = lesson
