@@ -96,8 +96,9 @@ class LatentModel(nn.Module, abc.ABC):
         """metrics.json's held-out figures of images ``x`` (N, C, H, W) float in [0, 1], already
         binarized where the model trained on binarized data: at least ``elbo``,
         ``reconstruction`` and ``kl`` in nats per image averaged over the N images, and
-        ``n_images``. ``k``: importance samples of L_k for families that provide it."""
-        raise NotImplementedError(f"{self.title} does not say how to score held-out images")
+        ``n_images``. ``k``: importance samples of L_k for families that provide it. A family
+        without it cannot be re-scored (TypeError, as ``sample`` for one without a prior)."""
+        raise TypeError(f"{self.title} does not score held-out images (it defines no evaluate_metrics)")
 
     def named_samplers(self) -> dict[str, Any]:
         """The latent samplers whose images are scored for sample quality, by the key
