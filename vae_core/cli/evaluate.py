@@ -16,8 +16,7 @@ from vae_core import sample_quality
 from vae_core.checkpoint import BundleError, load_bundle, write_metrics
 from vae_core.data import DatasetError, DatasetNotFoundError, binarization_note, load_dataset, prepare, to_float
 from vae_core.families.gaussian.evaluation import TRAINING_FACTS
-from vae_core.family import evaluate
-from vae_core.family import PRIOR_SAMPLES
+from vae_core.family import PRIOR_SAMPLES, evaluate
 from vae_core.run import resolve_device
 
 

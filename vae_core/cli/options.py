@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import shlex
 import signal
+import sys
 import threading
+from typing import Callable
 
+from vae_core.checkpoint import BundleError
+from vae_core.data import DatasetNotFoundError
 from vae_core.run import flush_denormals
+
+# What a training run raises for its user (a bad option value, a missing data set, a folder in
+# use, a diverging loss, an unreadable bundle, a full disk): one line each, never a traceback.
+TRAINING_ERRORS = (ValueError, BundleError, DatasetNotFoundError, FileExistsError, FloatingPointError, OSError)
 
 
 def ints(text: str) -> tuple[int, ...]:
@@ -60,3 +68,27 @@ def start_process() -> None:
     flush_denormals()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, stop_on_sigterm)
+
+
+def begin(build_parser: Callable[[], argparse.ArgumentParser], argv: list[str] | None):
+    """A training command's first steps: the process set-up (start_process) before anything
+    starts a thread, then its options. Returns (parser, parsed options, argv)."""
+    argv = sys.argv[1:] if argv is None else argv
+    start_process()
+    parser = build_parser()
+    return parser, parser.parse_args(argv), argv
+
+
+def run_training(call: Callable[[], None], out: str, kept: str) -> int:
+    """Run a training command's ``call`` and return its exit status: 0 when it finished; 1 with
+    one line for an error of TRAINING_ERRORS; 130 for Ctrl-C or SIGTERM (the explorer's Stop),
+    saying what ``out`` keeps (``kept``, e.g. "its last epoch") and that --resume continues."""
+    try:
+        call()
+    except TRAINING_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"stopped; {out} keeps {kept}, and --resume continues the run", file=sys.stderr)
+        return 130
+    return 0

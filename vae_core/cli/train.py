@@ -10,9 +10,9 @@ from pathlib import Path
 
 from vae_core import checkpoint as ckpt
 from vae_core import runs
-from vae_core.cli.options import bf16, ints, recorded_command, start_process
+from vae_core.cli.options import begin, bf16, ints, recorded_command, run_training
 from vae_core.config import ACTIVATIONS, ARCHITECTURES, LIKELIHOODS, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
-from vae_core.data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError
+from vae_core.data import DATASETS, IMAGE_SHAPES
 from vae_core.families.gaussian.training import train
 
 # Config field -> argparse dest of its option; every field but image_shape (which the data set
@@ -136,10 +136,7 @@ def config_to_args(model: ModelConfig, train_cfg: TrainConfig) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    start_process()  # first: denormals flushed before torch's threads start, SIGTERM as Ctrl-C
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, args, argv = begin(build_parser, argv)  # denormals flushed, SIGTERM as Ctrl-C, then the options
     try:
         model_cfg, train_cfg = configs_from_args(args, image_shape_of(args))
     except ConfigError as exc:
@@ -147,24 +144,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.log_every < 1:
         parser.error("--log-every must be >= 1")
     command = recorded_command("vae-train", argv)
-    try:
+
+    def run() -> None:
+        model, trainer, recorded = model_cfg, train_cfg, command
         if args.resume and (Path(args.out) / ckpt.TRAIN_STATE).exists():
             # The run goes on as it was started, whatever else this command line says.
-            model_cfg, train_cfg, command = ckpt.read_configs(args.out)
+            model, trainer, recorded = ckpt.read_configs(args.out)
         rank0 = int(os.environ.get("RANK", "0")) == 0  # under torchrun, rank 0 registers and reports
-        with _registered(Path(args.out), command, rank0):
-            out = train(model_cfg, train_cfg, args.out, data_dir=args.data_dir, download=not args.no_download,
-                        command=command, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet,
+        with _registered(Path(args.out), recorded, rank0):
+            out = train(model, trainer, args.out, data_dir=args.data_dir, download=not args.no_download,
+                        command=recorded, overwrite=args.overwrite, log_every=args.log_every, progress=not args.quiet,
                         resume=args.resume)
             if rank0:  # inside: the run is recorded as finished once its summary is out
-                _summary(out, model_cfg, train_cfg)
-    except (ValueError, DatasetNotFoundError, FileExistsError, FloatingPointError, ckpt.BundleError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"stopped; {args.out} keeps its best epoch so far, and --resume continues the run", file=sys.stderr)
-        return 130
-    return 0
+                _summary(out, model, trainer)
+
+    return run_training(run, args.out, "its best epoch so far")
 
 
 def _summary(out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vae_core import checkpoint as ckpt
-from vae_core.cli.options import recorded_command, start_process
-from vae_core.data import DatasetNotFoundError
+from vae_core.cli.options import recorded_command, run_training, start_process
 from vae_core.families.two_stage.training import train_second_stage
 
 
@@ -31,21 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true", help="continue the unfinished run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
-    try:
+    def run() -> None:
         out = train_second_stage(args.stage1, args.out, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                  lr_halve_every=args.lr_halve_every, width=args.width, depth=args.depth,
                                  seed=args.seed, data_dir=args.data_dir, download=not args.no_download,
                                  overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
                                  command=recorded_command("vae-train-stage2", argv))
-    except (ValueError, ckpt.BundleError, DatasetNotFoundError, FileExistsError, FloatingPointError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"stopped; {args.out} keeps its last epoch, and --resume continues the run", file=sys.stderr)
-        return 130
-    print(f"wrote {out}: stage 1 and stage 2; score its samples with "
-          f"vae-evaluate {out} --frechet-only")
-    return 0
+        print(f"wrote {out}: stage 1 and stage 2; score its samples with vae-evaluate {out} --frechet-only")
+
+    return run_training(run, args.out, "its last epoch")
 
 
 if __name__ == "__main__":

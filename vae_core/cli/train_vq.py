@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from vae_core import checkpoint as ckpt
-from vae_core.cli.options import ints, recorded_command, start_process
+from vae_core.cli.options import begin, ints, recorded_command, run_training
 from vae_core.config import ConfigError, TrainConfig
-from vae_core.data import DATASETS, IMAGE_SHAPES, DatasetNotFoundError
+from vae_core.data import DATASETS, IMAGE_SHAPES
 from vae_core.families.vq_vae.model import VQConfig
 from vae_core.families.vq_vae.training import train_vq
 
@@ -49,10 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    start_process()  # first: denormals flushed before torch's threads start, SIGTERM as Ctrl-C
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, args, argv = begin(build_parser, argv)  # denormals flushed, SIGTERM as Ctrl-C, then the options
     try:
         model_cfg = VQConfig(image_shape=IMAGE_SHAPES[args.dataset], channels=args.channels,
                              residual_blocks=args.residual_blocks, embedding_dim=args.embedding_dim,
@@ -64,22 +61,17 @@ def main(argv: list[str] | None = None) -> int:
                                 probe_size=args.probe_size, seed=args.seed, device=args.device)
     except ConfigError as exc:
         parser.error(str(exc))  # one line naming the option, status 2, as vae-train does
-    try:
+    def run() -> None:
         out = train_vq(model_cfg, train_cfg, args.out, prior_epochs=args.prior_epochs, prior_lr=args.prior_lr,
                        frechet=args.frechet, data_dir=args.data_dir, download=not args.no_download,
                        overwrite=args.overwrite, resume=args.resume, progress=not args.quiet,
                        command=recorded_command("vae-train-vq", argv))
-    except (ValueError, ckpt.BundleError, DatasetNotFoundError, FileExistsError, FloatingPointError,
-            OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"stopped; {args.out} keeps its last epoch, and --resume continues the run", file=sys.stderr)
-        return 130
-    m = ckpt.read_metrics(out)
-    print(f"wrote {out}: test D {m['reconstruction']:.2f}, prior NLL {m['kl']:.2f} (uniform {m['uniform_rate']:.2f}), "
-          f"ELBO {m['elbo']:.2f} nats per image; {m['codebook']['used']} of {m['codebook']['codebook_size']} codes used")
-    return 0
+        m = ckpt.read_metrics(out)
+        print(f"wrote {out}: test D {m['reconstruction']:.2f}, prior NLL {m['kl']:.2f} (uniform "
+              f"{m['uniform_rate']:.2f}), ELBO {m['elbo']:.2f} nats per image; {m['codebook']['used']} of "
+              f"{m['codebook']['codebook_size']} codes used")
+
+    return run_training(run, args.out, "its last epoch")
 
 
 if __name__ == "__main__":
