@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -91,3 +92,100 @@ def test_mutated_bundles_load_or_raise_bundle_error(digits_bundle):
     print(f"fuzz: {outcomes}, peak RSS grew by {grown_mb:.0f} MB")
     assert outcomes["refused"] > 1000 and outcomes["loaded"] > 0, outcomes
     assert grown_mb < 500
+
+
+METRIC_KEYS = ["elbo", "reconstruction", "kl", "n_images", "split", "kl_per_dim", "log_likelihood",
+               "log_likelihood.estimate", "codebook", "codebook.counts", "frechet_distance", "stage2.stage1_command",
+               "epochs", "wall_time_s", "active_units"]
+NESTED = st.recursive(st.none() | st.integers() | st.text(max_size=3),
+                      lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=2), inner, max_size=2),
+                      max_leaves=8)
+DEEP = st.integers(1, 3000).map(lambda n: ("deep", n))  # written into the JSON text as n nested lists
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")  # zipfile's, for the folder entries drawn twice
+def test_hostile_metrics_labels_and_zips_load_or_raise_bundle_error(digits_bundle):
+    """metrics.json values of any type and depth, probe labels of any value, zip entries with
+    any flags, compression method and folder entries (issue 23): BundleError or a bundle whose
+    metrics views can format."""
+    import io
+    import zipfile
+
+    import torch
+    from safetensors.torch import load as st_load
+    from safetensors.torch import save as st_save
+
+    from vae_core import extract_zipped_bundle
+
+    original = {name: (digits_bundle / name).read_bytes() for name in FILES}
+    work = Path(tempfile.mkdtemp(prefix="fuzz-"))
+    outcomes = {"loaded": 0, "refused": 0}
+
+    def attempt(files: dict[str, bytes]) -> None:
+        for name, data in files.items():
+            (work / name).write_bytes(data)
+        try:
+            bundle = load_bundle(work)
+        except BundleError as exc:
+            assert str(exc).startswith(str(work)), exc
+            outcomes["refused"] += 1
+            return
+        outcomes["loaded"] += 1
+        m = bundle.metrics
+        f"{m['elbo']:.2f} {m['reconstruction']:.2f} {m['kl']:.2f}"  # what the sidebar and model card format
+        assert all(0 <= int(y) < len(bundle.classes) for y in bundle.probe_labels)
+
+    @settings(max_examples=300, deadline=3000, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(st.sampled_from(METRIC_KEYS), st.one_of(HOSTILE, NESTED, DEEP))
+    def metrics_value(key, value):
+        metrics = json.loads(original["metrics.json"])
+        head, _, tail = key.partition(".")
+        deep = value[1] if isinstance(value, tuple) else 0
+        value = "DEEP" if deep else value
+        if tail:
+            metrics[head] = metrics.get(head) if isinstance(metrics.get(head), dict) else {}
+            metrics[head][tail] = value
+        else:
+            metrics[head] = value
+        text = json.dumps(metrics).replace('"DEEP"', "[" * deep + "]" * deep)
+        attempt({**original, "metrics.json": text.encode()})
+
+    @settings(max_examples=100, deadline=3000, derandomize=True, database=None)
+    @given(st.lists(st.integers(-2**63, 2**63 - 1), min_size=1, max_size=4), st.integers(0, 199))
+    def probe_labels(values, at):
+        tensors = st_load(original["probe.safetensors"])
+        labels = tensors["labels"].clone()
+        labels[at:at + len(values)] = torch.tensor(values[:len(labels) - at])
+        attempt({**original, "probe.safetensors": st_save({"images": tensors["images"], "labels": labels})})
+
+    @settings(max_examples=150, deadline=5000, derandomize=True, database=None)
+    @given(st.integers(0, 0xFFFF), st.sampled_from([0, 1, 8, 12, 14, 99, 0xFFFF]),
+           st.lists(st.text("ab/.", min_size=1, max_size=6), max_size=40))
+    def zip_structure(flags, method, folders):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
+            for name in folders:
+                zf.writestr(zipfile.ZipInfo(name.rstrip("/") + "/"), b"")
+            for name in ("config.json", "model.safetensors", "probe.safetensors"):
+                info = zipfile.ZipInfo(name)
+                zf.writestr(info, original[name])
+        data = bytearray(buffer.getvalue())
+        i = data.find(b"PK\x01\x02")  # the first file's central header: its flags and method
+        data[i + 8:i + 12] = flags.to_bytes(2, "little") + method.to_bytes(2, "little")
+        out = work / "unzipped"
+        shutil.rmtree(out, ignore_errors=True)
+        try:
+            load_bundle(extract_zipped_bundle(io.BytesIO(bytes(data)), out))
+            outcomes["loaded"] += 1
+        except BundleError:
+            outcomes["refused"] += 1
+
+    try:
+        metrics_value()
+        probe_labels()
+        zip_structure()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"fuzz: {outcomes}")
+    assert outcomes["refused"] > 200 and outcomes["loaded"] > 20, outcomes

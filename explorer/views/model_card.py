@@ -47,7 +47,7 @@ elif metrics:
     c[3].metric(f"L_{ll['k']} (nats/image)" if ll else "L_k", f"{ll['estimate']:.2f}" if ll else "—")
     units = metrics.get("active_units")  # a Gaussian posterior's; other families have none
     c[4].metric("active units", f"{units} of {metrics.get('latent_dim', '?')}" if units is not None else "—")
-    st.caption(f"{metrics.get('split', 'test')} set, {metrics.get('n_images', '?'):,} images; binarization: "
+    st.caption(f"{metrics.get('split', 'test')} set, {format(metrics['n_images'], ',') if 'n_images' in metrics else '?'} images; binarization: "
                f"{metrics.get('binarization', 'none')}. Trained {metrics.get('epochs', '?')} epochs "
                f"(best held-out epoch {metrics.get('best_epoch', '?')}) in "
                f"{metrics.get('wall_time_s', 0) / 60:.0f} min on {metrics.get('device', '?')}.")

@@ -38,6 +38,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
+from vae_core.checkpoint.schema import MAX_JSON_DEPTH, classes_problem, depth, metrics_problem
 from vae_core.config import ConfigError, TrainConfig
 from vae_core.family import config_from_dict
 from vae_core.version import __version__
@@ -52,6 +53,7 @@ REQUIRED = (CONFIG, WEIGHTS, PROBE)
 MAX_FILE_BYTES = 256 * 2**20  # no shipped or sensible bundle file comes near this
 MAX_UNZIPPED_BYTES = 512 * 2**20  # a bundle's files in all
 MAX_ZIP_ENTRIES = 16
+MAX_PROBE_IMAGES = 10_000  # the shipped bundles hold at most 4,000; 250,000 took 178 s and 2.5 GB to open
 
 
 class BundleError(Exception):
@@ -129,75 +131,31 @@ def write_metrics(folder: Path, metrics: dict[str, Any]) -> None:
     atomic_write(folder / METRICS, _json_bytes(metrics))
 
 
-def append_history(folder: Path, record: dict[str, Any]) -> None:
-    """Append one line; a reader skips a half-written last line (see read_history)."""
-    path = folder / HISTORY
-    # A writer killed mid-line leaves no newline; start a fresh line so this record survives.
-    lead = "\n" if path.is_file() and path.stat().st_size and _last_byte(path) != b"\n" else ""
-    with open(path, "a") as f:
-        f.write(lead + json.dumps(record, allow_nan=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def keep_history_through(folder: Path, epoch: int, *, stage: int | None = None) -> None:
-    """Drop the records of epochs after ``epoch`` (a run killed mid-epoch and resumed from
-    the last complete one logs that epoch again), keeping the other lines as they are; with
-    ``stage``, only that stage's records are dropped (a two-stage bundle keeps stage 1's log)."""
-    path = folder / HISTORY
-    if not path.is_file():
-        return
-    kept = []
-    for line in path.read_text(errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the half-written line of a killed run
-        other_stage = stage is not None and isinstance(record, dict) and record.get("stage") != stage
-        if other_stage or (isinstance(record, dict) and isinstance(record.get("epoch"), int) and record["epoch"] <= epoch):
-            kept.append(line + "\n")
-    atomic_write(path, "".join(kept).encode())
-
-
-def _last_byte(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1)
-
-
 # ---------------------------------------------------------------- reading
-
-def read_history(folder: str | os.PathLike) -> list[dict[str, Any]]:
-    """Records of ``history.jsonl``; [] when absent. Unparseable lines (a last line still
-    being written) are skipped rather than raised: the log is advisory, the weights are not."""
-    path = Path(folder) / HISTORY
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
-
 
 def _read_bytes(path: Path) -> bytes:
     if not path.is_file():
         raise BundleError(path, "file is missing")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise BundleError(path, f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit")
-    return path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise BundleError(path, f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit")
+        return path.read_bytes()
+    except OSError as exc:  # unreadable, or removed while we looked
+        raise BundleError(path, f"cannot be read ({exc.strerror or exc})") from None
 
 
 def _read_json(path: Path) -> Any:
+    too_deep = BundleError(path, f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
     try:
-        return json.loads(_read_bytes(path))
+        value = json.loads(_read_bytes(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(path, f"not valid JSON ({exc})") from None
+    except RecursionError:  # ~1,000 levels: the parser itself gives up
+        raise too_deep from None
+    if depth(value) > MAX_JSON_DEPTH:
+        raise too_deep
+    return value
 
 
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -223,6 +181,8 @@ def read_config(folder: str | os.PathLike) -> dict[str, Any]:
             raise BundleError(path, f"missing or malformed {key!r} section")
     if not isinstance(config.get("family", ""), str):
         raise BundleError(path, f"\"family\" must be a string, got {config['family']!r}")
+    if problem := classes_problem(config["dataset"]):
+        raise BundleError(path, problem)
     return config
 
 
@@ -240,13 +200,14 @@ def read_configs(folder: str | os.PathLike) -> tuple[Any, TrainConfig, str | Non
 
 def read_metrics(folder: str | os.PathLike) -> dict[str, Any] | None:
     """metrics.json (the test-set figures, nats per image) as a dict; None when there is none
-    yet. Raises BundleError when it is not a readable JSON object."""
+    yet. Raises BundleError when it is not a readable JSON object whose figures have the types
+    vae_core.checkpoint.schema gives (the ELBO, D and R always)."""
     path = Path(folder) / METRICS
     if not path.exists():
         return None
     metrics = _read_json(path)
-    if not isinstance(metrics, dict):
-        raise BundleError(path, "expected a JSON object")
+    if problem := metrics_problem(metrics):
+        raise BundleError(path, problem)
     return metrics
 
 

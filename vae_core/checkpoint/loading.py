@@ -10,17 +10,18 @@ import torch
 
 from vae_core.checkpoint.files import (
     CONFIG,
+    MAX_PROBE_IMAGES,
     MAX_UNZIPPED_BYTES,
     METRICS,
     PROBE,
     WEIGHTS,
     BundleError,
-    read_config,
     _read_tensors,
+    read_config,
     read_configs,
-    read_history,
     read_metrics,
 )
+from vae_core.checkpoint.history import read_history
 from vae_core.config import TrainConfig
 from vae_core.family import DEFAULT_FAMILY, LatentModel, family_class
 
@@ -87,7 +88,7 @@ def _check_weights(path: Path, model: LatentModel, weights: dict[str, torch.Tens
     return {k: v.float() for k, v in weights.items()}
 
 
-def _check_probe(path: Path, probe: dict[str, torch.Tensor], image_shape: tuple[int, ...]):
+def _check_probe(path: Path, probe: dict[str, torch.Tensor], image_shape: tuple[int, ...], classes: list[str]):
     images, labels = probe.get("images"), probe.get("labels")
     if images is None or labels is None:
         raise BundleError(path, "expected tensors 'images' and 'labels'")
@@ -99,6 +100,14 @@ def _check_probe(path: Path, probe: dict[str, torch.Tensor], image_shape: tuple[
     if labels.dim() != 1 or labels.shape[0] != images.shape[0] or labels.dtype != torch.int64:
         raise BundleError(path, f"'labels' must be int64 ({images.shape[0]},), got {labels.dtype} "
                                 f"{tuple(labels.shape)}")
+    if images.shape[0] > MAX_PROBE_IMAGES:
+        raise BundleError(path, f"holds {images.shape[0]} images; the explorer opens at most {MAX_PROBE_IMAGES}")
+    # Views index the class list and count labels with them: each must name a class.
+    n_classes = len(classes) or MAX_PROBE_IMAGES
+    bad = labels[(labels < 0) | (labels >= n_classes)]
+    if len(bad):
+        raise BundleError(path, f"label {int(bad[0])} is outside the {len(classes)} classes config.json names"
+                          if classes else f"label {int(bad[0])} is negative or over {n_classes}")
     return images, labels
 
 
@@ -106,10 +115,13 @@ def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     """Rebuild a model and its probe set from a bundle folder, validating everything.
 
     Raises:
-        BundleError: a missing file, a file over MAX_FILE_BYTES or files over
-            MAX_UNZIPPED_BYTES in all, unreadable JSON or safetensors, an unknown format
-            version or model family, an invalid config, or weights whose names, shapes, dtypes or values do
-            not fit the config. The message names the file and the problem.
+        BundleError: a missing or unreadable file, a file over MAX_FILE_BYTES or files over
+            MAX_UNZIPPED_BYTES in all, unreadable JSON or safetensors, JSON nested deeper than
+            MAX_JSON_DEPTH, an unknown format version or model family, an invalid config,
+            metrics.json of the wrong types (vae_core.checkpoint.schema), weights whose names,
+            shapes, dtypes or values do not fit the config, a probe set over MAX_PROBE_IMAGES or
+            with a label outside the class list. The message names the file and the problem;
+            nothing else is raised for any content of the folder.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -126,7 +138,8 @@ def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     weights = _check_weights(folder / WEIGHTS, skeleton, _read_tensors(folder / WEIGHTS))
     model = model_class(model_config)  # as large as the weights file that matched it, which is capped
     model.load_state_dict(weights)
-    images, labels = _check_probe(folder / PROBE, _read_tensors(folder / PROBE), model_config.image_shape)
+    images, labels = _check_probe(folder / PROBE, _read_tensors(folder / PROBE), model_config.image_shape,
+                                  list(config["dataset"].get("classes") or []))
     return Bundle(path=folder, model=model.to(device).eval(), model_config=model_config,
                   train_config=train_config, dataset=config["dataset"], probe_images=images,
                   probe_labels=labels, metrics=read_metrics(folder), command=config.get("command"),

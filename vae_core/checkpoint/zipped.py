@@ -2,6 +2,7 @@
 that leaves the folder, sizes capped while writing (zip bombs)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import zipfile
 import zlib
@@ -28,12 +29,15 @@ def extract_zipped_bundle(archive: str | os.PathLike | Any, dest: str | os.PathL
     :func:`load_bundle`, which validates the contents.
 
     Raises:
-        BundleError: not a zip file, unexpected, nested or duplicate entries, a file over
+        BundleError: not a zip file, a list of entries over MAX_DIRECTORY_BYTES, an encrypted
+            entry or one of a compression method zipfile cannot read, unexpected, nested or
+            duplicate entries, a file over
             ``MAX_FILE_BYTES`` or in all over ``MAX_UNZIPPED_BYTES``, or a required file missing.
     """
     dest = Path(dest)
     name = getattr(archive, "name", None) or str(archive)
     try:
+        _check_directory_size(name, archive)
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise BundleError(name, f"not a readable zip file ({exc})") from None
@@ -45,10 +49,39 @@ def extract_zipped_bundle(archive: str | os.PathLike | Any, dest: str | os.PathL
     return dest
 
 
+MAX_DIRECTORY_BYTES = 64 * 1024  # a zip's list of entries; 16 entries with sane names need ~2 KB
+_END_RECORD = b"PK\x05\x06"  # the zip's end-of-central-directory record (APPNOTE 4.3.16)
+
+
+def _check_directory_size(name: str, archive: Any) -> None:
+    """Refuse a zip whose list of entries is over MAX_DIRECTORY_BYTES before zipfile parses it:
+    zipfile reads the whole list into objects first (1.1 million directory entries: 8 s, 1.3 GB)."""
+    with contextlib.nullcontext(archive) if hasattr(archive, "read") else open(archive, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - 22 - 65535))  # the record, then a comment of at most 64 KB
+        tail = f.read()
+        f.seek(0)
+    at = tail.rfind(_END_RECORD)
+    if at < 0 or len(tail) < at + 22:
+        return  # not a zip: zipfile says so in its own words
+    entries, directory_bytes = int.from_bytes(tail[at + 10:at + 12], "little"), int.from_bytes(tail[at + 12:at + 16], "little")
+    if entries > 2 * MAX_ZIP_ENTRIES or directory_bytes > MAX_DIRECTORY_BYTES:  # 0xFFFF.. (zip64) too
+        raise BundleError(name, f"lists {entries} entries in {directory_bytes} bytes; a bundle has at most "
+                                f"{len(BUNDLE_FILES)} files")
+
+
 def _bundle_members(name: str, infos: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, str]]:
+    if len(infos) > 2 * MAX_ZIP_ENTRIES:  # files and folder entries
+        raise BundleError(name, f"{len(infos)} entries; a bundle has at most {len(BUNDLE_FILES)} files")
     files = [i for i in infos if not i.is_dir()]
     if len(files) > MAX_ZIP_ENTRIES:
         raise BundleError(name, f"{len(files)} entries; a bundle has at most {len(BUNDLE_FILES)} files")
+    for info in files:
+        if info.flag_bits & 0x1:
+            raise BundleError(name, f"entry {info.filename!r} is encrypted; zip the bundle without a password")
+        if info.compress_type not in _METHODS:
+            raise BundleError(name, f"entry {info.filename!r} uses compression method {info.compress_type}; "
+                                    "use deflate (what every zip tool writes by default)")
     members, seen = [], set()
     for info in files:
         parts = info.filename.replace("\\", "/").split("/")
@@ -73,6 +106,9 @@ def _bundle_members(name: str, infos: list[zipfile.ZipInfo]) -> list[tuple[zipfi
     return members
 
 
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+
+
 def _extract_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, name: str) -> None:
     written = 0
     try:
@@ -82,7 +118,7 @@ def _extract_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, na
                 if written > min(info.file_size, MAX_FILE_BYTES):  # the header lied: a zip bomb
                     raise BundleError(name, f"entry {info.filename!r} unpacks beyond its declared size")
                 out.write(chunk)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
         target.unlink(missing_ok=True)
         raise BundleError(name, f"entry {info.filename!r} cannot be unpacked ({exc})") from None
     except BundleError:
