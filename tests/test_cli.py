@@ -51,8 +51,9 @@ def test_help_explains_options_with_defaults():
 def test_bad_values_exit_2_with_one_line_naming_the_option(tmp_path, args, option):
     proc = run("vae_core.cli.train", "--out", str(tmp_path / "x"), *args, check=False)
     assert proc.returncode == 2
-    assert option in proc.stderr.strip().splitlines()[-1]
-    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0], proc.stderr  # the usage block only with --help
+    assert not (tmp_path / "x").exists()
 
 
 def test_capacity_annealing_and_a_learned_sigma_are_logged(tmp_path):
@@ -103,6 +104,32 @@ def test_missing_dataset_is_one_clear_error(tmp_path):
                "--out", str(tmp_path / "x"), check=False)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "t10k-images-idx3-ubyte.gz" in proc.stderr
+    assert not (tmp_path / "x").exists()  # a run that fails before its first epoch removes the folder it made
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
+@pytest.mark.parametrize("command", ["vae_core.cli.train", "vae_core.cli.train_vq"])
+def test_a_missing_gpu_is_one_line_and_leaves_no_folder(tmp_path, command):
+    proc = run(command, "--dataset", "digits", "--device", "cuda", "--epochs", "1", "--out", str(tmp_path / "x"),
+               check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "error: --device cuda: no CUDA GPU is visible on this machine; use --device cpu (or auto)"], proc.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_resuming_another_familys_folder_names_its_command_and_changes_nothing(vq_bundle, tmp_path):
+    """vae-train --resume on a VQ-VAE folder without metrics trained a Gaussian VAE over it."""
+    folder = tmp_path / "vq"
+    import shutil
+
+    shutil.copytree(vq_bundle, folder)
+    (folder / "metrics.json").unlink()
+    before = {f.name: f.read_bytes() for f in folder.iterdir()}
+    proc = run("vae_core.cli.train", "--dataset", "digits", "--resume", "--out", str(folder), check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"error: {folder} holds a 'vq-vae' bundle, not a 'vae' one; continue it with vae-train-vq --resume"]
+    assert {f.name: f.read_bytes() for f in folder.iterdir()} == before
 
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_the_last_good_weights(tmp_path):

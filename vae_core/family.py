@@ -66,6 +66,7 @@ class LatentModel(nn.Module, abc.ABC):
     provides: ClassVar[frozenset[str]] = frozenset()
     explorer_note: ClassVar[str] = ""  # one sentence for views that do not apply: what its latent is instead
     rate_name: ClassVar[str] = "KL(q(z|x) ‖ p(z))"  # what its rate R is, in words: tables and axes say it
+    train_command: ClassVar[str | None] = None  # the command that trains (and --resume continues) one
 
     @property
     @abc.abstractmethod

@@ -36,6 +36,22 @@ def check_out(out: Path, state: Any, overwrite: bool, resume: bool) -> None:
     ckpt.check_writable(out)
 
 
+def check_family(out: Path, family: str) -> None:
+    """Refuse to resume ``out`` with the trainer of ``family`` when it holds another family's
+    bundle (vae-train on a VQ-VAE folder trained a Gaussian VAE over it). Raises ValueError
+    naming the command that continues it."""
+    from vae_core.family import family_class
+
+    theirs = ckpt.read_config(out).get("family") or "vae"
+    if theirs != family:
+        try:
+            command = family_class(theirs).train_command
+        except KeyError:
+            command = None
+        raise ValueError(f"{out} holds a {theirs!r} bundle, not a {family!r} one; "
+                         + (f"continue it with {command} --resume" if command else "it cannot be resumed here"))
+
+
 class RunFolder:
     """The bundle folder of one training run, written the same way by every family's trainer.
 
@@ -47,10 +63,14 @@ class RunFolder:
     (vae_core.checkpoint), so the folder is a loadable bundle at every moment.
 
     ``write`` False: a process that trains but does not write (torchrun's other ranks).
+    ``family``: the trainer's model family; resuming a folder of another family is refused.
     """
 
-    def __init__(self, out: str | Path, *, overwrite: bool = False, resume: bool = False, write: bool = True):
+    def __init__(self, out: str | Path, *, overwrite: bool = False, resume: bool = False, write: bool = True,
+                 family: str | None = None):
         self.out, self.write = Path(out), write
+        if resume and family and (self.out / ckpt.CONFIG).exists():
+            check_family(self.out, family)  # before reading a state of another family's shapes
         self.state = ckpt.read_train_state(self.out) if resume else None
         if write:
             check_out(self.out, self.state, overwrite, resume)
@@ -134,9 +154,22 @@ def require_finite(value: float, what: str, out: Path, best_epoch: int, cfg: Tra
 
 
 def resolve_device(name: str) -> torch.device:
+    """``name`` as a device: "auto" is CUDA where a GPU is visible, else the CPU. Raises
+    ValueError, one sentence, for a device that is not here (``--device cuda`` on a machine
+    without a GPU was a 30-line traceback from deep in torch)."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"--device {name}: not a device name (cpu, cuda, cuda:N, auto)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: no CUDA GPU is visible on this machine; use --device cpu (or auto)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device {name}: Apple's MPS is not available here; use --device cpu (or auto)")
+    return device
 
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from vae_core.cli.options import Parser
 from vae_core import sample_quality
 from vae_core.checkpoint import BundleError, load_bundle, write_metrics
 from vae_core.data import DatasetError, DatasetNotFoundError, binarization_note, load_dataset, prepare, to_float
@@ -21,7 +22,7 @@ from vae_core.run import resolve_device
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="vae-evaluate",
         description="Score a bundle on held-out images (all figures in nats per image). Scoring the whole "
                     "test split replaces the test figures in its metrics.json; the probe set or --limit N "
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         available = len(images)
         if args.limit:
             images = images[:args.limit]
-    except (BundleError, DatasetNotFoundError, DatasetError) as exc:
+    except (BundleError, DatasetNotFoundError, DatasetError, ValueError) as exc:  # ValueError: --device not here
         print(f"error: {exc}", file=sys.stderr)
         return 1
     whole_test = args.on == "test" and len(images) == available

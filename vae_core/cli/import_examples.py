@@ -10,7 +10,6 @@ refuses anything else (a class, a function call), so a planted payload never run
 """
 from __future__ import annotations
 
-import argparse
 import pickle
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import torch
 from torch import nn
 
 from vae_core import checkpoint as ckpt
-from vae_core.cli.options import recorded_command
+from vae_core.cli.options import Parser, recorded_command
 from vae_core.config import ModelConfig, TrainConfig
 from vae_core.data import DatasetNotFoundError, load_dataset, probe_subset
 from vae_core.families.gaussian.model import VAE
@@ -121,7 +120,7 @@ def import_examples(path: str | Path, out: str | Path, *, data_dir: str | Path |
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="vae-import-examples",
+    parser = Parser(prog="vae-import-examples",
                                      description="Open a pytorch/examples VAE state dict (.pth) as a checkpoint bundle.")
     parser.add_argument("weights", help="the .pth file written by torch.save(model.state_dict(), ...)")
     parser.add_argument("--out", required=True, help="bundle folder to write")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import signal
 import sys
 import threading
-from typing import Callable
+from pathlib import Path
+from typing import Callable, NoReturn
 
 from vae_core.checkpoint import BundleError
 from vae_core.data import DatasetNotFoundError
@@ -16,6 +18,14 @@ from vae_core.run import flush_denormals
 # What a training run raises for its user (a bad option value, a missing data set, a folder in
 # use, a diverging loss, an unreadable bundle, a full disk): one line each, never a traceback.
 TRAINING_ERRORS = (ValueError, BundleError, DatasetNotFoundError, FileExistsError, FloatingPointError, OSError)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, but a bad option is one line naming the option and the allowed
+    values, exit status 2; the usage block only with --help."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (--help lists every option)\n")
 
 
 def ints(text: str) -> tuple[int, ...]:
@@ -82,13 +92,26 @@ def begin(build_parser: Callable[[], argparse.ArgumentParser], argv: list[str] |
 def run_training(call: Callable[[], None], out: str, kept: str) -> int:
     """Run a training command's ``call`` and return its exit status: 0 when it finished; 1 with
     one line for an error of TRAINING_ERRORS; 130 for Ctrl-C or SIGTERM (the explorer's Stop),
-    saying what ``out`` keeps (``kept``, e.g. "its last epoch") and that --resume continues."""
+    saying what ``out`` keeps (``kept``, e.g. "its last epoch") and that --resume continues.
+    An error before the first epoch was saved removes ``out`` when this run created it."""
+    existed = Path(out).exists()
     try:
         call()
     except TRAINING_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if not existed:
+            discard_unstarted(Path(out))
         return 1
     except KeyboardInterrupt:
         print(f"stopped; {out} keeps {kept}, and --resume continues the run", file=sys.stderr)
         return 130
     return 0
+
+
+def discard_unstarted(out: Path) -> None:
+    """Remove ``out`` when no epoch of the run was saved in it: no training state (written
+    after each epoch) and no metrics.json (written at the end), so nothing would be lost."""
+    from vae_core.checkpoint import METRICS, TRAIN_STATE
+
+    if out.is_dir() and not (out / TRAIN_STATE).exists() and not (out / METRICS).exists():
+        shutil.rmtree(out, ignore_errors=True)

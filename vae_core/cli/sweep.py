@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from vae_core.cli.options import Parser
 from vae_core import checkpoint
 from vae_core.cli.train import build_parser as train_parser
 
@@ -174,7 +175,7 @@ def table(members: list[Member]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="vae-sweep",
         usage="vae-sweep --betas B1,B2,... --out DIR [--name NAME] [--parallel N] "
               "-- [vae-train options]",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vae_core import checkpoint as ckpt
 from vae_core import runs
-from vae_core.cli.options import begin, bf16, ints, recorded_command, run_training
+from vae_core.cli.options import Parser, begin, bf16, ints, recorded_command, run_training
 from vae_core.config import ACTIVATIONS, ARCHITECTURES, LIKELIHOODS, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
 from vae_core.data import DATASETS, IMAGE_SHAPES
 from vae_core.families.gaussian.training import train
@@ -27,7 +27,7 @@ TRAIN_OPTIONS = {name: name for name in (
 
 def build_parser() -> argparse.ArgumentParser:
     m, t = ModelConfig(), TrainConfig()
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="vae-train",
         description="Train a VAE and write a checkpoint bundle. Losses are in nats per image: "
                     "summed over pixels and latent dimensions, averaged over images.",

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vae_core.cli.options import recorded_command, run_training, start_process
+from vae_core.cli.options import Parser, recorded_command, run_training, start_process
 from vae_core.families.two_stage.training import train_second_stage
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     start_process()  # SIGTERM (a Stop) as Ctrl-C: --resume continues
-    p = argparse.ArgumentParser(prog="vae-train-stage2", description=__doc__.splitlines()[0],
+    p = Parser(prog="vae-train-stage2", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("stage1", help="a finished bundle of a Gaussian VAE (best with --likelihood gaussian-learned)")
     p.add_argument("--out", required=True, help="the two-stage bundle to write")

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from vae_core import checkpoint as ckpt
-from vae_core.cli.options import begin, ints, recorded_command, run_training
+from vae_core.cli.options import Parser, begin, ints, recorded_command, run_training
 from vae_core.config import ConfigError, TrainConfig
 from vae_core.data import DATASETS, IMAGE_SHAPES
 from vae_core.families.vq_vae.model import VQConfig
@@ -15,7 +15,7 @@ from vae_core.families.vq_vae.training import train_vq
 
 def build_parser() -> argparse.ArgumentParser:
     d = VQConfig()
-    p = argparse.ArgumentParser(prog="vae-train-vq", description=__doc__.splitlines()[0],
+    p = Parser(prog="vae-train-vq", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", required=True, help="the bundle folder to write")
     p.add_argument("--dataset", default="mnist", choices=[n for n in DATASETS if n != "folder"])

@@ -40,6 +40,7 @@ class VAE(LatentModel):
     """
 
     family = "vae"
+    train_command = "vae-train"
     title = "Gaussian VAE"
     config_class = ModelConfig
     provides = frozenset({GAUSSIAN_POSTERIOR, PRIOR_SAMPLES, IMPORTANCE_WEIGHTED_BOUND})

@@ -58,7 +58,7 @@ def train(model_config: ModelConfig, train_config: TrainConfig, out_dir: str | P
     try:
         _check_run_options(train_config, device, world, resume)
         # Rank 0 writes the bundle; it alone refuses to clobber one and tests the folder.
-        folder = RunFolder(out_dir, overwrite=overwrite, resume=resume, write=rank == 0)
+        folder = RunFolder(out_dir, overwrite=overwrite, resume=resume, write=rank == 0, family="vae")
         _train(model_config, train_config, folder, device=device, rank=rank, world=world, data_dir=data_dir,
                download=download, command=command, log_every=log_every, progress=progress and rank == 0)
     finally:

@@ -107,6 +107,7 @@ class TwoStageVAE(LatentModel):
     ``sample_stage1`` from N(0, I) as a plain VAE does, for the comparison."""
 
     family = "two-stage"
+    train_command = "vae-train-stage2"
     title = "two-stage VAE (Dai & Wipf 2019)"
     config_class = TwoStageConfig
     provides = frozenset({GAUSSIAN_POSTERIOR, PRIOR_SAMPLES, IMPORTANCE_WEIGHTED_BOUND, SECOND_STAGE})

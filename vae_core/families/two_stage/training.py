@@ -46,7 +46,7 @@ def train_second_stage(stage1: str | Path, out: str | Path, *, epochs: int = 100
     first = ckpt.load_bundle(stage1)
     if type(first.model) is not VAE or first.metrics is None:
         raise ckpt.BundleError(first.path, "stage 2 needs a finished stage-1 bundle of the Gaussian VAE family")
-    run = RunFolder(out, overwrite=overwrite, resume=resume)  # refuses to clobber; tests the folder is writable
+    run = RunFolder(out, overwrite=overwrite, resume=resume, family="two-stage")  # refuses to clobber; tests the folder is writable
     out = run.out
     torch.manual_seed(seed)
     model = TwoStageVAE.from_stage1(first.model, width=width, depth=depth).train()

@@ -184,6 +184,7 @@ class VQVAE(LatentModel):
     [0, 1]; a latent is an (h, w) grid of int64 code indices from 0 to K - 1."""
 
     family = "vq-vae"
+    train_command = "vae-train-vq"
     title = "VQ-VAE (van den Oord et al. 2017)"
     config_class = VQConfig
     provides = frozenset({PRIOR_SAMPLES, CODEBOOK})

@@ -53,7 +53,7 @@ def train_vq(model_config: VQConfig, train_config: TrainConfig, out: str | Path,
     if prior_epochs < 0 or not prior_lr > 0:
         raise ValueError("prior_epochs must be >= 0 and prior_lr > 0")
     tc = train_config
-    folder = RunFolder(out, overwrite=overwrite, resume=resume)  # refuses to clobber; tests the folder is writable
+    folder = RunFolder(out, overwrite=overwrite, resume=resume, family="vq-vae")  # refuses to clobber; tests the folder is writable
     out, state = folder.out, folder.state
     device = resolve_device(tc.device)
     torch.manual_seed(tc.seed)
