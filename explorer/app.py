@@ -13,7 +13,7 @@ import streamlit as st
 
 # The project is installed (pip install -r requirements.txt installs it in editable mode), so
 # this runs from any folder: ``streamlit run explorer/app.py`` or ``vae-explorer``.
-from explorer import bundles, capabilities, families, figures, lesson_panel, own, pages, selection, state
+from explorer import bundles, capabilities, families, figures, lesson_panel, own, pages, selection, serving, state
 from vae_core import family as model_families
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
@@ -28,13 +28,12 @@ def upload_box() -> None:
                                 key="upload")
         if file is None:
             return
-        path, error = bundles.open_upload(file.name, file.getvalue())
+        before = bundles.uploaded_paths()
+        path, error = bundles.open_upload(file.name, file.getvalue(), bundles.session_uploads())
         if error:
             st.error(f"This upload cannot be opened.\n\n{error}")
             return
-        uploads = st.session_state.setdefault("uploads", [])
-        if path not in uploads:
-            uploads.append(path)
+        if path not in before:
             # Opened once, right after the upload: the picker above is drawn already, so the
             # choice is made on the rerun, before the picker is drawn again.
             st.session_state["_pending_pick"] = path
@@ -47,7 +46,8 @@ def pick_bundle():
     st.sidebar.title("VAE explorer")
     found = bundles.available_bundles()
     selection.read_url(found)
-    options = [str(p) for p in found] + list(st.session_state.get("uploads", []))
+    uploaded = bundles.uploaded_paths()
+    options = [str(p) for p in found] + uploaded
     if not options:
         upload_box()
         st.sidebar.error("No bundle found. Train one with `vae-train --out checkpoints/NAME` "
@@ -63,7 +63,7 @@ def pick_bundle():
         remembered = st.session_state.get("bundle_path")
         st.session_state["bundle_picker"] = remembered if remembered in options else options[default]
     path = st.sidebar.selectbox("Checkpoint bundle", options, key="bundle_picker",
-                                format_func=lambda p: Path(p).name + (" (uploaded)" if p.startswith(str(bundles.UPLOADS)) else ""),
+                                format_func=lambda p: Path(p).name + (" (uploaded)" if p in uploaded else ""),
                                 help="Folders under checkpoints/, --bundles and $" + bundles.BUNDLES_ENV)
     st.session_state["bundle_path"] = path
     bundle, error = state.try_bundle(path)
@@ -81,7 +81,8 @@ def navigation(bundle) -> tuple:
     keeps the picker, the test figures and the selected image in view on a 720-px projector."""
     provides = bundle.model.provides if bundle is not None else frozenset()
     specs = pages.all_pages()
-    shown = {s.path for s in specs if s.bundle_free or (bundle is not None and s.applies(provides))}
+    shown = {s.path for s in specs if (s.bundle_free or (bundle is not None and s.applies(provides)))
+             and (serving.in_charge() or not s.in_charge)}
     built = {s.path: st.Page(s.path, title=s.title, icon=s.icon, default=s.default,
                              visibility="visible" if s.path in shown else "hidden") for s in specs}
     by_section = pages.by_section(specs)
@@ -141,6 +142,7 @@ if bundle is not None:
     metrics_box(bundle)
     image_box(bundle)
     upload_box()
+    serving.sign_in_box()
     note = pages.missing_note(bundle.model.provides, model_families.families())
     if note:
         st.sidebar.caption(note)

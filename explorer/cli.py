@@ -1,6 +1,11 @@
 """``vae-explorer [STREAMLIT OPTIONS] [-- EXPLORER OPTIONS]``: ``streamlit run`` on this
 package's app, from any folder. Explorer options (``--bundles DIR``, ``--no-training``,
-``--runs-dir DIR``, ``--max-runs N``) follow ``--``; with no ``--``, every argument is one."""
+``--runs-dir DIR``, ``--max-runs N``, ``--class``, ``--teacher-token TOKEN``) follow ``--``;
+with no ``--``, every argument is one.
+
+It listens on localhost only, for the person at this machine, unless ``--class`` is given:
+then on every network interface, with what a visitor must not have switched off
+(explorer.serving). A ``--server.address`` given by hand wins either way."""
 from __future__ import annotations
 
 import sys
@@ -12,5 +17,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     ours, theirs = (argv[argv.index("--") + 1:], argv[:argv.index("--")]) if "--" in argv else (argv, [])
+    if not any(a.startswith("--server.address") for a in theirs):
+        theirs = ["--server.address", "0.0.0.0" if "--class" in ours else "localhost", *theirs]
     sys.argv = ["streamlit", "run", str(Path(__file__).with_name("app.py")), *theirs, "--", *ours]
     return streamlit_cli.main()

@@ -9,6 +9,10 @@ Settings (``streamlit run explorer/app.py -- OPTIONS``, or the environment):
   (default ``runs/`` at the repository root).
 - ``--max-runs N`` or ``$VAE_MAX_RUNS``: concurrent runs on this machine (default 1 on a CPU
   machine, one per GPU otherwise; see vae_core.runs.default_limit).
+
+Who may start and stop runs is explorer.serving's question. What one browser can ask for is
+bounded here: MAX_EPOCHS, MAX_MINUTES of wall time (the run stops itself, keeping its best
+epoch), MAX_RUNS_PER_SESSION; the folder data set only for a session in charge of the server.
 """
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ from vae_core.cli.train import config_to_args
 REPO = Path(__file__).resolve().parents[1]
 NO_TRAINING_ENV, RUNS_DIR_ENV = "VAE_EXPLORER_NO_TRAINING", "VAE_EXPLORER_RUNS"
 FOLDER = "folder"  # torchvision ImageFolder data set, where vae_core offers it
+MAX_EPOCHS = 5000  # digits: ~5 min on 2 CPU cores; a terminal run has no such bound
+MAX_MINUTES = 60  # wall time of a run started here (vae-train --max-minutes)
+MAX_RUNS_PER_SESSION = 10
 
 
 def _options() -> argparse.Namespace:
@@ -88,8 +95,10 @@ def datasets() -> list[str]:
     return sorted(DATASETS, key=lambda d: (d != "digits", d == FOLDER, d))
 
 
-def configs(request: RunRequest) -> tuple[ModelConfig, TrainConfig]:
+def configs(request: RunRequest, *, paths: bool = True) -> tuple[ModelConfig, TrainConfig]:
     """The model and training configs the form asks for, validated as training validates them.
+    ``paths`` False (a visitor of a class): the folder data set, which names a folder of the
+    server, is refused.
 
     Raises:
         ConfigError: a value is out of range; the message names the field.
@@ -97,6 +106,11 @@ def configs(request: RunRequest) -> tuple[ModelConfig, TrainConfig]:
     r = request
     if r.dataset not in DATASETS:
         raise ConfigError(f"dataset must be one of {tuple(DATASETS)}, got {r.dataset!r}")
+    if not (isinstance(r.epochs, int) and 1 <= r.epochs <= MAX_EPOCHS):
+        raise ConfigError(f"epochs must be 1 to {MAX_EPOCHS} for a run started here (a terminal's vae-train has "
+                          f"no bound), got {r.epochs!r}")
+    if r.dataset == FOLDER and not paths:
+        raise ConfigError("the folder data set names a folder of the server; only the person in charge of it may")
     if r.dataset == FOLDER:
         if not r.folder or not Path(r.folder).expanduser().is_dir():
             raise ConfigError(f"folder must be an existing folder of class sub-folders, got {r.folder!r}")
@@ -113,18 +127,19 @@ def configs(request: RunRequest) -> tuple[ModelConfig, TrainConfig]:
     return model, train
 
 
-def check(request: RunRequest) -> list[str]:
+def check(request: RunRequest, *, paths: bool = True) -> list[str]:
     """The command-line arguments (without --out) for ``request``: its configs through
     vae_core.cli.train.config_to_args, each option given only when it differs from the
-    default, and --log-every.
+    default, --log-every, and --max-minutes MAX_MINUTES.
 
     Raises:
-        ConfigError: a value is out of range; the message names the field.
+        ConfigError: a value is out of range, or a folder asked for without ``paths``; the
+            message names the field.
     """
-    model, train = configs(request)
+    model, train = configs(request, paths=paths)
     if not (isinstance(request.log_every, int) and request.log_every >= 1):
         raise ConfigError(f"log_every must be an integer >= 1, got {request.log_every!r}")
-    return [*config_to_args(model, train), "--log-every", str(request.log_every)]
+    return [*config_to_args(model, train), "--log-every", str(request.log_every), "--max-minutes", str(MAX_MINUTES)]
 
 
 def out_folder(request: RunRequest) -> Path:
@@ -140,10 +155,18 @@ def out_folder(request: RunRequest) -> Path:
     return out
 
 
-def start(request: RunRequest) -> runs.Run:
-    """Check ``request`` and launch it. Raises ConfigError (bad value), runs.RunLimitError
-    (too many runs), OSError (the runs folder cannot be written)."""
-    args = check(request)
+def start(request: RunRequest, *, owner: str, paths: bool, started_before: int = 0) -> runs.Run:
+    """Check ``request`` and launch it for ``owner`` (see vae_core.runs.stop); ``paths``: may
+    it name a folder of the server; ``started_before``: runs this session started already.
+
+    Raises:
+        ConfigError: a bad value, or a folder without ``paths``.
+        runs.RunLimitError: MAX_RUNS_PER_SESSION reached, or max_runs() alive on this machine.
+        OSError: the runs folder cannot be written.
+    """
+    args = check(request, paths=paths)
+    if started_before >= MAX_RUNS_PER_SESSION:
+        raise runs.RunLimitError(f"this session has started {started_before} runs, the most one session may")
     out = out_folder(request)
     out.parent.mkdir(parents=True, exist_ok=True)
-    return runs.launch(args, out, limit=max_runs())
+    return runs.launch(args, out, limit=max_runs(), owner=owner)

@@ -19,7 +19,8 @@ class PageSpec:
     """One page. ``path`` is relative to explorer/ (Streamlit resolves it from app.py); its
     address is the file's name without .py. ``needs``: capabilities the model must provide,
     all of them; ``any_of``: at least one of these (a page that draws either kind of latent);
-    ``bundle_free``: drawn with no bundle open (training, the 2-D lab, lessons)."""
+    ``bundle_free``: drawn with no bundle open (training, the 2-D lab, lessons);
+    ``in_charge``: only for a session in charge of the server (explorer.serving: runs)."""
 
     path: str
     title: str
@@ -29,6 +30,7 @@ class PageSpec:
     any_of: frozenset[str] = frozenset()
     bundle_free: bool = False
     default: bool = False
+    in_charge: bool = False
 
     @property
     def address(self) -> str:
@@ -68,8 +70,8 @@ SHARED = [
     _page("views/model_card.py", "Model card", "badge", OBJECTIVE),
     _page("views/rate_distortion.py", "Rate–distortion plane", "show_chart", BETA, needs=GAUSSIAN),
     _page("views/compare.py", "Compare two bundles", "compare", BETA),
-    _page("views/train.py", "Start a run", "play_circle", TRAINING, bundle_free=True),
-    _page("views/run_live.py", "Watch a run", "monitoring", TRAINING, bundle_free=True),
+    _page("views/train.py", "Start a run", "play_circle", TRAINING, bundle_free=True, in_charge=True),
+    _page("views/run_live.py", "Watch a run", "monitoring", TRAINING, bundle_free=True, in_charge=True),
 ]
 
 

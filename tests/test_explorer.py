@@ -194,23 +194,23 @@ def test_an_uploaded_zip_opens_and_a_bad_one_is_a_message(digits_bundle, tmp_pat
 
     from explorer import bundles
 
-    monkeypatch.setattr(bundles, "UPLOADS", tmp_path / "uploads")
+    mine = bundles.SessionUploads()
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w") as zf:
         for f in digits_bundle.iterdir():
             zf.write(f, f"digits/{f.name}")
-    path, error = bundles.open_upload("my digits.zip", data.getvalue())
+    path, error = bundles.open_upload("my digits.zip", data.getvalue(), mine)
     assert error is None and path.endswith("my_digits")
-    assert bundles.open_upload("my digits.zip", data.getvalue())[0] == path  # same content: unpacked once
+    assert bundles.open_upload("my digits.zip", data.getvalue(), mine)[0] == path  # same content: unpacked once
     bad = io.BytesIO()
     with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("../../etc/config.json", "{}")
-    path_bad, error = bundles.open_upload("evil.zip", bad.getvalue())
+    path_bad, error = bundles.open_upload("evil.zip", bad.getvalue(), mine)
     assert path_bad is None and "escapes" in error
-    assert bundles.open_upload("big.zip", b"0" * (bundles.MAX_UPLOAD_MB * 2**20 + 1))[1].endswith("MB limit.")
+    assert bundles.open_upload("big.zip", b"0" * (bundles.MAX_UPLOAD_MB * 2**20 + 1), mine)[1].endswith("MB limit.")
     # An opened upload joins the picker and every view runs on it.
     at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["uploads"] = [path]
+    at.session_state["_uploads"] = mine
     at.session_state["bundle_path"] = path
     at.run()
     assert at.sidebar.selectbox(key="bundle_picker").value == path and not at.exception

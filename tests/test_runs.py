@@ -140,7 +140,7 @@ def test_the_form_passes_only_options_that_differ_from_the_defaults():
     from explorer.launch import RunRequest, check
 
     assert check(RunRequest()) == ["--latent-dim", "2", "--arch", "mlp", "--dataset", "digits",
-                                   "--epochs", "300", "--log-every", "10"]
+                                   "--epochs", "300", "--log-every", "10", "--max-minutes", "60"]
     args = check(RunRequest(likelihood="gaussian-learned", sigma=0.2, beta=4.0))
     assert args[args.index("--sigma") + 1] == "0.2" and "--beta" in args
     assert "--sigma" not in check(RunRequest(sigma=0.2))  # unused by a Bernoulli decoder
@@ -270,14 +270,15 @@ def test_run_view_follows_a_history_being_appended(digits_bundle, tmp_path):
 
 def test_starting_and_stopping_a_run_from_the_app(tmp_path):
     at = open_page("views/train.py")
-    at.number_input(key="tr_epochs").set_value(100000)
+    at.number_input(key="tr_epochs").set_value(5000)  # launch.MAX_EPOCHS
     at.text_input(key="tr_name").set_value("from-the-form")
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception and not at.error
     assert at.title[0].value == "Watch a training run"  # it opens the run's live view
     out = (tmp_path / "runs" / "from-the-form").resolve()
     run = runs.get_run(out)
-    assert run.state == "running" and "--epochs 100000" in run.command and run.command.endswith(str(out))
+    assert run.state == "running" and "--epochs 5000" in run.command and run.command.endswith(str(out))
+    assert run.owner == "local" and "--max-minutes 60" in run.command
     wait_until(lambda: _lines(out), "a first history record")
     at.switch_page("views/run_live.py").run()
     assert metric(at, "state") == "running"

@@ -47,8 +47,8 @@ def register(out: str | os.PathLike, command: str | None) -> None:
     entry = {"out": str(Path(out).resolve()), "pid": os.getpid(), "host": socket.gethostname(),
              "command": command, "started": time.time(), "state": "running"}
     old = read_entry(entry_path(out)) or {}
-    if old.get("pid") == os.getpid() and old.get("launched"):
-        entry.update(launched=True, started=old.get("started", entry["started"]))  # launch() started this process
+    if old.get("pid") == os.getpid() and old.get("launched"):  # launch() started this process
+        entry.update(launched=True, started=old.get("started", entry["started"]), owner=old.get("owner"))
     _write(out, entry)
 
 
@@ -105,6 +105,8 @@ class Run:
         pid, host, command, started, ended (seconds since the epoch), error: as recorded.
         log: the file holding the run's stdout and stderr when it was started by
             :func:`launch`, else None.
+        owner: who :func:`launch` started it for (the explorer's "local" or "teacher"); None
+            for a run started from a terminal.
     """
 
     id: str
@@ -117,6 +119,7 @@ class Run:
     ended: float | None = None
     error: str | None = None
     log: Path | None = None
+    owner: str | None = None
 
     @property
     def local(self) -> bool:
@@ -152,7 +155,8 @@ def get_run(where: str | os.PathLike) -> Run | None:
     log = log_path(entry["out"])
     return Run(id=path.stem, out=Path(entry["out"]), state=state, pid=entry.get("pid"), host=entry.get("host"),
                command=entry.get("command"), started=entry.get("started"), ended=entry.get("ended"),
-               error=entry.get("error"), log=log if entry.get("launched") and log.is_file() else None)
+               error=entry.get("error"), log=log if entry.get("launched") and log.is_file() else None,
+               owner=entry.get("owner") if isinstance(entry.get("owner"), str) else None)
 
 
 def running_here() -> list[Run]:
@@ -171,8 +175,9 @@ def default_limit() -> int:
     return max(1, torch.cuda.device_count()) if torch.cuda.is_available() else 1
 
 
-def launch(args: Sequence[str], out: str | os.PathLike, *, limit: int | None = None) -> Run:
-    """Start ``vae-train ARGS --out OUT`` as a background process.
+def launch(args: Sequence[str], out: str | os.PathLike, *, limit: int | None = None, owner: str | None = None) -> Run:
+    """Start ``vae-train ARGS --out OUT`` as a background process, recorded as ``owner``'s
+    (see :func:`stop`).
 
     The process is in a session of its own, so it outlives the caller (a closed browser tab,
     a restarted explorer); its stdout and stderr go to :func:`log_path`, not into the bundle.
@@ -202,7 +207,7 @@ def launch(args: Sequence[str], out: str | os.PathLike, *, limit: int | None = N
                                     env=_child_env())
         _write(out, {"out": str(out), "pid": proc.pid, "host": socket.gethostname(),
                      "command": "vae-train " + shlex.join([*args, "--out", str(out)]),
-                     "started": time.time(), "state": "running", "launched": True})
+                     "started": time.time(), "state": "running", "launched": True, "owner": owner})
     return get_run(out)
 
 
@@ -213,12 +218,15 @@ def _child_env() -> dict[str, str]:
     return {"OMP_NUM_THREADS": "1", **os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def stop(out: str | os.PathLike) -> bool:
+def stop(out: str | os.PathLike, owner: str | None = None) -> bool:
     """Send SIGTERM to the run writing to ``out``: it stops like Ctrl-C, keeps its bundle
     (the best epoch so far) and records itself as stopped. False when no run of this machine
-    is alive there."""
+    is alive there, or when ``owner`` is given and the run was not launched for that owner
+    (a run started from a terminal has none)."""
     run = get_run(out)
     if run is None or run.state != "running" or not run.local or not run.pid:
+        return False
+    if owner is not None and run.owner != owner:
         return False
     with contextlib.suppress(ProcessLookupError):
         os.kill(run.pid, signal.SIGTERM)

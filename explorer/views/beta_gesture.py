@@ -34,7 +34,7 @@ def member_png(path: str, stamp: float, family: tuple, current: int) -> bytes:
 
 
 bundle = capabilities.require(GAUSSIAN_POSTERIOR)  # a β family weighs the KL of a Gaussian posterior
-found = bundles.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
+found = bundles.available_bundles() + [Path(p) for p in bundles.uploaded_paths()]
 st.title("β as one gesture")
 st.markdown(
     "Move β through a family of models trained alike except for β, and watch everything change at once: "

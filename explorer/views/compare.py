@@ -12,7 +12,7 @@ from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.family import GAUSSIAN_POSTERIOR
 
 bundle = state.current()
-found = [str(p) for p in bundles.available_bundles()] + list(st.session_state.get("uploads", []))
+found = [str(p) for p in bundles.available_bundles()] + bundles.uploaded_paths()
 others = [p for p in found if Path(p) != bundle.path]
 
 st.title("Compare two bundles")

@@ -15,7 +15,7 @@ TARGETS = {
 }
 
 bundle = capabilities.require(GAUSSIAN_POSTERIOR)  # a β family weighs the KL of a Gaussian posterior
-found = bundles.available_bundles() + [Path(p) for p in st.session_state.get("uploads", [])]
+found = bundles.available_bundles() + [Path(p) for p in bundles.uploaded_paths()]
 
 st.title("Rate–distortion plane of a β family")
 st.markdown(

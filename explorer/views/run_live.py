@@ -6,12 +6,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from explorer import figures, launch, live, run_figures
+from explorer import figures, launch, live, run_figures, serving
 from vae_core import analysis, read_history, runs
 
 REFRESH_S = 2.0
 
 st.title("Watch a training run")
+serving.require_in_charge("watching the runs of this machine")
 st.markdown(
     "A run started from the **Start a run** page or from a terminal on this machine, followed while it "
     "trains: this page re-reads the bundle's `history.jsonl` every few seconds. The loss is the "
@@ -87,9 +88,10 @@ def draw(out: str, was_running: bool) -> None:
     history = read_history(out)  # a half-written last line is skipped
     status(run, history, b.train_config.epochs if b else None)
     buttons = iter(st.columns([1, 1, 3]))
-    if run.state == "running" and run.local and launch.training_enabled():
+    if launch.training_enabled() and serving.may_stop(run):
         if next(buttons).button("Stop this run", key="live_stop", icon=":material/stop:"):
-            runs.stop(out)  # the run records itself as stopped; the next refresh shows it
+            # the run records itself as stopped; the next refresh shows it
+            runs.stop(out, owner=serving.owner() if serving.class_mode() else None)
     if b is not None:
         next(buttons).button("Open in every view", key="live_open", on_click=_open_in_views, args=(out,),
                              icon=":material/open_in_new:")

@@ -4,13 +4,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import launch
+from explorer import launch, serving
 from vae_core import ConfigError, runs
 from vae_core.config import ARCHITECTURES, LIKELIHOODS
 
 REGULARIZERS = ("none", "capacity annealing", "free bits")
 
 st.title("Start a training run")
+serving.require_in_charge("starting and stopping training runs")
 st.markdown(
     "Train a VAE in the background with the same command a terminal would run, "
     "`vae-train ...`, then watch it on **Watch a run**. The defaults (the 8×8 digits, an MLP, "
@@ -32,7 +33,9 @@ def form() -> None:
         arch = c[1].selectbox("Architecture", ARCHITECTURES, index=ARCHITECTURES.index(d.arch), key="tr_arch")
         latent = c[2].number_input("Latent dimension d", value=d.latent_dim, step=1, key="tr_latent",
                                    help="2 to 256; 2 shows z itself on the map")
-        epochs = c[3].number_input("Epochs", value=d.epochs, step=10, key="tr_epochs")
+        epochs = c[3].number_input("Epochs", value=d.epochs, min_value=1, max_value=launch.MAX_EPOCHS, step=10,
+                                   key="tr_epochs", help=f"at most {launch.MAX_EPOCHS} here, and "
+                                                         f"{launch.MAX_MINUTES} minutes: the run then stops, keeping its best epoch")
         c = st.columns(4)
         likelihood = c[0].selectbox("Decoder p(x|z)", LIKELIHOODS, key="tr_likelihood",
                                     help="Bernoulli (cross-entropy), Gaussian with fixed σ, or Gaussian with a "
@@ -71,13 +74,15 @@ def form() -> None:
         free_bits=float(free_bits) if regularizer == REGULARIZERS[2] else 0.0,
         **({"folder": folder, "image_size": int(image_size), "color": color} if folder is not None else {}))
     try:
-        run = launch.start(request)
+        run = launch.start(request, owner=serving.owner(), paths=serving.in_charge(),
+                           started_before=st.session_state.get("_runs_started", 0))
     except ConfigError as exc:
         st.error(f"Not started: {exc}. Nothing was lost; correct the value and press Start again.")
         return
     except (runs.RunLimitError, OSError) as exc:
         st.error(f"Not started: {exc}.")
         return
+    st.session_state["_runs_started"] = st.session_state.get("_runs_started", 0) + 1
     st.session_state["watch_run"] = str(run.out)
     st.switch_page("views/run_live.py")
 
@@ -104,10 +109,12 @@ def run_list() -> None:
     if c[0].button("Watch it", key="tr_watch", icon=":material/monitoring:"):
         st.session_state["watch_run"] = out
         st.switch_page("views/run_live.py")
-    if launch.training_enabled() and run.state == "running" and run.local:
+    if launch.training_enabled() and serving.may_stop(run):
         if c[1].button("Stop it", key="tr_stop", icon=":material/stop:"):
-            runs.stop(out)
-            st.toast(f"Sent SIGTERM to {run.out.name}; it keeps its best epoch so far.")
+            if runs.stop(out, owner=serving.owner() if serving.class_mode() else None):
+                st.toast(f"Sent SIGTERM to {run.out.name}; it keeps its best epoch so far.")
+    elif run.state == "running" and serving.class_mode() and run.owner != "teacher":
+        c[1].caption("Started from a terminal: stop it there.")
     st.code(run.command or "(command not recorded)", language="bash", wrap_lines=True)
     if run.log is not None:
         st.caption(f"Log ({run.log}), newest lines last:")

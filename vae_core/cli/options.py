@@ -71,6 +71,18 @@ def stop_on_sigterm(signum, frame) -> None:
     raise KeyboardInterrupt  # unwinds like Ctrl-C: the run is recorded as stopped, the bundle kept
 
 
+def stop_after(minutes: float) -> None:
+    """Stop this process's run after ``minutes`` of wall time (0: never) the way SIGTERM does:
+    a KeyboardInterrupt, so the bundle keeps what it has and --resume continues."""
+    def time_is_up(signum, frame) -> None:
+        print(f"\nthe --max-minutes {minutes:g} limit is reached; stopping", file=sys.stderr, flush=True)
+        raise KeyboardInterrupt
+
+    if minutes > 0 and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGALRM, time_is_up)
+        signal.setitimer(signal.ITIMER_REAL, minutes * 60)
+
+
 def start_process() -> None:
     """First thing a training command does: flush denormals before torch starts its worker
     threads (so they inherit it), and take SIGTERM (the explorer's Stop) as Ctrl-C, so that

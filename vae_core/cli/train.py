@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vae_core import checkpoint as ckpt
 from vae_core import runs
-from vae_core.cli.options import Parser, begin, bf16, ints, recorded_command, run_training
+from vae_core.cli.options import Parser, begin, bf16, ints, recorded_command, run_training, stop_after
 from vae_core.config import ACTIVATIONS, ARCHITECTURES, LIKELIHOODS, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
 from vae_core.data import DATASETS, IMAGE_SHAPES
 from vae_core.families.gaussian.training import train
@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--probe-size", type=int, default=t.probe_size, help="test images stored in the bundle for the explorer")
     g.add_argument("--log-every", type=int, default=100, help="steps between history.jsonl records")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--max-minutes", type=float, default=0.0,
+                   help="stop after this many minutes of wall time, as Ctrl-C would (the bundle keeps its best "
+                        "epoch; --resume continues); 0 for no limit. Runs started from the explorer have one")
     return p
 
 
@@ -143,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))  # exits with status 2 and one line naming the option
     if args.log_every < 1:
         parser.error("--log-every must be >= 1")
+    if not args.max_minutes >= 0:
+        parser.error("--max-minutes must be >= 0")
+    stop_after(args.max_minutes)
     command = recorded_command("vae-train", argv)
 
     def run() -> None:
