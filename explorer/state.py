@@ -5,6 +5,7 @@ bundle is picked up and a second visit, from any session, is instant. The server
 settings are made on import (explorer.runtime); where bundles come from is explorer.bundles."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 from pathlib import Path
@@ -48,10 +49,16 @@ def get_bundle(path: str | Path) -> Bundle:
 
 
 def try_bundle(path: str | Path) -> tuple[Bundle | None, str | None]:
+    """The bundle at ``path``, or None and its problem in one sentence that names the file
+    inside the bundle (not the server's folders). Catches BundleError only, which is all the
+    loader raises for any content of a folder: anything else is a bug, and fails a test."""
     try:
         return get_bundle(path), None
     except BundleError as exc:
-        return None, str(exc)
+        where = exc.path
+        with contextlib.suppress(ValueError):
+            where = where.relative_to(Path(path).parent)
+        return None, f"{where}: {exc.problem}"
 
 
 def current() -> Bundle:

@@ -140,3 +140,25 @@ def test_history_is_read_from_its_tail(bundle):
     assert records[-1]["epoch"] == 2999
     assert 50 < len(records) < 100 and records[0]["epoch"] > 2900  # a cut first line is dropped
     assert len(read_history(bundle)) == 3000  # the default tail holds a long run whole
+
+
+def test_the_sidebar_says_what_is_wrong_in_one_sentence_and_names_no_server_folder(digits_bundle, tmp_path,
+                                                                                  monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+
+    root = tmp_path / "served"
+    cases = {"bad-metrics": lambda b: edit_json(b / "metrics.json", lambda m: m.update(elbo="abc")),
+             "deep-config": lambda b: (b / "config.json").write_text("[" * DEEP + "]" * DEEP),
+             "no-kl": lambda b: edit_json(b / "metrics.json", lambda m: m.pop("kl"))}
+    for name, spoil in cases.items():
+        spoil(shutil.copytree(digits_bundle, root / name))
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(root))
+    at = AppTest.from_file(str(REPO / "explorer" / "app.py"), default_timeout=180)
+    at.run()
+    for name in cases:
+        at.sidebar.selectbox(key="bundle_picker").set_value(str((root / name).resolve())).run()
+        assert not at.exception, [e.message for e in at.exception]
+        message = at.sidebar.error[0].value
+        assert f"{name}/" in message and str(tmp_path) not in message, message

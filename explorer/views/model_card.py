@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import families, figures, state
+from explorer import families, figures, serving, state
 from vae_core.checkpoint import read_config
 from vae_core.family import IMPORTANCE_WEIGHTED_BOUND
 
@@ -52,7 +52,7 @@ elif metrics:
                f"(best held-out epoch {metrics.get('best_epoch', '?')}) in "
                f"{metrics.get('wall_time_s', 0) / 60:.0f} min on {metrics.get('device', '?')}.")
 else:
-    st.info("No metrics.json: run `vae-evaluate " + str(bundle.path) + "`.")
+    st.info(f"No metrics.json: run `vae-evaluate {bundle.name if serving.class_mode() else bundle.path}`.")
 
 history = bundle.history()
 stage1 = [r for r in history if r.get("stage", 1) == 1]  # a two-stage bundle logs both stages
