@@ -3,8 +3,9 @@ with ``--class`` while one more session tries, over and over, the attacks of iss
 
     python -m bench.hostile_load [--students 30] [--seconds 90] [--no-visitor] [--json out.json]
 
-Students each open a shipped bundle and move between its views by address (a view a few
-seconds, as a class following the teacher). The visitor, all the while: links with a broken
+Students each open a shipped bundle (three tabs loading at a time), then, all together with
+the visitor, move between its views by address (a view every few seconds, as a class
+following the teacher) for --seconds. The visitor, all the while: links with a broken
 or huge image index, a bundle that is not there or a path, a lesson step out of range; the
 training pages by address; uploads of a zip of 5,000 folder entries, a zip bomb whose headers
 lie, an encrypted entry, a probe of 250,000 images (3 MB zipped), a metrics.json nested 5,000
@@ -73,29 +74,37 @@ async def errors_shown(page) -> int:
     return await page.get_by_test_id("stException").count()
 
 
-async def student(browser, url: str, k: int, end: float, stats: dict) -> None:
+async def student(browser, url: str, k: int, opened: asyncio.Semaphore, go: asyncio.Event, window: dict,
+                  stats: dict) -> None:
     context = await browser.new_context(viewport={"width": 1280, "height": 720})
     page = await context.new_page()
     page.on("pageerror", lambda exc: stats["student_errors"].append(f"page error: {exc}"))
     bundle = BUNDLES[k % len(BUNDLES)]
     try:
-        while time.time() < end:
+        async with opened:  # a few tabs load at a time, as a class does not click at the same instant
+            await page.goto(f"{url}/?bundle={bundle}", timeout=300_000)
+            await page.wait_for_function(DRAWN_JS, polling=300, timeout=300_000)
+        stats["ready"] += 1
+        await go.wait()
+        while time.time() < window["end"]:
             view = VIEWS[(k + stats["views"]) % len(VIEWS)]
-            await page.goto(f"{url}/{view}?bundle={bundle}")
-            await page.wait_for_function(DRAWN_JS, polling=300, timeout=240_000)
+            await page.goto(f"{url}/{view}?bundle={bundle}", timeout=300_000)
+            await page.wait_for_function(DRAWN_JS, polling=300, timeout=300_000)
             if await errors_shown(page):
                 stats["student_errors"].append(f"exception shown on {view} of {bundle}")
             stats["views"] += 1
             await asyncio.sleep(3)
     except Exception as exc:  # a timeout: counted, the others go on
         stats["student_errors"].append(f"{type(exc).__name__}: {str(exc)[:120]}")
+        stats["ready"] += 1
     finally:
         await context.close()
 
 
-async def visitor(browser, url: str, zips: dict[str, Path], end: float, stats: dict) -> None:
+async def visitor(browser, url: str, zips: dict[str, Path], go: asyncio.Event, window: dict, stats: dict) -> None:
+    await go.wait()
     try:
-        await attacks(browser, url, zips, end, stats)
+        await attacks(browser, url, zips, window["end"], stats)
     except Exception as exc:  # the bench's own failure (a control not found): said, not hidden
         stats["visitor_errors"].append(f"the visitor stopped: {type(exc).__name__}: {str(exc)[:160]}")
 
@@ -115,19 +124,19 @@ async def attacks(browser, url: str, zips: dict[str, Path], end: float, stats: d
 
     while time.time() < end:
         for link in LINKS:
-            await page.goto(f"{url}/{link}")
+            await page.goto(f"{url}/{link}", timeout=300_000)
             await outcome(f"link {link[:40]}")
         for address in PAGES:
-            await page.goto(f"{url}/{address}")
+            await page.goto(f"{url}/{address}", timeout=300_000)
             await outcome(f"page /{address}")
         for name, path in zips.items():
-            await page.goto(f"{url}/?bundle=digits-mlp-z2")
+            await page.goto(f"{url}/?bundle=digits-mlp-z2", timeout=300_000)
             await page.wait_for_function(DRAWN_JS, polling=300, timeout=240_000)
             await page.get_by_text("Open a zipped bundle").click()
             await page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
             await page.wait_for_selector('[data-testid="stSidebar"] [data-testid="stAlert"]', timeout=240_000)
             await outcome(f"upload {name}")
-        await page.goto(f"{url}/?bundle=digits-mlp-z2")
+        await page.goto(f"{url}/?bundle=digits-mlp-z2", timeout=300_000)
         await page.wait_for_function(DRAWN_JS, polling=300, timeout=240_000)
         await page.get_by_text("Teacher", exact=True).click()
         tries = 0
@@ -157,7 +166,7 @@ def rss_mb(proc: psutil.Process) -> float:
 async def run(students: int, seconds: float, with_visitor: bool = True) -> dict:
     from playwright.async_api import async_playwright
 
-    stats = {"student_errors": [], "visitor_errors": [], "outcomes": {}, "views": 0, "attacks": 0}
+    stats = {"student_errors": [], "visitor_errors": [], "outcomes": {}, "views": 0, "attacks": 0, "ready": 0}
     work = Path(tempfile.mkdtemp(prefix="hostile-"))
     zips = {}
     for name, data in hostile_zips(REPO / "checkpoints" / "digits-mlp-z2").items():
@@ -169,10 +178,15 @@ async def run(students: int, seconds: float, with_visitor: bool = True) -> dict:
         memory = {"start_mb": rss_mb(server), "peak_mb": 0.0}
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            end = time.time() + seconds
-            tasks = [asyncio.create_task(student(browser, url, k, end, stats)) for k in range(students)]
+            opened, go, window = asyncio.Semaphore(3), asyncio.Event(), {"end": 0.0}
+            tasks = [asyncio.create_task(student(browser, url, k, opened, go, window, stats)) for k in range(students)]
             if with_visitor:
-                tasks.append(asyncio.create_task(visitor(browser, url, zips, end, stats)))
+                tasks.append(asyncio.create_task(visitor(browser, url, zips, go, window, stats)))
+            while stats["ready"] < students:
+                await asyncio.sleep(0.5)
+            memory["opened_mb"] = rss_mb(server)
+            window["end"] = time.time() + seconds
+            go.set()
             while not all(t.done() for t in tasks):
                 memory["peak_mb"] = max(memory["peak_mb"], rss_mb(server))
                 await asyncio.sleep(0.5)
@@ -194,7 +208,8 @@ def main() -> int:
     print(f"CPU: {r['cpu']}, {r['cores']} cores. {r['students']} students for {r['seconds']:.0f} s drew "
           f"{r['views']} views with {len(r['student_errors'])} errors; the visitor made {r['attacks']} attacks "
           f"with {len(r['visitor_errors'])} errors. Server memory: {r['start_mb']} MB at start, "
-          f"peak {r['peak_mb']} MB, {r['end_mb']} MB at the end")
+          f"{r['opened_mb']} MB once every student's first view was drawn, then peak {r['peak_mb']} MB, "
+          f"{r['end_mb']} MB at the end")
     for what, said in r["outcomes"].items():
         print(f"  {what}: {said}")
     for error in (r["student_errors"] + r["visitor_errors"])[:20]:

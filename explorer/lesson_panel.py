@@ -72,8 +72,13 @@ def read_url() -> None:
         st.session_state["_lesson_missing"] = wanted[0]
         return
     lesson = found[wanted[0]]
-    k = (selection.parse_index(wanted[1]) or 1) - 1
-    start(lesson, min(max(k, 0), len(lesson.steps) - 1))
+    asked = selection.parse_index(wanted[1])
+    k = min(max((asked or 1) - 1, 0), len(lesson.steps) - 1)
+    if asked is None or asked != k + 1:  # not a number, or no such step: said, not silently replaced
+        st.session_state.setdefault(selection.NOTICE, []).append(
+            f"step {wanted[1][:20]!r} of the lesson {lesson.id}, which has steps 1 to {len(lesson.steps)} "
+            f"(step {k + 1} opened)")
+    start(lesson, k)
 
 
 def url_params() -> dict[str, str]:

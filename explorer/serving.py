@@ -11,7 +11,7 @@ Two ways to serve, chosen on purpose:
   type a path. The teacher gets those back in their own session by entering the teacher
   token in the sidebar: ``--teacher-token``, ``$VAE_EXPLORER_TEACHER_TOKEN`` or
   ``teacher_token`` in .streamlit/secrets.toml; with none of them, a token is made when the
-  server starts and printed to the terminal that started it.
+  first page is drawn and printed to the terminal that started the server.
 
 An explorer that listens beyond localhost without ``--class`` (a server.address of 0.0.0.0
 given by hand, or Streamlit's own default of every interface when run from a folder without
@@ -124,6 +124,7 @@ def sign_in_box() -> None:
     """The sidebar's teacher sign-in, in class mode only."""
     if not class_mode():
         return
+    teacher_token()  # made and printed to the terminal on the first page drawn, if none is configured
     with st.sidebar.expander("Teacher" + (" (signed in)" if is_teacher() else "")):
         if is_teacher():
             st.caption("This session may start and stop runs. Other sessions stay visitors.")

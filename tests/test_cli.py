@@ -322,3 +322,14 @@ def test_an_empty_layer_list_is_refused_with_one_line(option, capsys):
     assert info.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert option in error and "at least one integer" in error
+
+
+def test_max_minutes_stops_the_run_as_ctrl_c_does_and_keeps_the_bundle(tmp_path):
+    """Runs started from the explorer carry --max-minutes (explorer.launch.MAX_MINUTES)."""
+    out = tmp_path / "x"
+    proc = run("vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "8", "--epochs", "100000",
+               "--max-minutes", "0.05", "--quiet", "--out", str(out), check=False)
+    assert proc.returncode == 130, proc.stderr
+    assert "the --max-minutes 0.05 limit is reached" in proc.stderr and "--resume continues" in proc.stderr
+    load_bundle(out)  # the bundle holds its best epoch
+    assert (out / "train_state.safetensors").is_file()

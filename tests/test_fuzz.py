@@ -189,3 +189,43 @@ def test_hostile_metrics_labels_and_zips_load_or_raise_bundle_error(digits_bundl
         shutil.rmtree(work, ignore_errors=True)
     print(f"fuzz: {outcomes}")
     assert outcomes["refused"] > 200 and outcomes["loaded"] > 20, outcomes
+
+
+YAML_BITS = st.sampled_from(["&a ", "*a", "!!python/object:os.system ", "? [a]\n", ": ", "- ", "\t", "\x07", "²",
+                             "{", "[", "'", '"', "\n", "image: ", "step: ", "%YAML 1.1\n", "---\n", "9" * 30])
+
+
+def test_mutated_lesson_files_are_one_problem_each_and_links_parse_strictly(tmp_path):
+    """A lesson file mutated with YAML's special characters loads or is listed as that file's
+    problem (explorer.lessons.load_all); a link's number is ASCII digits or nothing."""
+    from explorer import lessons, selection
+
+    original = (Path(__file__).parents[1] / "lessons" / "04-beta-collapse.yaml").read_text()
+    counts = {"loaded": 0, "refused": 0}
+
+    @settings(max_examples=250, deadline=3000, derandomize=True, database=None)
+    @given(st.lists(st.tuples(st.floats(0, 1), YAML_BITS), min_size=1, max_size=4))
+    def lesson_mutated(edits):
+        text = original
+        for where, bit in edits:
+            i = int(where * len(text))
+            text = text[:i] + bit + text[i:]
+        folder = tmp_path / "lessons"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        (folder / "mutated.yaml").write_text(text)
+        loaded, problems = lessons.load_all(roots=[folder])
+        assert len(loaded) + len(problems) == 1
+        if problems:
+            assert problems[0].startswith("mutated.yaml"), problems
+        counts["loaded" if loaded else "refused"] += 1
+
+    @settings(max_examples=300, deadline=1000, derandomize=True, database=None)
+    @given(st.one_of(st.text(max_size=12), st.text("0123456789²³٣", max_size=5000), st.none()))
+    def link_number(text):
+        value = selection.parse_index(text)
+        assert value is None or (0 <= value < 10**6 and text.isascii() and text.isdigit())
+
+    lesson_mutated()
+    link_number()
+    assert counts["refused"] > 50 and counts["loaded"] > 5, counts
