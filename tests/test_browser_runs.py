@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from browser import REPO, CHROMIUM_ARGS, chromium_path, explorer_server, wait_until_drawn
+from explorer.launch import MAX_EPOCHS
 from vae_core import runs
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright not installed (pip install playwright)")
@@ -16,7 +17,7 @@ if chromium_path() is None:
     pytest.skip("Chromium not found (apt install chromium, or set $CHROMIUM)", allow_module_level=True)
 
 SHOTS = Path(os.environ.get("VAE_SCREENSHOTS") or REPO / "build" / "screenshots")
-EPOCHS = 100_000  # it ends when the Stop button is pressed: how fast it trains does not matter
+EPOCHS = MAX_EPOCHS  # it ends when the Stop button is pressed: how fast it trains does not matter
 EPOCH_JS = """() => {
   const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find((e) => e.innerText.includes('epoch'));
   const found = m && m.innerText.match(/(\\d+) of/);
@@ -25,7 +26,7 @@ EPOCH_JS = """() => {
 
 
 def epoch_shown(page) -> int:
-    """The epoch in the run view's status line ("37 of 100000")."""
+    """The epoch in the run view's status line ("37 of 5000")."""
     return page.evaluate(EPOCH_JS)
 
 

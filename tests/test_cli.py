@@ -40,20 +40,58 @@ def test_help_explains_options_with_defaults():
     assert "nats per image" in text and "(default: 1.0)" in text
 
 
-@pytest.mark.parametrize("args, option", [
-    (["--beta", "-1"], "beta"),
-    (["--latent-dim", "0"], "latent_dim"),
-    (["--dataset", "cifar"], "--dataset"),
-    (["--epochs", "ten"], "--epochs"),
-    (["--free-bits", "-1"], "free_bits"),
-    (["--capacity", "5", "--free-bits", "1"], "capacity"),
-])
-def test_bad_values_exit_2_with_one_line_naming_the_option(tmp_path, args, option):
-    proc = run("vae_core.cli.train", "--out", str(tmp_path / "x"), *args, check=False)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and option in lines[0], proc.stderr  # the usage block only with --help
-    assert not (tmp_path / "x").exists()
+BAD_VALUES = [(["--beta", "-1"], "beta"), (["--latent-dim", "0"], "latent_dim"), (["--dataset", "cifar"], "--dataset"),
+              (["--epochs", "ten"], "--epochs"), (["--free-bits", "-1"], "free_bits"),
+              (["--capacity", "5", "--free-bits", "1"], "capacity")]
+NO_GPU = ["vae_core.cli.train", "vae_core.cli.train_vq"]
+MAINS = """
+import contextlib, importlib, io, json, sys
+results = []
+for module, argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = importlib.import_module(module).main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    results.append([code, err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory, vq_bundle):
+    """Command lines that must be refused before training, run as the commands' main() in one
+    process (each case is a whole interpreter and torch import otherwise): {case: (exit status,
+    stderr)}, and the folder each was given."""
+    import json
+    import shutil
+
+    work = tmp_path_factory.mktemp("refusals")
+    shutil.copytree(vq_bundle, work / "vq")
+    (work / "vq" / "metrics.json").unlink()
+    cases = {f"bad {i}": ("vae_core.cli.train", ["--out", str(work / f"bad{i}"), *args])
+             for i, (args, _) in enumerate(BAD_VALUES)}
+    cases |= {f"gpu {m}": (m, ["--dataset", "digits", "--device", "cuda", "--epochs", "1", "--out", str(work / m)])
+              for m in NO_GPU}
+    cases["no data"] = ("vae_core.cli.train", ["--dataset", "mnist", "--data-dir", str(work), "--no-download",
+                                               "--out", str(work / "nodata")])
+    before = {f.name: f.read_bytes() for f in (work / "vq").iterdir()}
+    cases["resume vq"] = ("vae_core.cli.train", ["--dataset", "digits", "--resume", "--out", str(work / "vq")])
+    proc = subprocess.run([sys.executable, "-c", MAINS, json.dumps(list(cases.values()))], capture_output=True,
+                          text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    return dict(zip(cases, map(tuple, json.loads(proc.stdout.splitlines()[-1])))), work, before
+
+
+@pytest.mark.parametrize("i", range(len(BAD_VALUES)))
+def test_bad_values_exit_2_with_one_line_naming_the_option(refusals, i):
+    (code, stderr), work = refusals[0][f"bad {i}"], refusals[1]
+    option = BAD_VALUES[i][1]
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0], stderr  # the usage block only with --help
+    assert "Traceback" not in stderr and not (work / f"bad{i}").exists()
 
 
 def test_capacity_annealing_and_a_learned_sigma_are_logged(tmp_path):
@@ -99,35 +137,28 @@ def test_training_on_a_folder_of_rgb_images(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and str(empty) in proc.stderr
 
 
-def test_missing_dataset_is_one_clear_error(tmp_path):
-    proc = run("vae_core.cli.train", "--dataset", "mnist", "--data-dir", str(tmp_path), "--no-download",
-               "--out", str(tmp_path / "x"), check=False)
-    assert proc.returncode == 1
-    assert "Traceback" not in proc.stderr and "t10k-images-idx3-ubyte.gz" in proc.stderr
-    assert not (tmp_path / "x").exists()  # a run that fails before its first epoch removes the folder it made
+def test_missing_dataset_is_one_clear_error(refusals):
+    (code, stderr), work = refusals[0]["no data"], refusals[1]
+    assert code == 1
+    assert "Traceback" not in stderr and "t10k-images-idx3-ubyte.gz" in stderr
+    assert not (work / "nodata").exists()  # a run that fails before its first epoch removes the folder it made
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a CUDA GPU")
-@pytest.mark.parametrize("command", ["vae_core.cli.train", "vae_core.cli.train_vq"])
-def test_a_missing_gpu_is_one_line_and_leaves_no_folder(tmp_path, command):
-    proc = run(command, "--dataset", "digits", "--device", "cuda", "--epochs", "1", "--out", str(tmp_path / "x"),
-               check=False)
-    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
-        "error: --device cuda: no CUDA GPU is visible on this machine; use --device cpu (or auto)"], proc.stderr
-    assert not (tmp_path / "x").exists()
+@pytest.mark.parametrize("command", NO_GPU)
+def test_a_missing_gpu_is_one_line_and_leaves_no_folder(refusals, command):
+    (code, stderr), work = refusals[0][f"gpu {command}"], refusals[1]
+    assert code == 1 and stderr.strip().splitlines() == [
+        "error: --device cuda: no CUDA GPU is visible on this machine; use --device cpu (or auto)"], stderr
+    assert not (work / command).exists()
 
 
-def test_resuming_another_familys_folder_names_its_command_and_changes_nothing(vq_bundle, tmp_path):
+def test_resuming_another_familys_folder_names_its_command_and_changes_nothing(refusals):
     """vae-train --resume on a VQ-VAE folder without metrics trained a Gaussian VAE over it."""
-    folder = tmp_path / "vq"
-    import shutil
-
-    shutil.copytree(vq_bundle, folder)
-    (folder / "metrics.json").unlink()
-    before = {f.name: f.read_bytes() for f in folder.iterdir()}
-    proc = run("vae_core.cli.train", "--dataset", "digits", "--resume", "--out", str(folder), check=False)
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.strip().splitlines() == [
+    (code, stderr), work, before = refusals[0]["resume vq"], refusals[1], refusals[2]
+    folder = work / "vq"
+    assert code == 1, stderr
+    assert stderr.strip().splitlines() == [
         f"error: {folder} holds a 'vq-vae' bundle, not a 'vae' one; continue it with vae-train-vq --resume"]
     assert {f.name: f.read_bytes() for f in folder.iterdir()} == before
 
@@ -328,8 +359,8 @@ def test_max_minutes_stops_the_run_as_ctrl_c_does_and_keeps_the_bundle(tmp_path)
     """Runs started from the explorer carry --max-minutes (explorer.launch.MAX_MINUTES)."""
     out = tmp_path / "x"
     proc = run("vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "8", "--epochs", "100000",
-               "--max-minutes", "0.05", "--quiet", "--out", str(out), check=False)
+               "--max-minutes", "0.02", "--quiet", "--out", str(out), check=False)
     assert proc.returncode == 130, proc.stderr
-    assert "the --max-minutes 0.05 limit is reached" in proc.stderr and "--resume continues" in proc.stderr
+    assert "the --max-minutes 0.02 limit is reached" in proc.stderr and "--resume continues" in proc.stderr
     load_bundle(out)  # the bundle holds its best epoch
     assert (out / "train_state.safetensors").is_file()

@@ -111,7 +111,9 @@ def run_training(call: Callable[[], None], out: str, kept: str) -> int:
         call()
     except TRAINING_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
-        if not existed:
+        # A run that could not start (data, device, folder) leaves nothing; a diverging one keeps
+        # the bundle its message names (the weights of its last good epoch, 0: untrained).
+        if not existed and not isinstance(exc, FloatingPointError):
             discard_unstarted(Path(out))
         return 1
     except KeyboardInterrupt:
