@@ -84,8 +84,17 @@ def test_an_uploaded_png_is_read_and_a_transparent_background_is_paper():
     assert grey[0, 0] == 1.0 and grey[20, 20] == 0.0  # paper white, ink black: inverted later
 
 
-@pytest.mark.parametrize("data, problem", [(b"not an image at all", "not an image"),
+@pytest.mark.parametrize("data, problem", [(b"not an image at all", "not a picture"),
                                            (b"\x89PNG" + b"0" * (11 * 2**20), "MB")])
 def test_a_bad_upload_is_a_message(data, problem):
     with pytest.raises(ImageInputError, match=problem):
         read_image(data, "upload.png")
+
+
+def test_a_file_that_is_not_a_picture_is_named_in_words_not_an_objects_repr():
+    """A fake PNG got "cannot identify image file <_io.BytesIO object at 0x7f…>" (issue 27)."""
+    from vae_core.preprocess import ImageInputError, read_image
+
+    with pytest.raises(ImageInputError) as err:
+        read_image(b"this is not a picture", "digit.png")
+    assert str(err.value) == "digit.png is not a picture this page can read: PNG or JPEG, please."

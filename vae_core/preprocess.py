@@ -161,8 +161,10 @@ def read_image(data: bytes, name: str = "the upload") -> np.ndarray:
                 raise ImageInputError(f"{name} is {img.width} × {img.height} pixels; at most 4096 × 4096, please.")
             img = img.convert("LA")  # grey with alpha: transparency stays background
             a = np.asarray(img, dtype=np.float64) / 255.0
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ImageInputError(f"{name} is not an image that can be read (PNG or JPEG, please): {exc}") from None
+    except UnidentifiedImageError:  # PIL's message names a BytesIO object, which says nothing to a person
+        raise ImageInputError(f"{name} is not a picture this page can read: PNG or JPEG, please.") from None
+    except (OSError, Image.DecompressionBombError) as exc:  # a damaged file: PIL says what is wrong
+        raise ImageInputError(f"{name} cannot be read as a picture ({exc}); PNG or JPEG, please.") from None
     grey, alpha = a[..., 0], a[..., 1]
     # Transparent pixels become background: white paper under dark ink, black under light ink.
     seen = grey[alpha > 0.5]
