@@ -16,7 +16,7 @@ import streamlit as st
 
 from explorer import state
 from vae_core import Bundle, BundleError, weights_stamp
-from vae_core.checkpoint import CONFIG, read_configs, weights_digest
+from vae_core.checkpoint import CONFIG, read_config, read_configs, weights_digest
 
 # What may differ inside a family: β itself, and where and how fast the member ran (device, compile, step).
 VARYING = ("beta", "device", "compile", "step")
@@ -58,6 +58,41 @@ def dataset_of(path: str | Path) -> str | None:
         return read_configs(path)[1].dataset
     except BundleError:
         return None
+
+
+# What makes two bundles near relatives, in the order it weighs: a partner that differs from A in
+# one late setting tells more than one that differs in an early one.
+def _model(config: dict) -> dict:
+    stage1 = config["model"].get("stage1")  # a two-stage bundle's first stage is its Gaussian VAE
+    return stage1 if isinstance(stage1, dict) else config["model"]
+
+
+KINSHIP = (("data set", lambda c: c["train"].get("dataset")), ("model family", lambda c: c.get("family") or "vae"),
+           ("architecture", lambda c: _model(c).get("architecture")),
+           ("latent dimension", lambda c: _model(c).get("latent_dim")),
+           ("decoder", lambda c: _model(c).get("likelihood")), ("β", lambda c: c["train"].get("beta")))
+
+
+def nearest_relative(path: str | Path, candidates: list[str]) -> tuple[str, list[str]] | None:
+    """The candidate closest to the bundle at ``path`` by KINSHIP (fewest differences, the
+    earlier settings first, then by name), and the settings in which it differs; None when no
+    candidate's config.json can be read."""
+    try:
+        mine = read_config(path)
+    except BundleError:
+        return None
+    scored = []
+    for other in candidates:
+        try:
+            theirs = read_config(other)
+        except BundleError:
+            continue
+        differs = [name for name, of in KINSHIP if of(theirs) != of(mine)]
+        scored.append(([name in differs for name, _ in KINSHIP], Path(other).name, other, differs))
+    if not scored:
+        return None
+    _, _, best, differs = min(scored)
+    return best, differs
 
 
 def beta_of(path: str | Path) -> float:

@@ -102,9 +102,18 @@ def test_a_bundle_without_a_family_says_so_and_offers_the_families():
     assert not at.exception and at.session_state["bundle_path"] == str(FAMILY[0].resolve())
 
 
+def test_compare_starts_beside_the_nearest_relative_and_says_why():
+    """mnist-conv-z16 was put beside mnist-beta-0, an unrelated MLP (the first of its data set)."""
+    at = open_view("views/compare.py", CHECKPOINTS / "mnist-conv-z16")
+    assert at.selectbox(key="compare_with").value == str((CHECKPOINTS / "mnist-conv-z2").resolve())
+    assert "B was chosen as A's nearest relative among the bundles here: it differs in latent dimension." in [
+        c.value for c in at.caption]
+
+
 def test_the_compare_view_puts_two_members_side_by_side():
     at = open_view("views/compare.py", FAMILY[2])
     assert at.selectbox(key="compare_with").value == str(FAMILY[-1].resolve())  # the β furthest away
+    assert any("β family whose β is furthest" in c.value for c in at.caption)
     rows = at.dataframe[0].value
     assert list(rows["β"]) == [json.loads((p / "config.json").read_text())["train"]["beta"] for p in (FAMILY[2], FAMILY[-1])]
     assert len(at.get("plotly_chart")) == 6  # 2 maps, reconstructions, 2 traversals, KL per dimension

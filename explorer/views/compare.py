@@ -30,21 +30,28 @@ if not others:
     st.stop()
 
 
-def default_other() -> str:
-    """The β family member whose β is furthest from A's; else a bundle of the same data set (the
-    app's default bundle first: a VQ-VAE then meets the Gaussian VAE of its data); else the first."""
+def default_other() -> tuple[str, str]:
+    """B to start with, and why: the β family member whose β is furthest from A's; else A's
+    nearest relative (same data set, family, architecture, ... : beta_families.KINSHIP)."""
     family = [str(p) for p in beta_families.family_of(bundle.path, [Path(p) for p in found]) if p != bundle.path]
     if family:
         beta = float(bundle.train_config.beta)
-        return max(family, key=lambda p: abs(beta_families.beta_of(p) - beta))
-    same = [p for p in others if beta_families.dataset_of(p) == bundle.train_config.dataset]
-    return next((p for p in same if Path(p).name == "mnist-conv-z16"), same[0] if same else others[0])
+        return max(family, key=lambda p: abs(beta_families.beta_of(p) - beta)), "the member of A's β family whose β is furthest from A's"
+    kin = beta_families.nearest_relative(bundle.path, others)
+    if kin is None:
+        return others[0], ""
+    path, differs = kin
+    return path, ("A's nearest relative among the bundles here: "
+                  + (f"it differs in {', '.join(differs)}" if differs else "the same settings"))
 
 
+chosen, why = default_other()
 if st.session_state.get("compare_with") not in others:
-    st.session_state["compare_with"] = default_other()
+    st.session_state["compare_with"] = chosen
 other_path = st.selectbox("B: compare with", others, key="compare_with", format_func=beta_families.short_name,
                           help="Any other available bundle; members of A's β family are labelled with their β.")
+if other_path == chosen and why:
+    st.caption(f"B was chosen as {why}.")
 other, error = state.try_bundle(other_path)
 if error:
     st.error(f"{Path(other_path).name} cannot be opened.\n\n{error}")
