@@ -299,3 +299,16 @@ def test_a_link_that_asks_for_what_is_not_there_opens_and_says_so(query, said):
         assert at.session_state["lesson_step"] == (0 if query["step"] == "²" else steps - 1)
     else:
         assert at.session_state["bundle_path"].endswith("mnist-conv-z16")
+
+
+@pytest.mark.parametrize("name, absent, present", [
+    ("mnist-vq", {"beta", "sigma", "free_bits", "mc_samples", "eval_k"}, {"codebook_size", "commitment", "epochs"}),
+    ("mnist-conv-z16", {"sigma", "hidden", "capacity_epochs"}, {"channels", "fc_hidden", "beta", "likelihood"}),
+])
+def test_the_model_card_lists_only_the_settings_the_model_used(name, absent, present):
+    """It listed σ for a Bernoulli decoder and β, free bits, ... for a VQ-VAE (issue 27)."""
+    at = show(open_app(REPO / "checkpoints" / name), "views/model_card.py")
+    listed = {row for table in at.dataframe[-3:-1] for row in table.value["setting"]}
+    assert present <= listed and not absent & listed, listed
+    note = next(c.value for c in at.main.caption if c.value.startswith("Left out, as this model never used them"))
+    assert "sigma" in note

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import families, figures, serving, state
 from vae_core.checkpoint import read_config
-from vae_core.family import IMPORTANCE_WEIGHTED_BOUND
+from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
 
 bundle = state.current()
 m, t = bundle.model_config, bundle.train_config
@@ -87,11 +87,32 @@ if own_curves:
 else:
     gaussian_curves()
 
+# The Gaussian objective's settings, which a family with a point posterior (a VQ-VAE) never reads.
+GAUSSIAN_OBJECTIVE = ("beta", "warmup_epochs", "capacity", "capacity_epochs", "free_bits", "mc_samples", "eval_k")
+
+
+def unused(model: dict, train: dict) -> set[str]:
+    """Settings the config holds that this model never used: σ of a Bernoulli decoder, the other
+    body's widths, the Gaussian objective's settings for a family without a Gaussian posterior."""
+    left_out = set() if str(model.get("likelihood", "")).startswith("gaussian") else {"sigma"}
+    left_out |= {"conv": {"hidden"}, "mlp": {"channels", "fc_hidden"}}.get(model.get("architecture"), set())
+    if GAUSSIAN_POSTERIOR not in bundle.model.provides:
+        left_out |= set(GAUSSIAN_OBJECTIVE)
+    elif not train.get("capacity"):
+        left_out.add("capacity_epochs")
+    return left_out
+
+
+model_settings, train_settings = m.to_dict(), t.to_dict()
+left_out = unused(model_settings, train_settings)
 left, right = st.columns(2)
-for column, title, config in ((left, "Model", m), (right, "Training", t)):
+for column, title, config in ((left, "Model", model_settings), (right, "Training", train_settings)):
     column.subheader(title)
-    column.dataframe([{"setting": k, "value": json.dumps(v)} for k, v in config.to_dict().items()],
+    column.dataframe([{"setting": k, "value": json.dumps(v)} for k, v in config.items() if k not in left_out],
                      hide_index=True, width="stretch")
+if left_out & (set(model_settings) | set(train_settings)):
+    st.caption("Left out, as this model never used them (config.json keeps them): "
+               + ", ".join(sorted(left_out & (set(model_settings) | set(train_settings)))) + ".")
 st.subheader("Data set")
 st.json(bundle.dataset, expanded=False)
 st.subheader("Files")
