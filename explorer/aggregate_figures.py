@@ -11,9 +11,10 @@ from plotly.subplots import make_subplots
 NATS = "nats"
 
 
-def marginals(z: np.ndarray, dims: list[int], names: list[str], columns: int = 4) -> go.Figure:
-    """Per dimension: the histogram (as a density) of pooled z ~ q(z|x), with the N(0, 1)
-    density over it. ``z`` is (M, D); one panel per index in ``dims``."""
+def marginals(z: np.ndarray, dims: list[int], names: list[str], columns: int = 4,
+              label: str = "q(z_j): pooled z ~ q(z|x)") -> go.Figure:
+    """Per dimension: the histogram (as a density) of pooled codes (``label`` says which), with
+    the N(0, 1) density over it. ``z`` is (M, D); one panel per index in ``dims``."""
     rows = math.ceil(len(dims) / columns)
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=[names[j] for j in dims],
                         vertical_spacing=0.12 if rows > 1 else 0.2)
@@ -22,7 +23,7 @@ def marginals(z: np.ndarray, dims: list[int], names: list[str], columns: int = 4
     for k, j in enumerate(dims):
         row, col = k // columns + 1, k % columns + 1
         fig.add_trace(go.Histogram(x=z[:, j], histnorm="probability density", nbinsx=50, marker_color="#1f77b4",
-                                   opacity=0.7, name="q(z_j): pooled z ~ q(z|x)", showlegend=k == 0), row, col)
+                                   opacity=0.7, name=label, showlegend=k == 0), row, col)
         fig.add_trace(go.Scatter(x=grid, y=prior, mode="lines", line=dict(color="#d62728", width=2),
                                  name="prior N(0, 1)", showlegend=k == 0), row, col)
     fig.update_xaxes(range=[-4, 4])

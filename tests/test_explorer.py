@@ -312,3 +312,21 @@ def test_the_model_card_lists_only_the_settings_the_model_used(name, absent, pre
     assert present <= listed and not absent & listed, listed
     note = next(c.value for c in at.main.caption if c.value.startswith("Left out, as this model never used them"))
     assert "sigma" in note
+
+
+def test_stage_twos_histograms_are_labelled_as_its_codes_u():
+    """They were labelled "pooled z ~ q(z|x)", like stage 1's (issue 27)."""
+    import json
+
+    at = show(open_app(REPO / "checkpoints" / "mnist-two-stage"), "views/aggregate.py")
+    names = [{t.get("name") for t in json.loads(c.proto.spec)["data"]} for c in at.get("plotly_chart")]
+    assert any("q(u_j): pooled u ~ q(u|z), stage 2's codes" in n for n in names), names
+    assert not any("q(u_j): pooled u ~ q(u|z), stage 2's codes" in n and "q(z_j): pooled z ~ q(z|x)" in n for n in names)
+
+
+def test_reconstructions_of_a_vq_vae_speak_of_its_codes_not_a_gaussian_posterior():
+    """The page kept its Gaussian wording (posterior mean μ(x), KL term) for a VQ-VAE (issue 27)."""
+    at = show(open_app(REPO / "checkpoints" / "mnist-vq"), "views/reconstructions.py")
+    text = " ".join(m.value for m in at.main.markdown) + " ".join(c.value for c in at.main.caption)
+    assert "z_q(x)" in text and "−log p(k(x))" in text
+    assert "μ(x)" not in text and "KL term" not in text and "E[x | z = μ]" not in text

@@ -74,6 +74,7 @@ if SECOND_STAGE in bundle.model.provides:
     st.metric("KL(N(m, S) ‖ N(0, I)) of q(u)'s moments (nats)", f"{aggregate.moment_kl_to_prior(pooled_u):.2f}",
               help="the same distance for the second stage's codes u of the pooled z; near 0 when stage 2 "
                    "has turned q(z) into the prior it samples from")
-    st.plotly_chart(aggregate_figures.marginals(pooled_u.numpy(), shown, [f"u{j}" for j in range(len(names))]),
+    st.plotly_chart(aggregate_figures.marginals(pooled_u.numpy(), shown, [f"u{j}" for j in range(len(names))],
+                                                label="q(u_j): pooled u ~ q(u|z), stage 2's codes"),
                     key="agg_u")
     st.caption(f"Compare with q(z) above: {distance:.2f} nats for z.")

@@ -12,17 +12,23 @@ arrays = state.probe(bundle)
 classes, labels = bundle.classes, arrays["labels"]
 
 st.title("Reconstructions")
-st.markdown(
-    "Each column is a held-out image *x*, the input the model scores, and the decoder's mean at the "
-    "posterior mean, E[x | z = μ(x)]. Below each: its **reconstruction term** D = −log p(x | z), "
-    "z ~ q(z|x) (one sample, as in training), and its **KL term** R = KL(q(z|x) ‖ p(z)), both in "
-    "nats per image; their sum is the image's −ELBO.")
 if CODEBOOK in bundle.model.provides:  # a VQ-VAE: deterministic codes, rate from its prior over them
-    st.info(f"{bundle.model.title}: z is the quantized grid z_q(x), the same on every call, and R is −log p(k(x)) "
-            "under the PixelCNN prior over codes (the KL of a posterior that puts all its mass on k(x)). "
-            "See the Code grids view for each image's codes.")
-st.latex(r"-\mathrm{ELBO}(x) = \underbrace{-\mathbb{E}_{q(z|x)}[\log p(x\mid z)]}_{D}"
-         r" + \underbrace{\mathrm{KL}(q(z\mid x)\,\|\,p(z))}_{R}")
+    st.markdown(
+        "Each column is a held-out image *x*, the input the model scores, and the decoder's mean at its "
+        "quantized codes z_q(x) (the encoder's output snapped to the nearest codebook vectors, the same on "
+        "every call). Below each: its **reconstruction term** D = −log p(x | z_q(x)) and its **rate** "
+        "R = −log p(k(x)), the codes' cost under the PixelCNN prior, both in nats per image; their sum is "
+        "the image's −ELBO. The Code grids view shows each image's codes.")
+    st.latex(r"-\mathrm{ELBO}(x) = \underbrace{-\log p(x\mid z_q(x))}_{D}"
+             r" + \underbrace{-\log p_{\mathrm{prior}}(k(x))}_{R}")
+else:
+    st.markdown(
+        "Each column is a held-out image *x*, the input the model scores, and the decoder's mean at the "
+        "posterior mean, E[x | z = μ(x)]. Below each: its **reconstruction term** D = −log p(x | z), "
+        "z ~ q(z|x) (one sample, as in training), and its **KL term** R = KL(q(z|x) ‖ p(z)), both in "
+        "nats per image; their sum is the image's −ELBO.")
+    st.latex(r"-\mathrm{ELBO}(x) = \underbrace{-\mathbb{E}_{q(z|x)}[\log p(x\mid z)]}_{D}"
+             r" + \underbrace{\mathrm{KL}(q(z\mid x)\,\|\,p(z))}_{R}")
 
 c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
 pick = c1.selectbox("Class", ["any class", *classes], key="recon_class")
@@ -42,7 +48,8 @@ else:
 
 x = arrays["x"][chosen]
 recon = analysis.reconstruct(bundle.model, torch.tensor(x)).numpy()
-rows, names = [x, recon], ["input x", "reconstruction E[x | z = μ]"]
+decoded_at = "z_q(x)" if CODEBOOK in bundle.model.provides else "z = μ"
+rows, names = [x, recon], ["input x", f"reconstruction E[x | {decoded_at}]"]
 if bundle.dataset.get("binarized"):
     rows.insert(0, bundle.probe_images[chosen].float().numpy() / 255)
     names = ["original (grey levels)", "input x (binarized)", names[1]]
