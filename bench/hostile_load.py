@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import os
@@ -156,10 +157,8 @@ async def attacks(browser, url: str, zips: dict[str, Path], end: float, stats: d
 def rss_mb(proc: psutil.Process) -> float:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.Error):  # a child that has just exited counts 0
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total / 2**20
 
 

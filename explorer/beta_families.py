@@ -52,21 +52,13 @@ def family_key(path: str | Path) -> str | None:
     return json.dumps({"model": asdict(model), "train": settings}, sort_keys=True, default=str)
 
 
-def dataset_of(path: str | Path) -> str | None:
-    """The data set a bundle was trained on, from its config.json; None when unreadable."""
-    try:
-        return read_configs(path)[1].dataset
-    except BundleError:
-        return None
-
-
-# What makes two bundles near relatives, in the order it weighs: a partner that differs from A in
-# one late setting tells more than one that differs in an early one.
 def _model(config: dict) -> dict:
     stage1 = config["model"].get("stage1")  # a two-stage bundle's first stage is its Gaussian VAE
     return stage1 if isinstance(stage1, dict) else config["model"]
 
 
+# What makes two bundles near relatives, in the order it weighs: a partner that differs from A in
+# one late setting tells more than one that differs in an early one.
 KINSHIP = (("data set", lambda c: c["train"].get("dataset")), ("model family", lambda c: c.get("family") or "vae"),
            ("architecture", lambda c: _model(c).get("architecture")),
            ("latent dimension", lambda c: _model(c).get("latent_dim")),

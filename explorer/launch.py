@@ -44,10 +44,14 @@ def _options() -> argparse.Namespace:
     return parser.parse_known_args(sys.argv[1:])[0]
 
 
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to anything but "", 0, false or no."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
 def training_enabled() -> bool:
-    """False under ``--no-training`` or ``VAE_EXPLORER_NO_TRAINING`` set to anything but 0/false/no."""
-    flag = os.environ.get(NO_TRAINING_ENV, "").strip().lower()
-    return not (_options().no_training or flag not in ("", "0", "false", "no"))
+    """False under ``--no-training`` or ``VAE_EXPLORER_NO_TRAINING`` (see env_flag)."""
+    return not (_options().no_training or env_flag(NO_TRAINING_ENV))
 
 
 def runs_dir() -> Path:

@@ -28,6 +28,9 @@ import sys
 
 import streamlit as st
 
+from explorer import launch
+from vae_core import runs
+
 CLASS_ENV, TOKEN_ENV = "VAE_EXPLORER_CLASS", "VAE_EXPLORER_TEACHER_TOKEN"
 MIN_TOKEN_CHARS = 16  # a shorter token could be guessed through the sign-in box
 MAX_SIGN_IN_TRIES = 5  # per session; then the box is gone for that session
@@ -41,10 +44,6 @@ def _options() -> argparse.Namespace:
     return parser.parse_known_args(sys.argv[1:])[0]
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
-
-
 def listens_beyond_localhost() -> bool:
     """Whether Streamlit's server.address lets other machines connect (unset: every interface)."""
     return (st.get_option("server.address") or "").strip("[]") not in LOOPBACK
@@ -52,7 +51,7 @@ def listens_beyond_localhost() -> bool:
 
 def class_mode() -> bool:
     """Served to a class: ``--class``, ``$VAE_EXPLORER_CLASS``, or listening beyond localhost."""
-    return _options().class_mode or _flag(CLASS_ENV) or listens_beyond_localhost()
+    return _options().class_mode or launch.env_flag(CLASS_ENV) or listens_beyond_localhost()
 
 
 def _configured_token() -> str | None:
@@ -97,6 +96,12 @@ def owner() -> str:
     """Who a run started from this session belongs to: "teacher" in a class (every session the
     teacher signed in to), else "local" (the one person at this machine)."""
     return "teacher" if class_mode() else "local"
+
+
+def stop(out) -> bool:
+    """Stop the run writing to ``out`` as this session may (vae_core.runs.stop): in a class only
+    a run the teacher started here; locally any run of this machine."""
+    return runs.stop(out, owner="teacher" if class_mode() else None)
 
 
 def may_stop(run) -> bool:

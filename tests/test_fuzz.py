@@ -5,6 +5,7 @@ truncated, emptied or removed, and config.json values replaced with hostile JSON
 negative numbers, NaN, wrong types). No other exception, no hang (a deadline per example),
 no memory blow-up (peak RSS checked at the end)."""
 import json
+import math
 import resource
 import shutil
 import tempfile
@@ -132,7 +133,8 @@ def test_hostile_metrics_labels_and_zips_load_or_raise_bundle_error(digits_bundl
             return
         outcomes["loaded"] += 1
         m = bundle.metrics
-        f"{m['elbo']:.2f} {m['reconstruction']:.2f} {m['kl']:.2f}"  # what the sidebar and model card format
+        figures = [m[k] for k in ("elbo", "reconstruction", "kl")]  # what the sidebar and model card format
+        assert all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in figures)
         assert all(0 <= int(y) < len(bundle.classes) for y in bundle.probe_labels)
 
     @settings(max_examples=300, deadline=3000, derandomize=True, database=None,

@@ -36,7 +36,8 @@ def default_other() -> tuple[str, str]:
     family = [str(p) for p in beta_families.family_of(bundle.path, [Path(p) for p in found]) if p != bundle.path]
     if family:
         beta = float(bundle.train_config.beta)
-        return max(family, key=lambda p: abs(beta_families.beta_of(p) - beta)), "the member of A's β family whose β is furthest from A's"
+        furthest = max(family, key=lambda p: abs(beta_families.beta_of(p) - beta))
+        return furthest, "the member of A's β family whose β is furthest from A's"
     kin = beta_families.nearest_relative(bundle.path, others)
     if kin is None:
         return others[0], ""

@@ -91,7 +91,7 @@ def draw(out: str, was_running: bool) -> None:
     if launch.training_enabled() and serving.may_stop(run):
         if next(buttons).button("Stop this run", key="live_stop", icon=":material/stop:"):
             # the run records itself as stopped; the next refresh shows it
-            runs.stop(out, owner=serving.owner() if serving.class_mode() else None)
+            serving.stop(out)
     if b is not None:
         next(buttons).button("Open in every view", key="live_open", on_click=_open_in_views, args=(out,),
                              icon=":material/open_in_new:")

@@ -111,10 +111,10 @@ def run_list() -> None:
         st.switch_page("views/run_live.py")
     if launch.training_enabled() and serving.may_stop(run):
         if c[1].button("Stop it", key="tr_stop", icon=":material/stop:"):
-            if runs.stop(out, owner=serving.owner() if serving.class_mode() else None):
+            if serving.stop(out):
                 st.toast(f"Sent SIGTERM to {run.out.name}; it keeps its best epoch so far.")
     elif run.state == "running" and serving.class_mode() and run.owner != "teacher":
-        c[1].caption("Started from a terminal: stop it there.")
+        c[1].caption("Not started by the teacher from this class: stop it where it was started.")
     st.code(run.command or "(command not recorded)", language="bash", wrap_lines=True)
     if run.log is not None:
         st.caption(f"Log ({run.log}), newest lines last:")
