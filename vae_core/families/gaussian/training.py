@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from vae_core import checkpoint as ckpt
 from vae_core.config import ModelConfig, TrainConfig
 from vae_core.data import VAL_FRACTION, binarize, default_binarize, load_dataset, prepare, probe_subset, split_validation, to_float
-from vae_core.families.gaussian import compiled_step, distributed
+from vae_core.families.gaussian import distributed
 from vae_core.families.gaussian.evaluation import test_metrics
 from vae_core.family import evaluate
 from vae_core.families.gaussian.model import VAE
@@ -99,6 +99,8 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, folder: RunFolder, *, de
 
     images = train_set.images.to(device)  # held once, as bytes, on the training device
     steps = cfg.epochs * -(-len(images) // max(1, cfg.batch_size // world))
+    # Imported here: it pulls in torch._inductor (1.2-1.6 s), which the explorer never needs.
+    from vae_core.families.gaussian import compiled_step
     run.fast, run.bf16, run.step_line = compiled_step.choose(model, optimizer, cfg, device, world, steps,
                                                     prepare(images[:cfg.batch_size], use_binarize, seed=cfg.seed))
     run.say(run.step_line)

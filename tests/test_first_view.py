@@ -1,0 +1,18 @@
+"""What a fresh explorer server must not spend its first view on (issue 27)."""
+import subprocess
+import sys
+
+from tests.browser import REPO
+
+# Every module explorer/app.py imports before it draws a page.
+APP_IMPORTS = ("explorer.bundles, explorer.capabilities, explorer.families, explorer.figures, explorer.lesson_panel, "
+               "explorer.own, explorer.pages, explorer.selection, explorer.serving, explorer.state, vae_core.family")
+
+
+def test_the_explorer_does_not_import_torch_s_compiler():
+    """torch._dynamo/_inductor (1.2-1.6 s of a 5-8 s first view) are for training's compiled
+    CPU step only; vae_core.families.gaussian.training imported them for every user of vae_core."""
+    code = (f"import {APP_IMPORTS}; import sys; "
+            "print(sorted(m for m in sys.modules if m.startswith(('torch._dynamo', 'torch._inductor'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
