@@ -1,17 +1,23 @@
 """Explorer speed in a real browser (headless Chromium via Playwright), printed, not asserted.
 
-    python -m bench.explorer_speed [--presses 60] [--only start floor tsne gesture] [--json out.json]
+    python -m bench.explorer_speed [--presses 60] [--only start pages floor tsne gesture] [--json out.json]
 
 1. Start: `streamlit run` launched -> the first view drawn (tests/browser.py's DRAWN_JS:
    no skeleton left, every chart drawn, every image loaded), for three starts in a row (the
-   first pays for Python's bytecode cache and the OS file cache).
+   first pays for Python's bytecode cache and the OS file cache); then the same for a minimal
+   Streamlit app with the first view's kinds of element and no model (FLOOR_START_APP): what
+   Streamlit itself costs on this machine.
 2. (The traversal sliders decode in the page now: bench/page_decode.py times them.)
 3. Floor: a slider moved one step with the keyboard on a minimal Streamlit app (one slider,
    one image) -> the new image loaded, timed in the page from the keydown event to the
    animation frame in which the image is complete: what any server round trip costs.
 4. t-SNE: clicking "t-SNE" on a copy of mnist-conv-z16 without its precomputed maps ->
    the map of 2,000 points drawn; then the same with the shipped, precomputed map.
-5. β gesture: the β slider of "β as one gesture" moved one member with the keyboard across the
+5. Pages: on a warm server (its default view drawn once), each page's first visit for each
+   kind of bundle (mnist-conv-z16, mnist-two-stage, mnist-vq; the β pages on mnist-beta-0),
+   opened by address in a tab of one browser -> drawn; then the same for the minimal app of 1.,
+   what opening any Streamlit page by address costs here.
+6. β gesture: the β slider of "β as one gesture" moved one member with the keyboard across the
    shipped family (mnist-beta-0 … 8, back and forth) -> the frame in which the member's picture
    (reconstructions, prior samples, latent map, KL bars, rate–distortion plane) is loaded;
    timed in the page as the floor is. The first pass over the members (their figures
@@ -44,15 +50,6 @@ DRAWN_AFTER_KEY_JS = """(before) => { const all = document.querySelectorAll('[da
 
 def last_image_src(page) -> str:
     return page.get_by_test_id("stImage").locator("img").last.get_attribute("src")
-
-
-def start_time(browser) -> float:
-    with explorer_server() as (url, started, _):
-        page = browser.new_page(viewport={"width": 1400, "height": 1200})
-        page.goto(url)
-        elapsed = wait_until_drawn(page) - started
-        page.close()
-    return elapsed
 
 
 def slider_times(browser, url: str, slider: int, presses: int) -> list[float]:
@@ -104,6 +101,88 @@ def gesture_times(browser, presses: int) -> tuple[list[float], list[float]]:
             (first if move < len(BETAS) - 1 else warm).append(ms / 1000)
         page.close()
     return first, warm
+
+
+# Streamlit's own start on this machine: the first view's kinds of element (a picker, a number
+# box, an uploader, a formula, a row of images, a slider), no torch and no model.
+FLOOR_START_APP = """import numpy as np
+import streamlit as st
+
+st.sidebar.selectbox("bundle", ["a", "b"])
+st.sidebar.number_input("image", 0, 10, 1)
+st.sidebar.file_uploader("zip")
+st.title("floor")
+st.latex(r"z = \\mu + \\sigma \\odot \\epsilon")
+st.image([np.full((28, 28), 100, np.uint8)] * 10, width=64)
+st.slider("s", 0, 10, 1)
+"""
+
+
+def start_time(browser, script: str = "explorer/app.py") -> float:
+    with explorer_server(script=script) as (url, started, _):
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(url)
+        elapsed = wait_until_drawn(page) - started
+        page.close()
+    return elapsed
+
+
+def floor_start_times(browser) -> list[float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Path(tmp) / "floor_start.py"
+        app.write_text(FLOOR_START_APP)
+        return [start_time(browser, str(app)) for _ in range(3)]
+
+
+PAGE_BUNDLES = ("mnist-conv-z16", "mnist-two-stage", "mnist-vq")
+BETA_PAGES = {"beta_gesture", "rate_distortion", "compare"}
+
+
+def page_plan() -> list[tuple[str, str]]:
+    """(address, bundle) for every page on every kind of bundle it applies to; β pages once,
+    on mnist-beta-0; pages that need no bundle once."""
+    import logging
+
+    logging.disable(logging.WARNING)  # Streamlit's "No runtime found": none is needed here
+    from explorer.pages import all_pages
+    from vae_core import load_bundle
+
+    provides = {name: load_bundle(REPO / "checkpoints" / name).model.provides for name in PAGE_BUNDLES}
+    logging.disable(logging.NOTSET)
+    plan = []
+    for spec in all_pages():
+        if spec.bundle_free:
+            plan.append((spec.address, PAGE_BUNDLES[0]))
+        elif spec.address in BETA_PAGES:
+            plan.append((spec.address, "mnist-beta-0"))
+        else:
+            plan += [(spec.address, name) for name in PAGE_BUNDLES if spec.applies(provides[name])]
+    return plan
+
+
+def open_time(page, url: str) -> float:
+    t0 = time.perf_counter()
+    page.goto(url)
+    return wait_until_drawn(page) - t0
+
+
+def page_times(browser) -> tuple[dict[str, float], list[float]]:
+    """Each page's first visit on a warm server, by address, and the minimal app opened the same way."""
+    out = {}
+    with explorer_server() as (url, _, _):
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        open_time(page, url)  # the server warm: torch imported, the default bundle loaded
+        for address, bundle in page_plan():
+            out[f"{address or 'reconstructions'} ({bundle})"] = open_time(page, f"{url}/{address}?bundle={bundle}")
+        page.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Path(tmp) / "floor_start.py"
+        app.write_text(FLOOR_START_APP)
+        with explorer_server(script=str(app)) as (url, _, _):
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            floor = [open_time(page, url) for _ in range(4)][1:]
+            page.close()
+    return out, floor
 
 
 # The least a Streamlit slider -> image round trip costs on this machine: one slider in a
@@ -160,8 +239,8 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=60)
-    parser.add_argument("--only", nargs="+", choices=["start", "floor", "tsne", "gesture"],
-                        default=["start", "floor", "tsne", "gesture"])
+    parser.add_argument("--only", nargs="+", choices=["start", "pages", "floor", "tsne", "gesture"],
+                        default=["start", "pages", "floor", "tsne", "gesture"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     out = {}
@@ -170,6 +249,15 @@ def main() -> int:
         if "start" in args.only:
             starts = out["start_s"] = [start_time(browser) for _ in range(3)]
             print(f"start -> first view drawn: first {starts[0]:.1f} s, then {starts[1]:.1f} s and {starts[2]:.1f} s")
+            bare = out["floor_start_s"] = floor_start_times(browser)
+            print("minimal Streamlit app (same kinds of element, no model), start -> drawn: "
+                  + ", ".join(f"{t:.1f}" for t in bare) + " s")
+        if "pages" in args.only:
+            visits, bare = page_times(browser)
+            out["page_first_visit_s"], out["floor_open_s"] = visits, bare
+            for name, t in sorted(visits.items(), key=lambda kv: -kv[1]):
+                print(f"  first visit {t:5.2f} s  {name}")
+            print("minimal Streamlit app opened by address: " + ", ".join(f"{t:.2f}" for t in bare) + " s")
         if "floor" in args.only:
             floor = floor_times(browser, args.presses)
             out["floor_ms"] = [t * 1000 for t in floor]

@@ -29,20 +29,23 @@ def panels(*, beta: float, pairs: np.ndarray, samples: np.ndarray, coords: np.nd
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    fig = plt.figure(figsize=(13, 7.6), dpi=100, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.9])
-    a1, a2 = top.subplots(1, 2)
+    # Placed by hand, not with layout="constrained": that measured every label's extent and
+    # took 0.3 of the 0.5 s a member cost; zlib level 1 saves another 0.1 s for a 5 % larger PNG.
+    fig = plt.figure(figsize=(13, 7.6), dpi=100)
+    top = fig.add_gridspec(1, 2, left=0.01, right=0.99, top=0.95, bottom=0.66, wspace=0.04)
+    bottom = fig.add_gridspec(1, 3, left=0.05, right=0.99, top=0.57, bottom=0.14, wspace=0.28)
+    a1, a2 = fig.add_subplot(top[0]), fig.add_subplot(top[1])
     for ax, picture, title in ((a1, pairs, "test images (top) and E[x | z = μ(x)] (bottom)"),
                                (a2, samples, "decoder means of z ~ N(0, I), seed 0")):
         ax.imshow(picture, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         ax.set_title(f"β = {beta:g}: {title}", fontsize=11)
         ax.axis("off")
-    m, k, r = bottom.subplots(1, 3)
+    m, k, r = (fig.add_subplot(bottom[i]) for i in range(3))
     _latent_map(m, coords, labels, classes, axes, beta)
     _kl_bars(k, kl, active, beta)
     _rate_distortion(r, rates, distortions, betas, current)
     out = io.BytesIO()
-    fig.savefig(out, format="png")
+    fig.savefig(out, format="png", pil_kwargs={"compress_level": 1})
     plt.close(fig)
     return out.getvalue()
 
@@ -75,7 +78,9 @@ def _rate_distortion(ax, rates, distortions, betas, current):
     ax.plot(r, d, "-", color="#9ecae1", lw=1)
     ax.scatter(r, d, c=np.log1p(betas), cmap="viridis", s=60, zorder=3)
     for x, y, b in zip(r, d, betas):
-        ax.annotate(f"β = {b:g}", (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        right = x > 0.75 * x_hi  # labelled on its left, inside the axes
+        ax.annotate(f"β = {b:g}", (x, y), textcoords="offset points", xytext=(-8 if right else 6, 4),
+                    ha="right" if right else "left", fontsize=8)
     ax.scatter([r[current]], [d[current]], s=300, facecolors="none", edgecolors="black", linewidths=2, zorder=4)
     pad = max((d.max() - d.min()) * 0.08, 1.0)
     ax.set_xlim(-0.02 * x_hi, x_hi)

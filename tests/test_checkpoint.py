@@ -163,16 +163,39 @@ def test_encodings_round_trip_match_the_model_and_refuse_wrong_shapes(digits_bun
     assert read_encodings(folder, n, d) == {}
 
 
-def test_shipped_bundles_carry_current_encodings():
+def test_probe_bounds_are_stored_with_the_encodings_for_one_n_k_and_seed(digits_bundle, tmp_path):
+    from vae_core import analysis, evaluate
+    from vae_core.checkpoint import probe_bounds, read_probe_bounds, write_encodings
+
+    folder = _copy(digits_bundle, tmp_path / "b")
+    bundle = load_bundle(folder)
+    encodings = analysis.probe_encodings(bundle)
+    b = evaluate(bundle.model, analysis.probe_inputs(bundle)[:40], k=5, seed=0)
+    made = probe_bounds(b["elbo"], b["log_likelihood"]["estimate"], n=40, n_images=b["n_images"], k=5, seed=0)
+    write_encodings(folder, encodings, made)
+    assert read_probe_bounds(folder, 40, 5, seed=0) == made
+    assert read_probe_bounds(folder, 40, 6, seed=0) is None and read_probe_bounds(folder, 41, 5, seed=0) is None
+    assert read_probe_bounds(folder, 40, 5, seed=1) is None
+    for bad in ({**made, "elbo": float("nan")}, {**made, "elbo": "x"}, {"elbo": 1.0}, [1, 2], {**made, "n_images": 0}):
+        write_encodings(folder, encodings, bad)
+        assert read_probe_bounds(folder, 40, 5, seed=0) is None, bad  # a cache: never an error
+    write_encodings(folder, encodings)
+    assert read_probe_bounds(folder, 40, 5, seed=0) is None
+
+
+def test_shipped_bundles_carry_current_encodings_and_the_objective_view_s_bounds():
     from conftest import shipped_bundles
     from vae_core import read_encodings
-    from vae_core.family import GAUSSIAN_POSTERIOR
+    from vae_core.checkpoint import PROBE_BOUNDS_K, PROBE_BOUNDS_N, read_probe_bounds
+    from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
 
     for folder in shipped_bundles():
         bundle = load_bundle(folder)
         if GAUSSIAN_POSTERIOR not in bundle.model.provides:
             continue  # encodings.safetensors holds Gaussian posteriors; a VQ-VAE's codes are encoded on opening
         assert read_encodings(folder, len(bundle.probe_labels), bundle.model_config.latent_dim), folder.name
+        if IMPORTANCE_WEIGHTED_BOUND in bundle.model.provides:  # else the objective view is not listed
+            assert read_probe_bounds(folder, PROBE_BOUNDS_N, PROBE_BOUNDS_K, seed=0), folder.name
 
 
 def test_half_precision_weights_load_widened(digits_bundle, tmp_path):

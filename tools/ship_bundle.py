@@ -1,12 +1,12 @@
 """Prepare a trained bundle for checkpoints/: float16 weights (checked), precomputed encodings and maps.
 
-    python -m tools.ship_bundle checkpoints/NAME [--half] [--n 2000]
+    python -m tools.ship_bundle checkpoints/NAME [--half] [--n 2000] [--keep-maps]
 
 --half stores the weights in float16 (half the bytes) after checking that the probe set's
 ELBO, computed with the same seed, moves by less than 0.05 nats per image; otherwise it
 keeps float32 and says so. Then every probe image's mu, logvar, KL per dimension and
 reconstruction term go to encodings.safetensors (the explorer opens the bundle without
-encoding anything), and PCA and t-SNE of the first n probe means are written to
+encoding anything), with the ELBO and L_50 of the first 500 probe images (the objective view), and PCA and t-SNE of the first n probe means are written to
 projections.safetensors, so the explorer's first visit to the latent map is instant.
 """
 from __future__ import annotations
@@ -18,9 +18,10 @@ from pathlib import Path
 
 import torch
 
-
-from vae_core import analysis, evaluate, load_bundle  # noqa: E402
-from vae_core.checkpoint import WEIGHTS, atomic_write, write_encodings, write_projections, write_weights  # noqa: E402
+from vae_core import analysis, evaluate, load_bundle
+from vae_core.checkpoint import (PROBE_BOUNDS_K, PROBE_BOUNDS_N, WEIGHTS, atomic_write, probe_bounds,
+                                 write_encodings, write_projections, write_weights)
+from vae_core.family import IMPORTANCE_WEIGHTED_BOUND
 
 TOLERANCE = 0.05  # nats per image
 
@@ -62,8 +63,14 @@ def project(folder: Path, n: int) -> None:
 
 def encode(folder: Path) -> None:
     started = time.perf_counter()
-    write_encodings(folder, analysis.probe_encodings(load_bundle(folder)))
-    print(f"probe encodings written in {time.perf_counter() - started:.1f} s")
+    bundle = load_bundle(folder)
+    bounds = None
+    if IMPORTANCE_WEIGHTED_BOUND in bundle.model.provides:  # what the objective view shows
+        n, k = PROBE_BOUNDS_N, PROBE_BOUNDS_K
+        b = evaluate(bundle.model, analysis.probe_inputs(bundle)[:n], k=k, seed=0)
+        bounds = probe_bounds(b["elbo"], b["log_likelihood"]["estimate"], n=n, n_images=b["n_images"], k=k, seed=0)
+    write_encodings(folder, analysis.probe_encodings(bundle), bounds)
+    print(f"probe encodings{' and bounds' if bounds else ''} written in {time.perf_counter() - started:.1f} s")
 
 
 def main() -> int:
@@ -71,11 +78,14 @@ def main() -> int:
     parser.add_argument("bundle", type=Path)
     parser.add_argument("--half", action="store_true", help="store float16 weights if the ELBO is unchanged")
     parser.add_argument("--n", type=int, default=2000, help="probe images in the precomputed maps (default: 2000)")
+    parser.add_argument("--keep-maps", action="store_true",
+                        help="leave projections.safetensors as it is (only the encodings and bounds are redone)")
     args = parser.parse_args()
     if args.half:
         halve(args.bundle)
     encode(args.bundle)
-    project(args.bundle, args.n)
+    if not args.keep_maps:
+        project(args.bundle, args.n)
     return 0
 
 

@@ -60,14 +60,18 @@ if not members:
 points = [beta_families.point(state.get_bundle(p)) for p in members]
 betas = [p.beta for p in points]
 family = (tuple(p.rate for p in points), tuple(p.distortion for p in points), tuple(betas))
-# Every member drawn once, before the first move: a move then only swaps a cached picture.
-with st.spinner(f"Drawing the {len(members)} members of the family (once for every visitor)…"):
-    pictures = [member_png(str(p), state.stamp(state.get_bundle(p)), family, k) for k, p in enumerate(members)]
+
+
+def picture(k: int) -> bytes:
+    """Member k's picture, drawn on its first showing (0.3-0.5 s) and then cached for every
+    visitor. Drawing all six before the first view took 3-5 s on 2 cores (issue 27); a move
+    to a member not yet shown costs one drawing, once per server."""
+    return member_png(str(members[k]), state.stamp(state.get_bundle(members[k])), family, k)
 
 
 @st.fragment
 def gesture() -> None:
-    """Only this block reruns when β moves, and it swaps one cached picture."""
+    """Only this block reruns when β moves, and it swaps one picture (cached after its first showing)."""
     start = next((b for b, p in zip(betas, points) if Path(p.path) == bundle.path), betas[0])
     beta = st.select_slider("β (the trained members of the family)", betas, value=start, key="gesture_beta",
                             format_func=lambda b: f"{b:g}")
@@ -76,7 +80,7 @@ def gesture() -> None:
     st.markdown(f"**β = {beta:g}** · {p.name}: D **{p.distortion:.1f}**, R **{p.rate:.1f}**, "
                 f"ELBO **{p.elbo:.1f}** nats per image ({p.source}) · active units **{p.active_units}** "
                 f"of {p.latent_dim}")
-    st.image(pictures[k], caption=f"β = {beta:g}: {p.name}")
+    st.image(picture(k), caption=f"β = {beta:g}: {p.name}")
     st.caption(f"Top: the first {N_IMAGES} test images and their reconstructions; {N_SAMPLES} prior samples. Bottom: "
                f"{N_MAP:,} test images' μ(x), PCA, coloured by label (the axes rescale per member); KL of each latent "
                "dimension, largest first, grey = inactive unit (Cov_x(μ_u) ≤ 0.01, Burda et al. 2016); the family's "

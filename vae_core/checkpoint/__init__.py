@@ -11,7 +11,11 @@ import os  # noqa: F401  (tests patch checkpoint.os.fsync to simulate a full dis
 
 from vae_core.checkpoint.derived import (  # noqa: F401
                       ENCODING_FIELDS,
+                      PROBE_BOUNDS_K,
+                      PROBE_BOUNDS_N,
+                      probe_bounds,
                       read_encodings,
+                      read_probe_bounds,
                       read_projections,
                       weights_stamp,
                       write_encodings,
