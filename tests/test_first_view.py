@@ -9,10 +9,12 @@ APP_IMPORTS = ("explorer.bundles, explorer.capabilities, explorer.families, expl
                "explorer.own, explorer.pages, explorer.selection, explorer.serving, explorer.state, vae_core.family")
 
 
-def test_the_explorer_does_not_import_torch_s_compiler():
-    """torch._dynamo/_inductor (1.2-1.6 s of a 5-8 s first view) are for training's compiled
-    CPU step only; vae_core.families.gaussian.training imported them for every user of vae_core."""
-    code = (f"import {APP_IMPORTS}; import sys; "
+def test_the_explorer_and_opening_a_bundle_of_each_family_do_not_import_torch_s_compiler():
+    """torch._dynamo/_inductor (1.2-2 s) are for training's compiled CPU step only. They came
+    with vae_core.families.gaussian.training (1.2-1.6 s of a 5-8 s first view), and with the
+    loader's meta-device skeleton of a VQ-VAE (nn.Embedding's normal_ on meta: 2 s)."""
+    code = (f"import {APP_IMPORTS}; import sys; from vae_core import load_bundle; "
+            "[load_bundle(f'checkpoints/{name}') for name in ('mnist-conv-z16', 'mnist-two-stage', 'mnist-vq')]; "
             "print(sorted(m for m in sys.modules if m.startswith(('torch._dynamo', 'torch._inductor'))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -240,3 +240,16 @@ def test_a_bad_option_is_one_line_and_status_2(tmp_path):
                            "--codebook-size", "1"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "codebook_size must be" in done.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_the_prior_s_embedding_is_drawn_as_nn_embedding_draws_it_and_not_on_meta():
+    """The PixelCNN draws its embedding itself (to skip the draw on the loader's meta skeleton);
+    a training run from the same seed must start from the same weights as before."""
+    from vae_core.families.vq_vae.prior import PixelCNN
+
+    torch.manual_seed(3)
+    ours = PixelCNN(8, 4, 1).embed.weight
+    torch.manual_seed(3)
+    assert torch.equal(ours, torch.nn.Embedding(8, 4).weight) and ours.requires_grad
+    with torch.device("meta"):
+        assert PixelCNN(8, 4, 1).embed.weight.is_meta

@@ -37,7 +37,13 @@ class PixelCNN(nn.Module):
 
     def __init__(self, codes: int, channels: int = 64, layers: int = 4):
         super().__init__()
-        self.embed = nn.Embedding(codes, channels)
+        # nn.Embedding's own init, drawn here so that it can be skipped on the meta device: the
+        # loader builds a skeleton there to check shapes, and normal_ on meta imports torch's
+        # compiler (2 s, on a VQ bundle's first opening). Same draw, same random stream.
+        weight = torch.empty(codes, channels)
+        if weight.device.type != "meta":
+            nn.init.normal_(weight)
+        self.embed = nn.Embedding(codes, channels, _weight=weight)
         self.first = MaskedConv2d(channels, channels, 7, "A")
         self.blocks = nn.ModuleList(MaskedConv2d(channels, channels, 3, "B") for _ in range(layers))
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 1), nn.ReLU(), nn.Conv2d(channels, codes, 1))
