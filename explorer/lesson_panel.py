@@ -118,7 +118,7 @@ def panel(here: str) -> None:
         st.subheader(step.title)
         st.markdown(step.text)
         st.latex(step.equation)
-        st.caption(f"In the seeds: {step.seed}")
+        st.caption(f"Source: {step.seed}")
         st.info(f"**Question for the class:** {step.question}", icon=":material/help:")
         b1, b2, b3, _ = st.columns([1, 1, 1, 3])
         b1.button("Back", key="lesson_back", disabled=k == 0, on_click=start, args=(lesson, k - 1),

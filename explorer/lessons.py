@@ -12,7 +12,7 @@ A lesson file (``lessons/*.yaml``, and the folders in $VAE_EXPLORER_LESSONS) hol
         state: {beta: 1.0}         # optional: widget values the step starts with, by widget key
         controls: [beta]           # optional: the widgets left visible when the teacher setting is on
         equation: '\\mathrm{ELBO} = ...'   # LaTeX, shown above the view
-        seed: Course 2025, ch. 1, §2 "Decomposition of the ELBO"   # where the seeds derive it
+        seed: Course 2025, ch. 1, §2 "Decomposition of the ELBO"   # the source: lecture notes by title, papers by author and year
         text: |
           What the class should look at (Markdown).
         question: What happens to R when ...?

@@ -28,7 +28,7 @@ def section(bundle: Bundle) -> None:
         out = model.decode(torch.tensor(sel.mu, dtype=torch.float32)[None])[0]
     w = model.likelihood.written_out(torch.tensor(sel.x), out)
     st.subheader(f"Written out for the selected image ({sel.caption})")
-    st.markdown("The seeds' formulas with this image's numbers, every constant kept; the decoder's term at z = μ(x) "
+    st.markdown("The lecture notes' formulas with this image's numbers, every constant kept; the decoder's term at z = μ(x) "
                 "(the D above averages it over z ~ q(z|x)). All in nats per image.")
     left, right = st.columns(2)
     with left:
@@ -53,6 +53,7 @@ def section(bundle: Bundle) -> None:
         st.latex(rf"= \tfrac12\big(\underbrace{{{k['sum_mu2']:.2f}}}_{{\sum\mu_j^2}} + \underbrace{{{k['sum_var']:.2f}}}"
                  rf"_{{\sum\sigma_j^2}} - \underbrace{{({k['sum_log_var']:.2f})}}_{{\sum\log\sigma_j^2}} - "
                  rf"\underbrace{{{k['d']}}}_{{d}}\big) = {k['kl']:.2f}")
-        st.caption("The ½ and the Σ log σ_j² matter: one seed (the blog post, seeds/004) prints "
+        st.caption("The ½ and the Σ log σ_j² matter: one of the lecture notes (the blog post \"Variational Auto-Encoder\", "
+                   "25 September 2025) prints "
                    "2KL = ‖μ‖² + ‖σ‖² − m·1ᵀ log σ − m, whose log term should be 2·1ᵀ log σ = Σ log σ_j². "
                    f"With it the KL here would read {0.5 * (k['sum_mu2'] + k['sum_var'] - k['d'] * 0.5 * k['sum_log_var'] - k['d']):.2f}, not {k['kl']:.2f}.")
