@@ -17,6 +17,9 @@ from explorer import bundles, capabilities, families, figures, lesson_panel, own
 from vae_core import family as model_families
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
+# Streamlit leaves 6rem above a page under its top bar: on a 720-px projector that is the first
+# ~100 px of every view. 4.5rem keeps the title, or a lesson panel's border, clear of the menu.
+st.html("<style>.stMainBlockContainer {padding-top: 4.5rem}</style>")
 
 DEFAULT_BUNDLE = "mnist-conv-z16"
 

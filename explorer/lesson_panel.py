@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import bundles, lessons, pages, selection
+from explorer import bundles, lessons, pages, selection, widgets
 
 ACTIVE, STEP, TEACHER, GOTO = "lesson", "lesson_step", "lesson_teacher", "lesson_goto"
 
@@ -54,8 +54,18 @@ def start(lesson: lessons.Lesson, k: int) -> None:
     for key, value in step.state.items():
         # A bundle named in the state (the compare view's second bundle) is its folder there.
         ss[key] = names.get(value, value) if isinstance(value, str) else value
+        widgets.mark_set(key, ss.get("bundle_path", ""))  # the step's value, for the step's bundle
     ss["own_in_use"] = False  # a step shows what it names, not a drawing made earlier
+    ss["lesson_reveal"] = False  # each step's answer stays hidden until the teacher reveals it
     ss[GOTO] = step.view
+
+
+def next_lesson(lesson: lessons.Lesson) -> lessons.Lesson | None:
+    """The lesson after ``lesson`` in the Lessons page's order (by file name), or None."""
+    found = available()[0]
+    ids = [other.id for other in found]
+    k = ids.index(lesson.id) if lesson.id in ids else len(ids)
+    return found[k + 1] if k + 1 < len(found) else None
 
 
 def read_url() -> None:
@@ -114,18 +124,27 @@ def panel(here: str) -> None:
                           on_click=start, args=(lesson, k), icon=":material/school:")
         return
     with st.container(border=True, key="lesson_panel"):
-        st.caption(f"Lesson · {lesson.title} · step {k + 1} of {len(lesson.steps)}")
-        st.subheader(step.title)
+        # Compact, so that the view starts above the fold of a 720-px projector: the step's
+        # place and its buttons share one row, the title is a small heading.
+        head, b1, b2, b3 = st.columns([5, 1, 1, 1], vertical_alignment="center")
+        head.caption(f"Lesson · {lesson.title} · step {k + 1} of {len(lesson.steps)}")
+        b1.button("Back", key="lesson_back", disabled=k == 0, on_click=start, args=(lesson, k - 1),
+                  icon=":material/arrow_back:", width="stretch")
+        b2.button("Next", key="lesson_next", disabled=k == len(lesson.steps) - 1, on_click=start,
+                  args=(lesson, k + 1), icon=":material/arrow_forward:", type="primary", width="stretch")
+        b3.button("Leave", key="lesson_leave", on_click=leave, icon=":material/close:", width="stretch")
+        st.markdown(f"#### {step.title}")
         st.markdown(step.text)
         st.latex(step.equation)
-        st.caption(f"Source: {step.seed}")
         st.info(f"**Question for the class:** {step.question}", icon=":material/help:")
-        b1, b2, b3, _ = st.columns([1, 1, 1, 3])
-        b1.button("Back", key="lesson_back", disabled=k == 0, on_click=start, args=(lesson, k - 1),
-                  icon=":material/arrow_back:")
-        b2.button("Next", key="lesson_next", disabled=k == len(lesson.steps) - 1, on_click=start,
-                  args=(lesson, k + 1), icon=":material/arrow_forward:", type="primary")
-        b3.button("Leave", key="lesson_leave", on_click=leave, icon=":material/close:")
+        if step.answer and st.toggle("Reveal the answer", key="lesson_reveal"):
+            st.success(step.answer, icon=":material/lightbulb:")
+        st.caption(f"Source: {step.seed}")
+        if k == len(lesson.steps) - 1:
+            following = next_lesson(lesson)
+            if following is not None:
+                st.button(f"Next lesson: {following.title}", key="lesson_following", on_click=start,
+                          args=(following, 0), icon=":material/school:", type="primary")
         if step.bundle and Path(st.session_state.get("bundle_path", "")).name != step.bundle:
             st.warning(f"This step shows the bundle {step.bundle}, which is not available here; the view "
                        "below shows the one open in the sidebar.")

@@ -16,6 +16,7 @@ A lesson file (``lessons/*.yaml``, and the folders in $VAE_EXPLORER_LESSONS) hol
         text: |
           What the class should look at (Markdown).
         question: What happens to R when ...?
+        answer: R falls ...        # optional: shown when the teacher presses "Reveal the answer"
 
 A file that is not valid YAML, or whose steps lack a required field, is reported with its
 name and line (LessonError) and left out; the other lessons still load.
@@ -33,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 FOLDER = REPO / "lessons"
 LESSONS_ENV = "VAE_EXPLORER_LESSONS"
 REQUIRED = ("title", "view", "equation", "seed", "text", "question")
-OPTIONAL = ("bundle", "image", "state", "controls")
+OPTIONAL = ("bundle", "image", "state", "controls", "answer")
 # A lesson is a page of text: anything larger is not one. Bounds what a file dropped in a
 # lessons folder can cost the server (the largest shipped lesson is under 8 KB).
 MAX_LESSON_BYTES = 64 * 1024
@@ -62,6 +63,7 @@ class Step:
     image: int | None = None
     state: dict = field(default_factory=dict)
     controls: tuple[str, ...] = ()
+    answer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,8 @@ def parse(text: str, name: str, views: set[str] | None = None) -> Lesson:
     return Lesson(Path(name).stem, str(data["title"]), str(data.get("summary", "")), tuple(
         Step(**{k: str(s[k]).strip() for k in REQUIRED}, bundle=s.get("bundle"),
              image=None if s.get("image") is None else int(s["image"]), state=dict(s.get("state") or {}),
-             controls=tuple(map(str, s.get("controls") or ()))) for s in data["steps"]))
+             controls=tuple(map(str, s.get("controls") or ())),
+             answer=None if s.get("answer") is None else str(s["answer"]).strip()) for s in data["steps"]))
 
 
 def folders() -> list[Path]:

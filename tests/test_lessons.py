@@ -111,7 +111,7 @@ def test_every_step_of_every_shipped_lesson_opens_its_view_in_its_state(lesson):
     at = open_lesson(lesson.id, 1)
     for k, step in enumerate(lesson.steps):
         assert at.session_state["lesson_step"] == k
-        assert any(h.value == step.title for h in at.main.subheader), (lesson.id, k)  # the step's panel
+        assert any(m.value == f"#### {step.title}" for m in at.main.markdown), (lesson.id, k)  # the step's panel
         assert any(q.value.startswith("**Question for the class:**") for q in at.main.info)
         if step.bundle:
             assert at.session_state["bundle_path"].endswith("/" + step.bundle), (lesson.id, k)
@@ -156,3 +156,36 @@ def test_every_lesson_step_the_seed_equation_table_names_exists_and_opens_that_v
     for lesson, k, view in named:
         assert lesson in steps and int(k) <= len(steps[lesson]), (lesson, k)
         assert steps[lesson][int(k) - 1].view == view, (lesson, k, view)
+
+
+def test_the_beta_slider_starts_at_each_bundle_s_trained_beta_and_a_step_can_set_it(tmp_path, monkeypatch):
+    """04 step 3 (mnist-beta-8) after step 2 (β = 1) showed "β·R (β = 1)": the slider kept step
+    2's value under the teacher setting, which hid it."""
+    at = open_lesson("04-beta-collapse", 2, teacher=True)
+    assert at.slider(key="beta").value == 1.0
+    at.button(key="lesson_next").click().run()
+    assert at.slider(key="beta").value == 8.0
+    shown = {m.label: float(m.value) for m in at.metric}
+    assert abs(shown["β·R (nats/image)"] - 8 * shown["R = KL (nats/image)"]) < 0.05, shown
+    (tmp_path / "zz-set.yaml").write_text(GOOD.replace("    view: objective\n",
+                                                       "    view: objective\n    bundle: mnist-beta-8\n    state: {beta: 2.5}\n"))
+    monkeypatch.setenv(lessons.LESSONS_ENV, str(tmp_path))
+    at = open_lesson("zz-set", 1)
+    assert at.slider(key="beta").value == 2.5
+
+
+def test_an_answer_waits_for_the_reveal_and_the_last_step_offers_the_next_lesson():
+    at = open_lesson("04-beta-collapse", 4, teacher=True)
+    assert not [s for s in at.main.success if "β = 1" in s.value]
+    assert "The best ELBO" not in " ".join(c.value for c in at.main.caption)  # the page does not print it either
+    at.toggle(key="lesson_reveal").set_value(True).run()
+    assert [s for s in at.main.success if "β = 1" in s.value]
+    at.button(key="lesson_following").click().run()
+    assert at.session_state["lesson"] == "05-generation" and at.session_state["lesson_step"] == 0
+    assert not at.session_state["lesson_reveal"]
+
+
+def test_a_negative_distortion_is_explained_with_its_numbers_on_the_objective_view():
+    at = open_lesson("04-beta-collapse", 2)
+    said = [c.value for c in at.main.caption if "density" in c.value]
+    assert said and "D = -782.97 is below zero" in said[0] and "+731.11" in said[0], said

@@ -1,7 +1,9 @@
 """The objective's parts: KL per dimension, D against R per image, and a live beta slider."""
+import math
+
 import streamlit as st
 
-from explorer import capabilities, figures, state, written_out
+from explorer import capabilities, figures, state, widgets, written_out
 from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.families.gaussian.objectives import objective
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
@@ -29,7 +31,8 @@ st.caption(f"{int(active.sum())} of {len(active)} active units: dimensions whose
            f"across images, Cov_x(μ_j) > {ACTIVE_THRESHOLD} (Burda et al. 2016). Trained with β = {trained_beta:g}.")
 
 st.subheader("The objective as β moves")
-beta = st.slider("β (weight of the KL term)", 0.0, 10.0, trained_beta, 0.1, key="beta")
+widgets.start_at("beta", trained_beta, bundle.path)  # at the bundle's own β, unless a lesson step set one
+beta = st.slider("β (weight of the KL term)", 0.0, max(10.0, trained_beta), step=0.1, key="beta")
 d, r = float(recon.mean()), float(kl.mean())
 tc = bundle.train_config
 # The loss as this bundle was trained (its capacity C or free-bits floor λ), at the slider's β.
@@ -43,6 +46,14 @@ c[2].metric(f"{penalty[0]} (nats/image)", f"{loss - d:.2f}", help="what the trai
             + (f", with the bundle's {penalty[1]}" if penalty[1] else ""))
 c[3].metric(f"D + {penalty[0]} (nats/image)", f"{loss:.2f}", help="the training loss at this β")
 c[4].metric("ELBO (nats/image)", f"{-(d + r):.2f}", help="ELBO = −(D + R); does not depend on β")
+log_sigma = getattr(bundle.model.likelihood, "log_sigma", None)
+if d < 0 and log_sigma is not None:  # a density, not a probability: D can be negative, the ELBO positive
+    sigma = float(log_sigma.detach().exp())
+    st.caption(f"D = {d:.2f} is below zero and the ELBO = {-(d + r):+.2f} above it, and nothing is wrong: this "
+               "decoder is a Gaussian **density** on continuous pixels, and a density can exceed 1. With "
+               f"σ = {sigma:.3f} its peak is 1/(σ√(2π)) = {1 / (sigma * (2 * math.pi) ** 0.5):.1f} per pixel, so "
+               "log p(x|z) is positive wherever the reconstruction is close. A Bernoulli decoder's probabilities "
+               "stay at most 1, so its D and −ELBO are always positive.")
 st.plotly_chart(figures.objective_bar(d, r, beta), key="objective_bar")
 st.caption("Moving β re-weights the same model's D and R; a model *trained* at another β would sit "
            "elsewhere on the rate–distortion plane.")
