@@ -34,8 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-from tests.browser import CHROMIUM_ARGS, REPO, chromium_path, explorer_server, wait_until_drawn
+from tests.browser import CHROMIUM_ARGS, REPO, chromium_path, explorer_server, page_plan, wait_until_drawn
 
 # Timed inside the page: from the key's keydown event to the animation frame in which the new
 # image is complete (DRAWN_AFTER_KEY_JS is polled on every frame), so the driver's own round
@@ -132,32 +131,6 @@ def floor_start_times(browser) -> list[float]:
         app = Path(tmp) / "floor_start.py"
         app.write_text(FLOOR_START_APP)
         return [start_time(browser, str(app)) for _ in range(3)]
-
-
-PAGE_BUNDLES = ("mnist-conv-z16", "mnist-two-stage", "mnist-vq")
-BETA_PAGES = {"beta_gesture", "rate_distortion", "compare"}
-
-
-def page_plan() -> list[tuple[str, str]]:
-    """(address, bundle) for every page on every kind of bundle it applies to; β pages once,
-    on mnist-beta-0; pages that need no bundle once."""
-    import logging
-
-    logging.disable(logging.WARNING)  # Streamlit's "No runtime found": none is needed here
-    from explorer.pages import all_pages
-    from vae_core import load_bundle
-
-    provides = {name: load_bundle(REPO / "checkpoints" / name).model.provides for name in PAGE_BUNDLES}
-    logging.disable(logging.NOTSET)
-    plan = []
-    for spec in all_pages():
-        if spec.bundle_free:
-            plan.append((spec.address, PAGE_BUNDLES[0]))
-        elif spec.address in BETA_PAGES:
-            plan.append((spec.address, "mnist-beta-0"))
-        else:
-            plan += [(spec.address, name) for name in PAGE_BUNDLES if spec.applies(provides[name])]
-    return plan
 
 
 def open_time(page, url: str) -> float:

@@ -125,3 +125,29 @@ def browser_fixtures():
         p.close()
 
     return server, browser, page
+
+
+PAGE_BUNDLES = ("mnist-conv-z16", "mnist-two-stage", "mnist-vq")
+BETA_PAGES = {"beta_gesture", "rate_distortion", "compare"}
+
+
+def page_plan() -> list[tuple[str, str]]:
+    """(address, bundle) for every page on every kind of bundle it applies to; β pages once,
+    on mnist-beta-0; pages that need no bundle once."""
+    import logging
+
+    logging.disable(logging.WARNING)  # Streamlit's "No runtime found": none is needed here
+    from explorer.pages import all_pages
+    from vae_core import load_bundle
+
+    provides = {name: load_bundle(REPO / "checkpoints" / name).model.provides for name in PAGE_BUNDLES}
+    logging.disable(logging.NOTSET)
+    plan = []
+    for spec in all_pages():
+        if spec.bundle_free:
+            plan.append((spec.address, PAGE_BUNDLES[0]))
+        elif spec.address in BETA_PAGES:
+            plan.append((spec.address, "mnist-beta-0"))
+        else:
+            plan += [(spec.address, name) for name in PAGE_BUNDLES if spec.applies(provides[name])]
+    return plan

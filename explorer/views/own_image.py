@@ -16,8 +16,9 @@ st.markdown(
     "Draw a digit (or upload a picture) and see what the model makes of it: the image as the model "
     "sees it, its reconstruction, the terms of the objective, where q(z|x) sits in every dimension, "
     "and where the image lands among the test images on the latent map.")
-st.latex(r"x_{\text{yours}} \;\to\; q(z\mid x) = \mathcal{N}\big(\mu(x), \operatorname{diag}\sigma^2(x)\big)"
-         r"\;\to\; \hat x = \mathbb{E}[x\mid z = \mu(x)],\qquad \mathrm{ELBO} = -(D + R) \le \mathcal{L}_k \le \log p(x)")
+st.latex(r"\begin{gathered}x_{\text{yours}} \;\to\; q(z\mid x) = \mathcal{N}\big(\mu(x), \operatorname{diag}\sigma^2(x)\big)"
+         r"\;\to\; \hat x = \mathbb{E}[x\mid z = \mu(x)]\\ \mathrm{ELBO} = -(D + R) \le \mathcal{L}_k \le \log p(x)"
+         r"\end{gathered}")  # two lines: one was 890 px, wider than a 1280-px projector's column
 
 draw, result = st.columns([2, 3])
 with draw:
