@@ -17,7 +17,7 @@ def marginals(z: np.ndarray, dims: list[int], names: list[str], columns: int = 4
     the N(0, 1) density over it. ``z`` is (M, D); one panel per index in ``dims``."""
     rows = math.ceil(len(dims) / columns)
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=[names[j] for j in dims],
-                        vertical_spacing=0.12 if rows > 1 else 0.2)
+                        vertical_spacing=0.2 if rows > 1 else 0.2)  # room for a row's titles above the ticks of the row before
     grid = np.linspace(-4, 4, 161)
     prior = np.exp(-0.5 * grid ** 2) / math.sqrt(2 * math.pi)
     for k, j in enumerate(dims):
@@ -27,7 +27,7 @@ def marginals(z: np.ndarray, dims: list[int], names: list[str], columns: int = 4
         fig.add_trace(go.Scatter(x=grid, y=prior, mode="lines", line=dict(color="#d62728", width=2),
                                  name="prior N(0, 1)", showlegend=k == 0), row, col)
     fig.update_xaxes(range=[-4, 4])
-    fig.update_layout(height=max(280, 210 * rows + 40), bargap=0, legend=dict(orientation="h", y=0.99, yanchor="top",
+    fig.update_layout(height=max(280, 230 * rows + 40), bargap=0, legend=dict(orientation="h", y=0.99, yanchor="top",
                       yref="container"), margin=dict(l=10, r=10, t=90, b=10))
     return fig
 

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, state
+from explorer import figures, state, widgets
 from vae_core import Bundle, analysis
 from vae_core.family import PRIOR_SAMPLES
 
@@ -51,5 +51,4 @@ def compare(pair: dict[str, Bundle]) -> None:
             col.info(f"{bundle.name} has no prior to sample.")
             continue
         grid = analysis.prior_samples(bundle.model, 16, seed=0).numpy()
-        col.plotly_chart(figures.image_grid(grid.reshape(2, 8, *grid.shape[1:]), scale=2, title=f"{key}: {bundle.name}"),
-                         key=f"cmp_family_samples_{key}")
+        widgets.picture_grid(grid.reshape(2, 8, *grid.shape[1:]), f"{key}: {bundle.name}", container=col)

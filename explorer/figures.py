@@ -52,9 +52,10 @@ def image_grid(images: np.ndarray | torch.Tensor, *, row_labels: list[str] | Non
     fig = px.imshow(picture, binary_string=True)  # sent as one PNG, not as numbers
     cell_w, cell_h = w * scale + PAD, h * scale + PAD
     fig.update_xaxes(tickvals=[PAD + cell_w * (i + 0.5) for i in range(cols)], ticktext=col_labels or [""] * cols,
-                     side="bottom", showgrid=False, title=x_title, tickfont_size=11)
+                     side="bottom", showgrid=False, title=x_title, tickfont_size=11, ticks="" if not col_labels else None)
     fig.update_yaxes(tickvals=[PAD + cell_h * (i + 0.5) for i in range(rows)], ticktext=row_labels or [""] * rows,
-                     showgrid=False, title=y_title, constraintoward="top")  # slack below, not above
+                     showgrid=False, title=y_title, constraintoward="top",  # slack below, not above
+                     ticks="" if not row_labels else None)
     fig.update_traces(hoverinfo="skip", hovertemplate=None)
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
                       height=max(160, round(rows * cell_h * shrink) + 90

@@ -5,6 +5,14 @@ import streamlit as st
 from explorer import figures
 
 
+def picture_grid(images: np.ndarray, title: str, *, scale: int = 3, container=st) -> None:
+    """A titled grid of images with no labels, (R, N, C, H, W) in [0, 1], as one picture that the
+    browser scales to its column: drawn as a plotly chart it kept the height of its full size,
+    a blank band below when the column was narrower, and tick marks under each column."""
+    container.markdown(f"**{title}**")
+    container.image(figures.to_uint8_grid(images, scale), output_format="PNG")
+
+
 def download_png(images: np.ndarray, filename: str, *, key: str, scale: int = 3, container=st) -> None:
     """A download button for an image grid (R, N, C, H, W) in [0, 1], saved as one PNG."""
     container.download_button("Download PNG", figures.png_bytes(figures.to_uint8_grid(images, scale)), filename,

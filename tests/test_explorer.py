@@ -178,9 +178,9 @@ def test_views_respond_to_their_controls():
     at.selectbox(key="mf_j").set_value(at.selectbox(key="mf_i").value).run()
     assert "two different dimensions" in at.warning[0].value
     show(at, "views/generation.py")
-    first = at.get("plotly_chart")[0].proto.spec
+    first = at.main.image[0].proto.imgs[0].url
     at.slider(key="gen_t").set_value(0.0).run()
-    assert at.get("plotly_chart")[0].proto.spec != first  # T = 0: every image is the prior mean's
+    assert at.main.image[0].proto.imgs[0].url != first  # T = 0: every image is the prior mean's
     show(at, "views/posterior.py")
     at.radio(key="post_kind").set_value("mask").run()
     assert "damaged input" in at.main.caption[-1].value and not at.exception

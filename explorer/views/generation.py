@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from explorer import capabilities, families, figures, widgets
+from explorer import capabilities, families, widgets
 from vae_core import analysis
 from vae_core.family import PRIOR_SAMPLES, SECOND_STAGE
 
@@ -44,7 +44,7 @@ grids = {"decoder mean E[x|z]": means, "sample x ~ p(x|z)": samples}
 chosen = list(grids) if show == "both" else [show]
 for name in chosen:
     images = grids[name].reshape(-1, per_row, *grids[name].shape[1:])
-    st.plotly_chart(figures.image_grid(images, scale=3, title=name), key=f"gen_{name[:6]}")
+    widgets.picture_grid(images, name)
 st.caption(f"{count} draws with seed {seed}; the same z in both grids, image for image. Decoder: {likelihood}"
            + (f", σ = {bundle.model_config.sigma:g}" if likelihood == "gaussian" else "") + ".")
 
@@ -57,8 +57,7 @@ if two_stage:  # the point of its second stage
     for column, stage1, name, key in ((left, True, "stage 1: z ~ N(0, I)", "stage1_samples"),
                                       (right, False, "stage 2: z from u ~ N(0, I)", "stage2_samples")):
         grid = analysis.prior_samples(bundle.model, 16, temperature=temperature, seed=seed, stage1=stage1).numpy()
-        column.plotly_chart(figures.image_grid(grid.reshape(2, 8, *grid.shape[1:]), scale=2, title=name),
-                            key=f"gen_{key}")
+        widgets.picture_grid(grid.reshape(2, 8, *grid.shape[1:]), name, container=column)
         if key in frechet:
             column.metric("Fréchet distance to the test images", f"{frechet[key]:.2f}",
                           help=f"{frechet['n_images']:,} samples against as many test images; {frechet['features']}")

@@ -22,15 +22,18 @@ st.latex(r"z^{(s)} = \mu(x) + \sigma(x)\odot\varepsilon^{(s)},\quad \varepsilon^
          r"\qquad \hat x^{(s)} = \mathbb{E}[x\mid z^{(s)}]")
 
 c1, c2 = st.columns([1, 3])
-c1.image(figures.to_uint8_grid(x.numpy()[None, None], scale=4), output_format="PNG",
+c1.image(figures.to_uint8_grid(x.numpy()[None, None], scale=3), output_format="PNG",
          caption=f"{sel.caption} (change it in the sidebar)")
-count = c2.select_slider("Draws", [4, 8, 12, 16], value=12, key="post_n")
-seed = c2.number_input("Seed of the draws", 0, 10_000, 0, key="post_seed")
+count = c1.select_slider("Draws", [4, 8, 12, 16], value=12, key="post_n")
+seed = c1.number_input("Seed of the draws", 0, 10_000, 0, key="post_seed")
 draws = analysis.posterior_samples(bundle.model, x, count, seed=int(seed)).numpy()
 mean = analysis.reconstruct(bundle.model, x[None]).numpy()
-c2.plotly_chart(figures.image_grid(np.concatenate([mean, draws])[None], scale=3,
-                                   col_labels=["z = μ"] + [f"draw {s + 1}" for s in range(count)]),
-                key="post_grid")
+# Beside the input, in rows of 5 cells of 114 px: 13 in one row of a column were 40 px each on a
+# 1280-px projector, with a blank band below.
+per_row = 5
+strip = np.concatenate([mean, draws, np.ones((-(count + 1) % per_row, *mean.shape[1:]), mean.dtype)])  # white: empty
+c2.image(figures.to_uint8_grid(strip.reshape(-1, per_row, *mean.shape[1:]), scale=4), output_format="PNG",
+         caption=f"First the decoder mean at z = μ, then draws 1 to {count} of z ~ q(z|x), row by row.")
 widgets.download_png(np.concatenate([mean, draws])[None], f"{bundle.name}-posterior-{sel.index if sel.index is not None else 'own'}.png", key="post_png",
                      container=c2)
 sigma = sel.sigma

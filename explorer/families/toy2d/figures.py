@@ -131,8 +131,10 @@ def objective_curve(history: list[dict]) -> go.Figure:
     if len(history) > 10:  # nats would flatten the rest: the y-axis follows the last 90 %
         pad = 0.1 * (max(late) - min(late)) + 0.1
         fig.update_yaxes(range=[min(late) - pad, max(late) + pad])
-    fig.update_layout(height=300, xaxis_title="training step", yaxis_title=NATS, title="The objective",
-                      legend=dict(orientation="h", y=1.2), margin=dict(l=10, r=10, t=50, b=10))
+    # The legend on its own line under the title (y=1.2 of the plot drew it over the title).
+    fig.update_layout(height=330, xaxis_title="training step", yaxis_title=NATS, title="The objective",
+                      legend=dict(orientation="h", y=1.0, yanchor="bottom", yref="paper"),
+                      margin=dict(l=10, r=10, t=80, b=10))
     return fig
 
 

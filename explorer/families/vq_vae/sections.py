@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, live_decode, selection, state
+from explorer import figures, live_decode, selection, state, widgets
 from explorer.families.vq_vae import figures as vq_figures
 from vae_core import Bundle, analysis
 
@@ -47,8 +47,7 @@ def generation(bundle: Bundle) -> None:
     for column, uniform, name, key in ((left, False, f"PixelCNN prior, T = {temperature:g}", "prior_samples"),
                                        (right, True, "uniform codes", "uniform_samples")):
         grid = samples(bundle, count, temperature=temperature, seed=seed, uniform=uniform)
-        column.plotly_chart(figures.image_grid(grid.reshape(-1, per_row, *grid.shape[1:]), scale=3, title=name, width=460),
-                            key=f"gen_{key}")
+        widgets.picture_grid(grid.reshape(-1, per_row, *grid.shape[1:]), name, container=column)
         if key in frechet:
             column.metric("Fréchet distance to the test images (T = 1)", f"{frechet[key]:.2f}",
                           help=f"{frechet['n_images']:,} samples against as many test images; {frechet['features']}")
