@@ -301,6 +301,22 @@ def test_bad_form_input_is_a_message_and_starts_nothing(key, value, field):
     assert runs.list_runs() == []
 
 
+def test_the_form_shows_only_the_fields_its_decoder_and_kl_constraint_use():
+    """σ for a Gaussian decoder, C for capacity annealing, λ for free bits; every field showed
+    whatever was chosen (issue 27)."""
+    at = open_page("views/train.py")
+    keys = lambda: {w.key for w in at.number_input}  # noqa: E731
+    assert at.selectbox(key="tr_likelihood").value == "bernoulli"
+    assert not keys() & {"tr_sigma", "tr_capacity", "tr_capacity_epochs", "tr_free_bits"}
+    at.selectbox(key="tr_likelihood").set_value("gaussian").run()
+    assert "tr_sigma" in keys() and not keys() & {"tr_capacity", "tr_free_bits"}
+    at.radio(key="tr_reg").set_value("capacity annealing").run()
+    assert {"tr_sigma", "tr_capacity", "tr_capacity_epochs"} <= keys() and "tr_free_bits" not in keys()
+    at.radio(key="tr_reg").set_value("free bits").run()
+    assert "tr_free_bits" in keys() and not keys() & {"tr_capacity", "tr_capacity_epochs"}
+    assert not at.exception
+
+
 def test_no_training_setting_hides_the_form_and_stop(monkeypatch, digits_bundle, tmp_path):
     monkeypatch.setenv("VAE_EXPLORER_NO_TRAINING", "1")
     at = open_page("views/train.py")

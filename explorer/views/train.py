@@ -25,6 +25,15 @@ st.latex(r"\text{loss} = D + \beta R\quad\text{or}\quad D + \beta\,|R - C|\ \tex
 def form() -> None:
     d = launch.RunRequest()
     datasets = launch.datasets()
+    # The decoder and the KL constraint decide which fields apply, so they sit outside the form,
+    # whose widgets only report on submit: σ for a Gaussian decoder, C for capacity, λ for free bits.
+    c = st.columns([1, 3])
+    likelihood = c[0].selectbox("Decoder p(x|z)", LIKELIHOODS, key="tr_likelihood",
+                                help="Bernoulli (cross-entropy), Gaussian with fixed σ, or Gaussian with a "
+                                     "learned σ (Dai & Wipf 2019)")
+    regularizer = c[1].radio("KL constraint", REGULARIZERS, key="tr_reg", horizontal=True)
+    gaussian = likelihood != "bernoulli"
+    sigma, capacity, capacity_epochs, free_bits = d.sigma, 0.0, 0, 0.0
     with st.form("train_form"):
         c = st.columns(4)
         dataset = c[0].selectbox("Data set", datasets, key="tr_dataset",
@@ -37,23 +46,23 @@ def form() -> None:
                                    key="tr_epochs", help=f"at most {launch.MAX_EPOCHS} here, and "
                                                          f"{launch.MAX_MINUTES} minutes: the run then stops, keeping its best epoch")
         c = st.columns(4)
-        likelihood = c[0].selectbox("Decoder p(x|z)", LIKELIHOODS, key="tr_likelihood",
-                                    help="Bernoulli (cross-entropy), Gaussian with fixed σ, or Gaussian with a "
-                                         "learned σ (Dai & Wipf 2019)")
-        sigma = c[1].number_input("σ (Gaussian decoder, pixel units)", value=d.sigma, step=0.05, format="%.3f",
-                                  key="tr_sigma", help="fixed σ, or the initial σ when it is learned")
-        beta = c[2].number_input("β", value=d.beta, step=0.5, key="tr_beta",
+        beta = c[0].number_input("β", value=d.beta, step=0.5, key="tr_beta",
                                  help="weight of the KL term; 1 is the ELBO, 0 a plain autoencoder")
-        warmup = c[3].number_input("KL warm-up (epochs)", value=d.warmup_epochs, step=1, key="tr_warmup",
+        warmup = c[1].number_input("KL warm-up (epochs)", value=d.warmup_epochs, step=1, key="tr_warmup",
                                    help="β rises linearly from 0 over this many epochs (Bowman et al. 2016)")
-        c = st.columns(4)
-        regularizer = c[0].radio("KL constraint", REGULARIZERS, key="tr_reg")
-        capacity = c[1].number_input("capacity C (nats per image)", value=5.0, step=1.0, key="tr_capacity",
-                                     help="Burgess et al. 2018: minimise D + β|R − C|; use a large β, e.g. 20")
-        capacity_epochs = c[2].number_input("C rises over (epochs)", value=100, step=10, key="tr_capacity_epochs",
-                                            help="C grows linearly from 0; 0 keeps it constant")
-        free_bits = c[3].number_input("free bits λ (nats per dimension)", value=0.5, step=0.1, key="tr_free_bits",
-                                      help="Kingma et al. 2016: KL below λ in a dimension costs nothing")
+        if gaussian:
+            sigma = c[2].number_input("σ (Gaussian decoder, pixel units)", value=d.sigma, step=0.05, format="%.3f",
+                                      key="tr_sigma", help="fixed σ, or the initial σ when it is learned")
+        if regularizer == REGULARIZERS[1]:
+            c = st.columns(4)
+            capacity = c[0].number_input("capacity C (nats per image)", value=5.0, step=1.0, key="tr_capacity",
+                                         help="Burgess et al. 2018: minimise D + β|R − C|; use a large β, e.g. 20")
+            capacity_epochs = c[1].number_input("C rises over (epochs)", value=100, step=10, key="tr_capacity_epochs",
+                                                help="C grows linearly from 0; 0 keeps it constant")
+        elif regularizer == REGULARIZERS[2]:
+            free_bits = st.columns(4)[0].number_input(
+                "free bits λ (nats per dimension)", value=0.5, step=0.1, key="tr_free_bits",
+                help="Kingma et al. 2016: KL below λ in a dimension costs nothing")
         folder = image_size = color = None
         if launch.FOLDER in datasets:
             with st.expander("Your own images (data set 'folder')"):
@@ -69,9 +78,7 @@ def form() -> None:
     request = launch.RunRequest(
         dataset=dataset, arch=arch, latent_dim=int(latent), likelihood=likelihood, sigma=float(sigma),
         beta=float(beta), warmup_epochs=int(warmup), epochs=int(epochs), name=name,
-        capacity=float(capacity) if regularizer == REGULARIZERS[1] else 0.0,
-        capacity_epochs=int(capacity_epochs) if regularizer == REGULARIZERS[1] else 0,
-        free_bits=float(free_bits) if regularizer == REGULARIZERS[2] else 0.0,
+        capacity=float(capacity), capacity_epochs=int(capacity_epochs), free_bits=float(free_bits),
         **({"folder": folder, "image_size": int(image_size), "color": color} if folder is not None else {}))
     try:
         run = launch.start(request, owner=serving.owner(), paths=serving.in_charge(),
