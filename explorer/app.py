@@ -25,8 +25,9 @@ DEFAULT_BUNDLE = "mnist-conv-z16"
 def upload_box() -> None:
     """A zipped bundle from the browser, unpacked safely and validated like any other."""
     with st.sidebar.expander("Open a zipped bundle"):
-        file = st.file_uploader(f"A .zip of one bundle folder, at most {bundles.MAX_UPLOAD_MB} MB", type="zip",
-                                key="upload")
+        # Any file is taken and checked here: with type="zip" the browser refused a .txt with only
+        # a red icon, its reason in a tooltip; a sentence below the box says what to do instead.
+        file = st.file_uploader(f"A .zip of one bundle folder, at most {bundles.MAX_UPLOAD_MB} MB", key="upload")
         if file is None:
             return
         before = bundles.uploaded_paths()

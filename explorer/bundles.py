@@ -93,6 +93,9 @@ def open_upload(filename: str, data: bytes, uploads: SessionUploads) -> tuple[st
     Returns (bundle folder, None) or (None, the problem in words)."""
     if len(data) > MAX_UPLOAD_MB * 2**20:
         return None, f"{filename} is {len(data) / 2**20:.0f} MB, over the {MAX_UPLOAD_MB} MB limit."
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # a zip's first bytes: its first entry, or empty
+        return None, (f"{filename} is not a .zip file. Zip the bundle's folder (config.json, model.safetensors, "
+                      "probe.safetensors and the rest) and upload the .zip.")
     digest = hashlib.sha256(data).hexdigest()[:16]
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename).stem)[:60] or "bundle"
     folder = uploads.folder / digest / stem

@@ -79,26 +79,29 @@ def test_the_menu_lists_the_pages_of_the_open_models_family(server, page, bundle
     shot(page, f"menu-{bundle}")
 
 
-@pytest.mark.parametrize("good", [True, False], ids=["valid zip", "zip that escapes its folder"])
-def test_uploading_a_zipped_bundle(server, page, digits_bundle, good, tmp_path):
+@pytest.mark.parametrize("case", ["good", "escaping", "text"],
+                         ids=["valid zip", "zip that escapes its folder", "a text file, not a zip"])
+def test_uploading_a_zipped_bundle(server, page, digits_bundle, case, tmp_path):
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w") as zf:
         for f in digits_bundle.iterdir():
-            zf.write(f, f.name if good else f"../{f.name}")
-    archive = tmp_path / "uploaded-digits.zip"
-    archive.write_bytes(data.getvalue())
+            zf.write(f, f.name if case == "good" else f"../{f.name}")
+    archive = tmp_path / ("notes.txt" if case == "text" else "uploaded-digits.zip")
+    archive.write_bytes(b"not a bundle" if case == "text" else data.getvalue())
     page.goto(server)
     wait_until_drawn(page)
     page.get_by_text("Open a zipped bundle").click()
     page.locator("input[type=file]").set_input_files(str(archive))
-    if good:
+    if case == "good":
         sync_api.expect(page.get_by_text("Opened uploaded-digits")).to_be_visible(timeout=60_000)
         wait_until_drawn(page)
         sync_api.expect(page.get_by_text("digits · mlp · 2-D latent")).to_be_visible()
     else:
         sync_api.expect(page.get_by_text("This upload cannot be opened")).to_be_visible(timeout=60_000)
+    if case == "text":  # said in a sentence, not by a red icon with a tooltip
+        sync_api.expect(page.get_by_text("notes.txt is not a .zip file")).to_be_visible()
     assert page.get_by_test_id("stException").count() == 0
-    shot(page, f"upload_{'good' if good else 'bad'}")
+    shot(page, f"upload_{case}")
 
 
 PRIOR_POINT_JS = """() => {

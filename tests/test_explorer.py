@@ -208,6 +208,8 @@ def test_an_uploaded_zip_opens_and_a_bad_one_is_a_message(digits_bundle, tmp_pat
     path_bad, error = bundles.open_upload("evil.zip", bad.getvalue(), mine)
     assert path_bad is None and "escapes" in error
     assert bundles.open_upload("big.zip", b"0" * (bundles.MAX_UPLOAD_MB * 2**20 + 1), mine)[1].endswith("MB limit.")
+    # A file that is not a zip is named, with what to upload instead (a .txt met only a red icon).
+    assert bundles.open_upload("notes.txt", b"hello", mine)[1].startswith("notes.txt is not a .zip file. Zip the")
     # An opened upload joins the picker and every view runs on it.
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state["_uploads"] = mine
