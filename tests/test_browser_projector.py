@@ -52,14 +52,14 @@ def test_no_formula_or_figure_overflows_at_1280x720_or_1024x768(server, projecto
     assert page.get_by_test_id("stException").count() == 0
     for size in PROJECTORS:
         page.set_viewport_size(size)
-        page.wait_for_timeout(250)  # plotly's resize handler and the formulas' refit run on the next frames
+        page.wait_for_timeout(100)  # plotly's resize handler and the formulas' refit run on the next frames
         page.wait_for_function(DRAWN_JS, timeout=60_000)
         found[f"{size['width']}×{size['height']}"] = page.evaluate(OVERFLOW_JS)
     assert not any(found.values()), found
 
 
-# A step's names, checked on the page the class sees: each control it keeps is shown with a
-# size, and no heading of the view stands over a section the teacher setting emptied (a caption
+# A step's names, checked on the page the class sees: no sidebar and no control it does not list;
+# each control it keeps is shown with a size, and no heading of the view stands over a section the teacher setting emptied (a caption
 # left under it is not its content).
 STEP_JS = """(keep) => {
   const out = [], shown = (e) => e.getClientRects().length > 0;
@@ -67,6 +67,13 @@ STEP_JS = """(keep) => {
     const e = document.querySelector('.st-key-' + key);  // absent: a widget of another state (mask, not noise)
     const box = e && e.getBoundingClientRect();
     if (e && (!shown(e) || box.width < 2 || box.height < 2)) out.push(`the control ${key} is hidden or empty`);
+  }
+  const sidebar = document.querySelector('[data-testid="stSidebar"]');
+  if (sidebar && shown(sidebar) && sidebar.getBoundingClientRect().width > 2) out.push('the sidebar is shown');
+  for (const e of document.querySelectorAll('[data-testid="stMain"] .stElementContainer[class*="st-key-"]')) {
+    const key = [...e.classList].find((c) => c.startsWith('st-key-')).slice(7);
+    const control = e.querySelector('[role="slider"], input, textarea, [data-baseweb="select"]');
+    if (control && shown(e) && !keep.includes(key) && !key.startsWith('lesson_')) out.push(`the control ${key} is not the step's`);
   }
   const items = [...document.querySelectorAll('[data-testid="stMain"] .stElementContainer')]
     .filter((e) => !e.closest('.st-key-lesson_panel'));

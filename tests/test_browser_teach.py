@@ -54,23 +54,6 @@ def test_a_digit_drawn_with_the_mouse_is_encoded_reconstructed_and_placed_on_the
     sync_api.expect(page.get_by_text("Your image is the selected image in every view")).to_be_visible(timeout=30_000)
 
 
-def test_a_lesson_link_opens_step_3_with_its_controls_hidden(server, page):
-    page.goto(f"{server}/?lesson=02-elbo-gap&step=1&teacher=1")
-    wait_until_drawn(page)
-    sync_api.expect(page.get_by_text("step 1 of 5")).to_be_visible()
-    sync_api.expect(page.get_by_role("slider")).to_have_count(1)  # step 1 keeps its β slider
-    page.goto(f"{server}/?lesson=02-elbo-gap&step=3&teacher=1")
-    wait_until_drawn(page)
-    sync_api.expect(page.get_by_text("step 3 of 5")).to_be_visible(timeout=30_000)
-    sync_api.expect(page.get_by_role("heading", name="The gap, log p(x) − ELBO")).to_be_visible()
-    assert "objective" in page.url and "step=3" in page.url
-    assert page.get_by_role("slider").count() == 0  # the β slider, not used by step 3, is hidden
-    assert not page.get_by_test_id("stSidebar").is_visible()
-    page.get_by_role("button", name="Next").click()
-    sync_api.expect(page.get_by_text("step 4 of 5")).to_be_visible(timeout=30_000)
-    sync_api.expect(page.get_by_role("heading", name="Your own image")).to_be_visible()
-
-
 def test_the_beta_gesture_redraws_every_figure(server, page):
     page.goto(f"{server}/beta_gesture?bundle=mnist-beta-1")
     wait_until_drawn(page)

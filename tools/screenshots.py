@@ -1,9 +1,11 @@
 """Screenshots of every explorer view in headless Chromium (Debian's), for eyes and for README.
 
     python -m tools.screenshots [--url http://127.0.0.1:8501] [--out docs/screenshots] [--bundle NAME --image I]
+                                [--whole]
 
 Expects a running ``streamlit run explorer/app.py``. Waits for each page's script to finish
-and its figures to draw before taking the picture.
+and its figures to draw before taking the picture. By default each picture is what a 1280×720
+projector shows of the view; --whole makes the window tall enough for the whole view.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser import CHROMIUM_ARGS, wait_until_drawn  # shared with the browser tests
 
-# view -> (URL path, viewport height in pixels: Streamlit scrolls inside the page, so the
+WIDTH, HEIGHT = 1280, 720  # a classroom projector
+
+# view -> (URL path, viewport height in pixels with --whole: Streamlit scrolls inside the page, so the
 # viewport must be tall enough to show the whole view)
 VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1900),
          "traversals": ("traversals", 2450), "manifold": ("manifold", 1500),
@@ -28,7 +32,7 @@ VIEWS = {"reconstructions": ("", 1000), "latent_map": ("latent_map", 1900),
 
 def walk_lesson(page, url: str, lesson: str, out: Path, teacher: bool) -> None:
     """Every step of ``lesson`` from its link's step 1, moving on with its Next button."""
-    page.set_viewport_size({"width": 1400, "height": 1500})
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     page.goto(f"{url}/?lesson={lesson}&step=1" + ("&teacher=1" if teacher else ""))
     wait_until_drawn(page)
     k = 1
@@ -54,19 +58,20 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="skip the t-SNE screenshot")
     p.add_argument("--lesson", default=None, help="walk this lesson's steps (e.g. 04-beta-collapse) instead of the views")
     p.add_argument("--teacher", action="store_true", help="with --lesson: the teacher setting on")
+    p.add_argument("--whole", action="store_true", help="the whole view, 1280 wide, not the 1280×720 a projector shows")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
         if args.lesson:
             walk_lesson(page, args.url, args.lesson, out, args.teacher)
             args.only = []  # the lesson only
         for name, (path, height) in VIEWS.items():
             if args.only is not None and name not in args.only:
                 continue
-            page.set_viewport_size({"width": 1400, "height": height})
+            page.set_viewport_size({"width": WIDTH, "height": height if args.whole else HEIGHT})
             page.goto(f"{args.url}/{path}" + (f"?bundle={args.bundle}&i={args.image}" if args.bundle else ""))
             wait_until_drawn(page)
             suffix = f"-{args.bundle}" if args.bundle else ""
