@@ -13,7 +13,7 @@ import streamlit as st
 
 # The project is installed (pip install -r requirements.txt installs it in editable mode), so
 # this runs from any folder: ``streamlit run explorer/app.py`` or ``vae-explorer``.
-from explorer import bundles, capabilities, families, figures, lesson_panel, own, pages, projector, selection, serving, state
+from explorer import bundles, capabilities, families, figures, lesson_panel, own, pages, projector, runtime, selection, serving, state
 from vae_core import family as model_families
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
@@ -151,6 +151,9 @@ if bundle is not None:
     selection.write_url(bundle.name, lesson_panel.url_params())
 if bundle is not None or here in bundle_free:
     lesson_panel.panel(here)
-    nav.run()
+    try:
+        nav.run()
+    finally:  # also when the view stops early (st.stop): it is drawn, so now what other pages will import
+        runtime.warm_later_pages()
 else:
     st.info("Pick a bundle that opens in the sidebar to see its views.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
 import torch
 
@@ -46,3 +47,25 @@ def _fix_torch_threads() -> int:
 
 
 TORCH_THREADS = _fix_torch_threads()
+
+
+_warming = threading.Lock()
+_warm_thread: threading.Thread | None = None
+
+
+def _import_later_pages() -> None:
+    with contextlib.suppress(Exception):  # only time is at stake: a page imports what it needs anyway
+        import torch._dynamo  # noqa: F401  torch.optim's optimizers import it when built: the 2-D lab paid 2 s
+        import sklearn.manifold  # noqa: F401  t-SNE on the latent map, the lab's moons and circles
+
+
+def warm_later_pages() -> threading.Thread:
+    """Once per process, after a first view is drawn: import in a background thread what later
+    pages need and the first view does not, so that their first visit does not wait for it.
+    Returns the thread (tests join it)."""
+    global _warm_thread
+    with _warming:
+        if _warm_thread is None:
+            _warm_thread = threading.Thread(target=_import_later_pages, name="explorer-warm", daemon=True)
+            _warm_thread.start()
+    return _warm_thread
