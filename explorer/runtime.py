@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 
 import torch
 
@@ -53,19 +54,26 @@ _warming = threading.Lock()
 _warm_thread: threading.Thread | None = None
 
 
-def _import_later_pages() -> None:
+WARM_DELAY_S = 4.0
+
+
+def _import_later_pages(delay_s: float) -> None:
+    # Not at once: the browser is still fetching the view's scripts from this process, and an
+    # import holds the interpreter (the first view took 1 s longer).
+    time.sleep(delay_s)
     with contextlib.suppress(Exception):  # only time is at stake: a page imports what it needs anyway
         import torch._dynamo  # noqa: F401  torch.optim's optimizers import it when built: the 2-D lab paid 2 s
         import sklearn.manifold  # noqa: F401  t-SNE on the latent map, the lab's moons and circles
 
 
-def warm_later_pages() -> threading.Thread:
-    """Once per process, after a first view is drawn: import in a background thread what later
-    pages need and the first view does not, so that their first visit does not wait for it.
-    Returns the thread (tests join it)."""
+def warm_later_pages(delay_s: float = WARM_DELAY_S) -> threading.Thread:
+    """Once per process, after a first view is drawn: import in a background thread, ``delay_s``
+    seconds later, what later pages need and the first view does not, so that their first visit
+    does not wait for it. Returns the thread (tests join it)."""
     global _warm_thread
     with _warming:
         if _warm_thread is None:
-            _warm_thread = threading.Thread(target=_import_later_pages, name="explorer-warm", daemon=True)
+            _warm_thread = threading.Thread(target=_import_later_pages, args=(delay_s,), name="explorer-warm",
+                                            daemon=True)
             _warm_thread.start()
     return _warm_thread

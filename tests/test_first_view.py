@@ -23,7 +23,7 @@ def test_the_explorer_and_opening_a_bundle_of_each_family_do_not_import_torch_s_
 def test_after_the_first_view_the_later_pages_imports_start_once_in_the_background():
     """torch.optim's Adam imports torch._dynamo when built (the 2-D lab's first visit paid 2 s) and
     t-SNE needs scikit-learn: both are imported in a thread once a first view is drawn."""
-    code = ("import sys; from explorer import runtime; t = runtime.warm_later_pages(); t.join(); "
+    code = ("import sys; from explorer import runtime; t = runtime.warm_later_pages(0.0); t.join(); "
             "print('torch._dynamo' in sys.modules, 'sklearn.manifold' in sys.modules, runtime.warm_later_pages() is t)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "True"]
