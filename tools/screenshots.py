@@ -41,7 +41,7 @@ def walk_lesson(page, url: str, lesson: str, out: Path, teacher: bool) -> None:
         wait_until_drawn(page)
         page.screenshot(path=str(out / f"lesson-{lesson}-step-{k}.png"))
         print(out / f"lesson-{lesson}-step-{k}.png")
-        following = page.get_by_role("button", name="Next")
+        following = page.get_by_role("button", name="Next", exact=True)  # not "Next lesson: …"
         if following.is_disabled():
             return
         following.click()
