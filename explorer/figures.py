@@ -39,12 +39,16 @@ def to_uint8_grid(images: np.ndarray | torch.Tensor, scale: int = 3) -> np.ndarr
 
 def image_grid(images: np.ndarray | torch.Tensor, *, row_labels: list[str] | None = None,
                col_labels: list[str] | None = None, scale: int = 3, title: str | None = None,
-               x_title: str | None = None, y_title: str | None = None) -> go.Figure:
+               x_title: str | None = None, y_title: str | None = None, width: int | None = None) -> go.Figure:
     """A grid of images with a label per row and per column. ``images``: (R, N, C, H, W) in [0, 1].
-    A grid with no labels is better drawn as a picture (explorer.widgets.picture_grid)."""
+
+    ``width``: the pixels the chart gets when that is less than the grid needs (a column of the
+    page); plotly then shrinks the picture, and the figure's height shrinks with it rather than
+    leaving a blank band below."""
     rows, cols, _, h, w = np.asarray(images).shape
     scale = max(scale, -(-72 // w))  # small images (8x8 digits) get cells wide enough for their labels
     picture = to_uint8_grid(images, scale)
+    shrink = min(1.0, (width - 100) / picture.shape[1]) if width else 1.0  # ~100 px for the row labels
     fig = px.imshow(picture, binary_string=True)  # sent as one PNG, not as numbers
     cell_w, cell_h = w * scale + PAD, h * scale + PAD
     fig.update_xaxes(tickvals=[PAD + cell_w * (i + 0.5) for i in range(cols)], ticktext=col_labels or [""] * cols,
@@ -54,7 +58,7 @@ def image_grid(images: np.ndarray | torch.Tensor, *, row_labels: list[str] | Non
                      ticks="" if not row_labels else None)
     fig.update_traces(hoverinfo="skip", hovertemplate=None)
     fig.update_layout(title=title, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-                      height=max(160, rows * cell_h + 90
+                      height=max(160, round(rows * cell_h * shrink) + 90
                                  + (30 if col_labels and "<br>" in col_labels[0] else 0)))
     return fig
 

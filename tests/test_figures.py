@@ -84,3 +84,12 @@ def test_uint8_grid_matches_torchvision_make_grid():
         expected = make_grid(flat, nrow=3, padding=figures.PAD, pad_value=1.0)
         expected = (expected * 255).round().byte().permute(1, 2, 0).numpy()
         assert np.array_equal(figures.to_uint8_grid(images, scale=2), expected)
+
+
+def test_an_image_grid_in_a_narrow_column_is_no_taller_than_its_shrunken_picture():
+    grid = np.zeros((5, 7, 1, 28, 28))
+    full = figures.image_grid(grid).layout.height
+    narrow = figures.image_grid(grid, width=460).layout.height
+    assert figures.image_grid(grid, width=5000).layout.height == full  # room enough: unchanged
+    assert narrow < full
+    assert narrow - 90 == round((full - 90) * (460 - 100) / (7 * (28 * 3 + figures.PAD) + figures.PAD))
