@@ -102,21 +102,18 @@ RIGHTMOST_POINT_JS = """() => {
 # pytest fixtures of the browser test files (tests/test_browser*.py import them by name); the
 # imports are inside, so bench/ can use this module without pytest's fixtures being made.
 def browser_fixtures():
+    """The ``server``, ``browser`` and ``page`` fixtures of a browser test module. The server and
+    Chromium are the session's (conftest.py: ``explorer_url``, ``chromium``), started once for
+    every module that uses them: each start cost the suite 4-5 s."""
     import pytest
 
     @pytest.fixture(scope="module")
-    def server():
-        with explorer_server() as (url, _, _):
-            yield url
+    def server(explorer_url):
+        return explorer_url
 
     @pytest.fixture(scope="module")
-    def browser():
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as pw:
-            b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            yield b
-            b.close()
+    def browser(chromium):
+        return chromium
 
     @pytest.fixture
     def page(browser):

@@ -108,3 +108,26 @@ def write_idx_mnist(root: Path, n_train: int = 600, n_test: int = 200) -> Path:
         (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">iiii", 2051, len(x), 28, 28) + x.numpy().tobytes())
         (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">ii", 2049, len(y)) + y.numpy().tobytes())
     return root
+
+
+@pytest.fixture(scope="session")
+def explorer_url():
+    """One explorer server for every browser test module (tests/browser.py, browser_fixtures)."""
+    from browser import explorer_server
+
+    with explorer_server() as (url, _, _):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for every browser test module; skips, saying why, without it."""
+    from browser import CHROMIUM_ARGS, chromium_path
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright not installed (pip install playwright)")
+    if chromium_path() is None:
+        pytest.skip("Chromium not found (apt install chromium, or set $CHROMIUM)")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -132,25 +132,21 @@ POINT_JS = """(k) => {
 }"""
 
 
-def test_clicking_a_point_in_the_browser_opens_that_bundle():
+def test_clicking_a_point_in_the_browser_opens_that_bundle(explorer_url, chromium):
     """The plotly selection itself (AppTest cannot click a chart): headless Chromium, a real server."""
-    from browser import CHROMIUM_ARGS, chromium_path, explorer_server, wait_until_drawn
+    from browser import wait_until_drawn
+    from playwright import sync_api
 
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright not installed (pip install playwright)")
-    if chromium_path() is None:
-        pytest.skip("Chromium not found (apt install chromium, or set $CHROMIUM)")
-    with explorer_server() as (url, _, _), sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1300})
-        page.goto(f"{url}/rate_distortion?bundle={FAMILY[2].name}&i=0")
-        wait_until_drawn(page)
-        page.wait_for_timeout(500)  # plotly settles after the DOM
-        x, y = page.evaluate(POINT_JS, len(FAMILY) - 1)
-        page.mouse.move(x, y)
-        page.mouse.click(x, y)
-        page.wait_for_url("**/compare?*", timeout=60_000)
-        wait_until_drawn(page)
-        assert f"bundle={FAMILY[-1].name}" in page.url  # the clicked bundle is the sidebar's now
-        sync_api.expect(page.get_by_role("heading", name="Compare two bundles")).to_be_visible()
-        assert page.get_by_test_id("stException").count() == 0
-        browser.close()
+    page = chromium.new_page(viewport={"width": 1400, "height": 1300})
+    page.goto(f"{explorer_url}/rate_distortion?bundle={FAMILY[2].name}&i=0")
+    wait_until_drawn(page)
+    page.wait_for_timeout(500)  # plotly settles after the DOM
+    x, y = page.evaluate(POINT_JS, len(FAMILY) - 1)
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.wait_for_url("**/compare?*", timeout=60_000)
+    wait_until_drawn(page)
+    assert f"bundle={FAMILY[-1].name}" in page.url  # the clicked bundle is the sidebar's now
+    sync_api.expect(page.get_by_role("heading", name="Compare two bundles")).to_be_visible()
+    assert page.get_by_test_id("stException").count() == 0
+    page.close()

@@ -17,6 +17,13 @@ SHOTS = Path(os.environ.get("VAE_SCREENSHOTS") or REPO / "build" / "screenshots"
 server, browser, page = browser_fixtures()
 
 
+# The lowest opacity any element of the main column had, sampled on every frame from now on.
+LOWEST_OPACITY_JS = """() => { window.__lowest = 1.0; const tick = () => {
+  for (const e of document.querySelectorAll('[data-testid="stMain"] .stElementContainer'))
+    window.__lowest = Math.min(window.__lowest, parseFloat(getComputedStyle(e).opacity));
+  requestAnimationFrame(tick); }; requestAnimationFrame(tick); }"""
+
+
 def canvas_box(page) -> dict:
     """The drawing canvas: the 280 × 280 one (fabric.js stacks two canvases, same place)."""
     for canvas in page.locator("canvas").all():
@@ -47,6 +54,12 @@ def test_a_digit_drawn_with_the_mouse_is_encoded_reconstructed_and_placed_on_the
     wait_until_drawn(page)
     legend = page.locator(".js-plotly-plot .legendtext", has_text="your image")
     sync_api.expect(legend).to_have_count(1)  # the star among the probe points
+    # A second stroke reruns the page: the results are replaced, not greyed out while it runs.
+    page.evaluate(LOWEST_OPACITY_JS)
+    draw(page, [(150, 120), (230, 120)])  # the 7's bar
+    page.wait_for_timeout(300)
+    wait_until_drawn(page)
+    assert page.evaluate("() => window.__lowest") == 1.0
     assert page.get_by_test_id("stException").count() == 0
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "own_image.png"))

@@ -11,6 +11,11 @@ bundle = state.current()
 gaussian = GAUSSIAN_POSTERIOR in bundle.model.provides
 arrays = state.probe(bundle)
 
+# Each pen-up reruns the page; Streamlit greys the results while it runs, so a digit drawn in
+# three strokes flashed three times. Here the old results stay as they are until the new ones
+# replace them.
+NO_STALE_FADE = "<style>.stMain [data-stale='true'] {opacity: 1 !important; transition: none !important}</style>"
+st.html(NO_STALE_FADE)
 st.title("Your own image")
 st.markdown(
     "Draw a digit (or upload a picture) and see what the model makes of it: the image as the model "
