@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from browser import REPO, CHROMIUM_ARGS, chromium_path, explorer_server, wait_until_drawn
+from browser import REPO, chromium_path, explorer_server, wait_until_drawn
 from explorer.launch import MAX_EPOCHS
 from vae_core import runs
 
@@ -30,13 +30,13 @@ def epoch_shown(page) -> int:
     return page.evaluate(EPOCH_JS)
 
 
-def test_a_run_started_in_the_browser_updates_by_itself_until_it_is_stopped(tmp_path, monkeypatch):
+def test_a_run_started_in_the_browser_updates_by_itself_until_it_is_stopped(tmp_path, monkeypatch, chromium):
     monkeypatch.setenv("VAE_RUNS_DIR", str(tmp_path / "registry"))  # inherited by the server
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with explorer_server("--runs-dir", str(tmp_path / "runs")) as (url, _, _), \
-            sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    # Its own server (its runs folder and registry); the session's Chromium (conftest.py): one
+    # Playwright per process.
+    with explorer_server("--runs-dir", str(tmp_path / "runs")) as (url, _, _):
+        page = chromium.new_page(viewport={"width": 1400, "height": 2000})
         try:
             page.goto(f"{url}/train")
             wait_until_drawn(page)
@@ -60,7 +60,7 @@ def test_a_run_started_in_the_browser_updates_by_itself_until_it_is_stopped(tmp_
             sync_api.expect(page.get_by_role("button", name="Stop this run")).to_have_count(0, timeout=30_000)
             assert page.get_by_test_id("stException").count() == 0
         finally:
-            browser.close()
+            page.close()
     assert 1 <= early < later
     assert (SHOTS / "run-early.png").read_bytes() != (SHOTS / "run-late.png").read_bytes()
     (run,) = runs.list_runs()
