@@ -17,7 +17,7 @@ def marginals(z: np.ndarray, dims: list[int], names: list[str], columns: int = 4
     the N(0, 1) density over it. ``z`` is (M, D); one panel per index in ``dims``."""
     rows = math.ceil(len(dims) / columns)
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=[names[j] for j in dims],
-                        vertical_spacing=0.2 if rows > 1 else 0.2)  # room for a row's titles above the ticks of the row before
+                        vertical_spacing=0.2)  # room for a row's titles above the ticks of the row before
     grid = np.linspace(-4, 4, 161)
     prior = np.exp(-0.5 * grid ** 2) / math.sqrt(2 * math.pi)
     for k, j in enumerate(dims):

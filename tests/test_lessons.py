@@ -188,4 +188,4 @@ def test_an_answer_waits_for_the_reveal_and_the_last_step_offers_the_next_lesson
 def test_a_negative_distortion_is_explained_with_its_numbers_on_the_objective_view():
     at = open_lesson("04-beta-collapse", 2)
     said = [c.value for c in at.main.caption if "density" in c.value]
-    assert said and "D = -782.97 is below zero" in said[0] and "+731.11" in said[0], said
+    assert said and "D = -782.97 nats per image is below zero" in said[0] and "+731.11" in said[0], said

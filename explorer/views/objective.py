@@ -49,7 +49,8 @@ c[4].metric("ELBO (nats/image)", f"{-(d + r):.2f}", help="ELBO = −(D + R); doe
 log_sigma = getattr(bundle.model.likelihood, "log_sigma", None)
 if d < 0 and log_sigma is not None:  # a density, not a probability: D can be negative, the ELBO positive
     sigma = float(log_sigma.detach().exp())
-    st.caption(f"D = {d:.2f} is below zero and the ELBO = {-(d + r):+.2f} above it, and nothing is wrong: this "
+    st.caption(f"D = {d:.2f} nats per image is below zero and the ELBO = {-(d + r):+.2f} above it, and nothing is "
+               "wrong: this "
                "decoder is a Gaussian **density** on continuous pixels, and a density can exceed 1. With "
                f"σ = {sigma:.3f} its peak is 1/(σ√(2π)) = {1 / (sigma * (2 * math.pi) ** 0.5):.1f} per pixel, so "
                "log p(x|z) is positive wherever the reconstruction is close. A Bernoulli decoder's probabilities "
