@@ -42,7 +42,8 @@ def test_help_explains_options_with_defaults():
 
 BAD_VALUES = [(["--beta", "-1"], "beta"), (["--latent-dim", "0"], "latent_dim"), (["--dataset", "cifar"], "--dataset"),
               (["--epochs", "ten"], "--epochs"), (["--free-bits", "-1"], "free_bits"),
-              (["--capacity", "5", "--free-bits", "1"], "capacity")]
+              (["--capacity", "5", "--free-bits", "1"], "capacity"),
+              (["--objective", "iwae", "--beta", "0.5"], "importance-weighted"), (["--adam-eps", "0"], "adam_eps")]
 NO_GPU = ["vae_core.cli.train", "vae_core.cli.train_vq"]
 MAINS = """
 import contextlib, importlib, io, json, sys
@@ -115,6 +116,19 @@ def test_the_kept_epoch_is_the_best_by_the_objective_trained_not_the_elbo(tmp_pa
     best = min(epochs, key=lambda r: r["val_loss"])
     assert load_bundle(out).metrics["best_epoch"] == best["epoch"]
     assert best["val_elbo"] < max(r["val_elbo"] for r in epochs)  # the ELBO would have picked another epoch
+
+
+def test_an_iwae_run_keeps_the_epoch_of_the_best_held_out_l_k(tmp_path):
+    out = tmp_path / "iwae"
+    run("vae_core.cli.train", "--dataset", "digits", "--arch", "mlp", "--hidden", "32", "--latent-dim", "4",
+        "--objective", "iwae", "--mc-samples", "5", "--epochs", "3", "--eval-k", "5", "--out", str(out), "--quiet")
+    bundle = load_bundle(out)
+    assert (bundle.train_config.objective, bundle.train_config.mc_samples) == ("iwae", 5)
+    epochs = [r for r in read_history(out) if r["kind"] == "epoch"]
+    assert all(r["val_loss"] == -r["val_log_likelihood"] and r["val_k"] == 5 for r in epochs)
+    assert all(r["val_log_likelihood"] > r["val_elbo"] for r in epochs)  # L_5 lies above the ELBO
+    assert all(r["loss"] < r["reconstruction"] + r["kl"] for r in epochs)  # -L_5 below -ELBO on the batches too
+    assert bundle.metrics["best_epoch"] == min(epochs, key=lambda r: r["val_loss"])["epoch"]
 
 
 def test_training_on_a_folder_of_rgb_images(tmp_path):
@@ -258,7 +272,8 @@ def test_train_as_a_library_call_leaves_floating_point_alone(tmp_path):
 # One non-default value per config field; the round trip must cover all of them.
 CHANGED = {"latent_dim": 7, "architecture": "mlp", "hidden": (32, 16), "channels": (8, 16), "fc_hidden": 0,
            "activation": "tanh", "likelihood": "gaussian-learned", "sigma": 0.25,
-           "dataset": "digits", "epochs": 3, "batch_size": 17, "lr": 3e-4, "lr_schedule": "burda", "beta": 0.5,
+           "dataset": "digits", "epochs": 3, "batch_size": 17, "lr": 3e-4, "adam_eps": 1e-4, "lr_schedule": "burda",
+           "beta": 0.5, "objective": "iwae",
            "warmup_epochs": 2, "capacity": 5.0, "capacity_epochs": 4, "free_bits": 0.5, "mc_samples": 2,
            "binarize": False, "patience": 3, "eval_k": 9, "probe_size": 99, "seed": 5, "device": "cpu",
            "compile": True, "bf16": True, "step": "compiled"}
@@ -372,3 +387,20 @@ def test_max_minutes_stops_the_run_as_ctrl_c_does(capsys):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
     assert "the --max-minutes 0.0005 limit is reached; stopping" in capsys.readouterr().err
+
+
+def test_the_burda_preset_is_the_papers_recipe_and_an_explicit_option_overrides_it():
+    from vae_core.cli.train import build_parser, configs_from_args, image_shape_of
+
+    def configs(*argv):
+        args = build_parser().parse_args([*argv, "--out", "x"])
+        return configs_from_args(args, image_shape_of(args))
+
+    model, cfg = configs("--preset", "burda2016")
+    assert (model.architecture, model.hidden, model.activation, model.latent_dim, model.likelihood) == (
+        "mlp", (200, 200), "tanh", 50, "bernoulli")
+    assert (cfg.dataset, cfg.batch_size, cfg.lr, cfg.adam_eps, cfg.lr_schedule, cfg.epochs, cfg.eval_k, cfg.binarize) == (
+        "mnist", 20, 1e-3, 1e-4, "burda", 3280, 5000, True)
+    _, changed = configs("--batch-size", "100", "--preset", "burda2016")  # before or after: the option wins
+    assert changed.batch_size == 100 and changed.adam_eps == 1e-4
+    assert configs("--out", "y")[1].batch_size == 128  # a parser without the preset keeps the defaults

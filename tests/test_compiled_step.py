@@ -20,17 +20,18 @@ def pair():
     return a, b
 
 
-@pytest.mark.parametrize("capacity, free_bits", [(2.0, 0.0), (None, 0.3)], ids=["capacity", "free bits"])  # D + βR: below
-def test_three_compiled_steps_equal_three_eager_steps(capacity, free_bits):
+@pytest.mark.parametrize("capacity, free_bits, weighted", [(2.0, 0.0, False), (None, 0.3, False), (None, 0.0, True)],
+                         ids=["capacity", "free bits", "IWAE"])  # D + βR: below
+def test_three_compiled_steps_equal_three_eager_steps(capacity, free_bits, weighted):
     eager, fast = pair()
     opt_e, opt_f = (torch.optim.Adam(m.parameters(), lr=1e-2) for m in (eager, fast))
-    step = CompiledStep(fast, opt_f, n_samples=2, free_bits=free_bits, bf16=False)
+    step = CompiledStep(fast, opt_f, n_samples=2, free_bits=free_bits, bf16=False, importance_weighted=weighted)
     gen = torch.Generator().manual_seed(1)
     x = torch.rand(16, 1, 8, 8).round()
-    beta = 0.7
+    beta = 1.0 if weighted else 0.7
     for i in range(3):
         state = gen.get_state()
-        loss = terms_loss(terms(eager, x, 2, generator=gen), beta, capacity, free_bits)
+        loss = terms_loss(terms(eager, x, 2, generator=gen, importance_weighted=weighted), beta, capacity, free_bits)
         opt_e.zero_grad()
         loss.backward()
         opt_e.step()

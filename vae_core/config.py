@@ -15,6 +15,7 @@ ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
 ACTIVATIONS = ("relu", "tanh")
 LR_SCHEDULES = ("constant", "burda")
+OBJECTIVES = ("elbo", "iwae")
 
 
 class ConfigError(ValueError):
@@ -123,6 +124,8 @@ class TrainConfig(_JSONConfig):
         epochs: maximum number of passes over the training split.
         batch_size: images per optimisation step.
         lr: Adam learning rate (the first one under a schedule).
+        adam_eps: Adam's epsilon, added to the root of the second moment (Kingma & Ba 2015);
+            Burda et al. 2016 train with 1e-4.
         lr_schedule: ``"constant"``, or ``"burda"``: Burda et al. 2016, section 5: stage
             i = 0, 1, ... lasts 3**i epochs at lr * 10**(-i/7) (3,280 epochs for stages 0 to 7).
         beta: weight of the KL term in D + beta * R (Higgins et al. 2017); 1 is the ELBO.
@@ -134,7 +137,12 @@ class TrainConfig(_JSONConfig):
             constant.
         free_bits: free bits (Kingma et al. 2016): when > 0, each latent dimension's KL,
             averaged over the batch, counts as at least this many nats. Not with ``capacity``.
-        mc_samples: L, Monte Carlo samples of z per image for the reconstruction term.
+        objective: ``"elbo"`` (D + beta * R and its variants above) or ``"iwae"``: maximise the
+            importance-weighted bound L_k with k = ``mc_samples`` samples per image (Burda et
+            al. 2016, eq. 8); L_1 is the ELBO, exactly. Only with beta 1 and no warm-up,
+            capacity or free bits, which are ELBO variants.
+        mc_samples: L, Monte Carlo samples of z per image for the reconstruction term; the k of
+            ``objective="iwae"``.
         binarize: dynamic binarization (pixels drawn as Bernoulli(intensity) every time a
             batch is drawn); None means on for a Bernoulli decoder on MNIST, off otherwise.
         patience: stop when the held-out D + beta * R (-ELBO at beta = 1) has not improved for
@@ -159,12 +167,14 @@ class TrainConfig(_JSONConfig):
     epochs: int = 10
     batch_size: int = 128
     lr: float = 1e-3
+    adam_eps: float = 1e-8
     lr_schedule: str = "constant"
     beta: float = 1.0
     warmup_epochs: int = 0
     capacity: float = 0.0
     capacity_epochs: int = 0
     free_bits: float = 0.0
+    objective: str = "elbo"
     mc_samples: int = 1
     binarize: bool | None = None
     patience: int = 0
@@ -191,12 +201,20 @@ class TrainConfig(_JSONConfig):
             _check(isinstance(value, int) and value >= 0, f"{name} must be an integer >= 0, got {value!r}")
         _check(self.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         _check(_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}")
+        _check(_finite(self.adam_eps) and 0 < self.adam_eps < 1,
+               f"adam_eps must be a number between 0 and 1, got {self.adam_eps!r}")
         _check(_finite(self.beta) and self.beta >= 0, f"beta must be a finite number >= 0, got {self.beta!r}")
         for name in ("capacity", "free_bits"):
             value = getattr(self, name)
             _check(_finite(value) and value >= 0, f"{name} must be a finite number of nats >= 0, got {value!r}")
         _check(not (self.capacity > 0 and self.free_bits > 0),
                "choose capacity annealing or free bits, not both (capacity and free_bits both > 0)")
+        _check(self.objective in OBJECTIVES, f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        _check(self.objective == "elbo" or (self.beta == 1 and not (self.warmup_epochs or self.capacity
+                                                                     or self.free_bits)),
+               "the importance-weighted objective (objective 'iwae') bounds log p(x) only as it is: beta 1, "
+               f"no warm-up, capacity or free bits (got beta {self.beta:g}, warmup_epochs {self.warmup_epochs}, "
+               f"capacity {self.capacity:g}, free_bits {self.free_bits:g})")
         _check(isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}")
         _check(isinstance(self.bf16, bool) or self.bf16 == "auto", f"bf16 must be true, false or 'auto', got {self.bf16!r}")
         _check(self.step in ("auto", "eager", "compiled"), f"step must be 'auto', 'eager' or 'compiled', got {self.step!r}")

@@ -38,12 +38,15 @@ class Terms:
             does not split by dimension.
         mu: (B, D) the posterior means the terms were computed from, for a Gaussian posterior
             (the active units need them: no second pass of the encoder); else None.
+        iw_gap: (B,) for the importance-weighted objective, L_k - ELBO estimated from the same
+            k samples (>= 0, exactly 0 at k = 1: objectives.terms); else None.
     """
 
     reconstruction: torch.Tensor
     kl: torch.Tensor
     kl_per_dim: torch.Tensor | None
     mu: torch.Tensor | None = None
+    iw_gap: torch.Tensor | None = None
 
     @property
     def elbo(self) -> torch.Tensor:

@@ -11,7 +11,7 @@ from pathlib import Path
 from vae_core import checkpoint as ckpt
 from vae_core import runs
 from vae_core.cli.options import Parser, begin, bf16, ints, recorded_command, run_training, stop_after
-from vae_core.config import ACTIVATIONS, ARCHITECTURES, LIKELIHOODS, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
+from vae_core.config import ACTIVATIONS, ARCHITECTURES, LIKELIHOODS, LR_SCHEDULES, OBJECTIVES, ConfigError, ModelConfig, TrainConfig
 from vae_core.data import DATASETS, IMAGE_SHAPES
 from vae_core.families.gaussian.training import train
 
@@ -20,18 +20,44 @@ from vae_core.families.gaussian.training import train
 MODEL_OPTIONS = {"latent_dim": "latent_dim", "architecture": "arch", "hidden": "hidden", "channels": "channels",
                  "fc_hidden": "fc_hidden", "activation": "activation", "likelihood": "likelihood", "sigma": "sigma"}
 TRAIN_OPTIONS = {name: name for name in (
-    "dataset", "folder", "epochs", "batch_size", "lr", "lr_schedule", "beta", "warmup_epochs", "capacity",
-    "capacity_epochs", "free_bits", "mc_samples", "binarize", "patience", "eval_k", "probe_size", "seed", "device",
+    "dataset", "folder", "epochs", "batch_size", "lr", "adam_eps", "lr_schedule", "beta", "warmup_epochs", "capacity",
+    "capacity_epochs", "free_bits", "objective", "mc_samples", "binarize", "patience", "eval_k", "probe_size", "seed", "device",
     "compile", "bf16", "step")}
+
+# --preset NAME: a published recipe as option defaults; options given on the line still win.
+PRESETS = {
+    # Burda, Grosse & Salakhutdinov 2016, section 5 and appendix: the one-stochastic-layer VAE
+    # of table 1 (test NLL 86.76 nats): 784-200-200-50 tanh MLPs, Bernoulli decoder, dynamic
+    # binarization, Adam (0.9, 0.999, eps 1e-4), batch 20, 3**i epochs at 1e-3 * 10**(-i/7).
+    "burda2016": {"dataset": "mnist", "arch": "mlp", "hidden": (200, 200), "activation": "tanh", "latent_dim": 50,
+                  "likelihood": "bernoulli", "binarize": True, "batch_size": 20, "lr": 1e-3, "adam_eps": 1e-4,
+                  "lr_schedule": "burda", "epochs": 3280, "eval_k": 5000},
+}
+
+
+class _PresetParser(Parser):
+    """vae-train's parser: a ``--preset`` anywhere on the line sets that recipe's defaults
+    before the other options are read, so an explicit option overrides it."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        peek = Parser(prog=self.prog, add_help=False)
+        peek.add_argument("--preset", choices=tuple(PRESETS))
+        chosen, _ = peek.parse_known_args(args)
+        if chosen.preset:
+            self.set_defaults(**PRESETS[chosen.preset])
+        return super().parse_known_args(args, namespace)
 
 
 def build_parser() -> argparse.ArgumentParser:
     m, t = ModelConfig(), TrainConfig()
-    p = Parser(
+    p = _PresetParser(
         prog="vae-train",
         description="Train a VAE and write a checkpoint bundle. Losses are in nats per image: "
                     "summed over pixels and latent dimensions, averaged over images.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--preset", choices=tuple(PRESETS),
+                   help="a published recipe's options as defaults (others given still apply): 'burda2016', the "
+                        "VAE of Burda et al. 2016, table 1 (docs/benchmarks.md)")
     g = p.add_argument_group("data")
     g.add_argument("--dataset", choices=DATASETS, default=t.dataset,
                    help="named data set; 'digits' is scikit-learn's embedded 8x8 set; 'folder' your own images (--folder)")
@@ -63,11 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--free-bits", type=float, default=t.free_bits,
                    help="free bits (Kingma et al. 2016): each latent dimension's KL counts as at least this many "
                         "nats; 0 for none")
-    g.add_argument("--mc-samples", type=int, default=t.mc_samples, help="L, samples of z per image in the reconstruction term")
+    g.add_argument("--objective", choices=OBJECTIVES, default=t.objective,
+                   help="'iwae': maximise the importance-weighted bound L_k, k = --mc-samples (Burda et al. 2016); "
+                        "beta 1 only. 'elbo': D + beta R")
+    g.add_argument("--mc-samples", type=int, default=t.mc_samples,
+                   help="L, samples of z per image in the reconstruction term; k of --objective iwae")
     g.add_argument("--epochs", type=int, default=t.epochs, help="maximum passes over the training split")
     g.add_argument("--patience", type=int, default=t.patience, help="stop after this many epochs without a better held-out D + beta R (-ELBO at beta 1); 0 never")
     g.add_argument("--batch-size", type=int, default=t.batch_size, help="images per step")
     g.add_argument("--lr", type=float, default=t.lr, help="Adam learning rate")
+    g.add_argument("--adam-eps", type=float, default=t.adam_eps, help="Adam's epsilon (Burda et al. 2016: 1e-4)")
     g.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=t.lr_schedule,
                    help="'burda': 3**i epochs at lr * 10**(-i/7) for stage i (Burda et al. 2016; 3280 epochs for i <= 7)")
     g.add_argument("--seed", type=int, default=t.seed, help="seeds weights, data order and binarization")

@@ -49,11 +49,13 @@ class CompiledStep:
     ``eps`` (L, B, D) standard normal noise; ``beta``, ``capacity``, ``lr`` numbers or 0-dim
     tensors (``capacity`` None without capacity annealing); changing them does not recompile."""
 
-    def __init__(self, model: VAE, optimizer: torch.optim.Adam, *, n_samples: int, free_bits: float, bf16: bool):
+    def __init__(self, model: VAE, optimizer: torch.optim.Adam, *, n_samples: int, free_bits: float, bf16: bool,
+                 importance_weighted: bool = False):
         group = optimizer.param_groups[0]
         if len(optimizer.param_groups) != 1 or group["weight_decay"] or group["amsgrad"] or group["maximize"]:
             raise ValueError("the compiled step implements plain Adam: one parameter group, no weight decay")
         self.model, self.n_samples, self.free_bits, self.bf16 = model, n_samples, free_bits, bf16
+        self.importance_weighted = importance_weighted  # the IWAE objective (objectives.terms)
         self.names = [n for n, _ in model.named_parameters()]
         params = list(model.parameters())
         for p in params:  # torch.optim.Adam's own state, created as its first step would
@@ -77,7 +79,7 @@ class CompiledStep:
             return functional_call(self.model, params, (x,), {"n_samples": n_samples, "noise": eps})
 
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            t = terms(self.model, x, self.n_samples, forward=forward)
+            t = terms(self.model, x, self.n_samples, forward=forward, importance_weighted=self.importance_weighted)
             loss = terms_loss(t, beta, capacity, self.free_bits)
         return loss, (t.reconstruction.mean().detach(), t.kl.mean().detach())
 
@@ -154,7 +156,7 @@ def choose(model: VAE, optimizer: torch.optim.Adam, cfg, device: torch.device, w
             for flag in (False, True):
                 clone = copy.deepcopy(model)
                 step = CompiledStep(clone, torch.optim.Adam(clone.parameters(), lr=cfg.lr), n_samples=cfg.mc_samples,
-                                    free_bits=cfg.free_bits, bf16=flag)
+                                    free_bits=cfg.free_bits, bf16=flag, importance_weighted=cfg.objective == "iwae")
                 timing[flag] = _ms_per_step(step, x, model.latent_dim, cfg.mc_samples)
             bf16 = timing[True] < 0.9 * timing[False]
             note = f"; bf16 auto: {timing[True]:.2f} ms against {timing[False]:.2f} ms in float32, so {'bf16' if bf16 else 'float32'}"
@@ -164,5 +166,6 @@ def choose(model: VAE, optimizer: torch.optim.Adam, cfg, device: torch.device, w
     if not compiled:
         reason = why_not or (f"the run has {steps} steps, under {AUTO_MIN_STEPS}" if cfg.step == "auto" else "asked")
         return None, bf16, f"training step: eager ({reason}){note}"
-    fast = CompiledStep(model, optimizer, n_samples=cfg.mc_samples, free_bits=cfg.free_bits, bf16=bf16)
+    fast = CompiledStep(model, optimizer, n_samples=cfg.mc_samples, free_bits=cfg.free_bits, bf16=bf16,
+                        importance_weighted=cfg.objective == "iwae")
     return fast, bf16, f"training step: forward, backward and Adam compiled as one graph{note}"

@@ -28,9 +28,11 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def terms_loss(t: Terms, beta: float, capacity: float | None = None, free_bits: float = 0.0) -> torch.Tensor:
     """The scalar training loss of a batch's terms ``t``, nats per image: :func:`objective` of
-    their batch means."""
-    return objective(t.reconstruction.mean(), t.kl.mean(), t.kl_per_dim.mean(0),
+    their batch means; with the importance-weighted gap (``terms(..., importance_weighted=True)``)
+    -L_k, the negative importance-weighted bound (beta 1, no capacity or free bits)."""
+    loss = objective(t.reconstruction.mean(), t.kl.mean(), t.kl_per_dim.mean(0),
                      beta=beta, capacity=capacity, free_bits=free_bits)
+    return loss if t.iw_gap is None else loss - t.iw_gap.mean()
 
 
 def objective(reconstruction, kl, kl_per_dim, *, beta: float, capacity: float | None = None,
@@ -58,19 +60,34 @@ def objective(reconstruction, kl, kl_per_dim, *, beta: float, capacity: float | 
 
 
 def terms(model: nn.Module, x: torch.Tensor, n_samples: int = 1,
-          generator: torch.Generator | None = None, forward: Callable[..., Any] | None = None) -> Terms:
+          generator: torch.Generator | None = None, forward: Callable[..., Any] | None = None, *,
+          importance_weighted: bool = False) -> Terms:
     """Reconstruction and KL terms of images ``x`` (B, C, H, W) in [0, 1], per image.
 
     The reconstruction term is a Monte Carlo estimate with L = ``n_samples`` draws.
     ``forward`` runs the model's forward pass in its place: a DistributedDataParallel
     wrapper or a ``torch.compile``-d model (default: ``model`` itself). Under autocast the
     log-likelihood is summed in float32.
+
+    ``importance_weighted``: also the gap of the importance-weighted bound over the ELBO from
+    the same k = L samples (``Terms.iw_gap``), so that -(ELBO + gap) estimates -L_k (Burda et
+    al. 2016, eq. 8). With log w_l = log p(x|z_l) + log p(z_l) - log q(z_l|x), the gap is
+    logmeanexp_l(log w_l) - mean_l(log w_l): >= 0 (Jensen), exactly 0 with its gradient at
+    k = 1, so L_1 trains exactly as the ELBO does. The ELBO keeps its closed-form KL; the
+    estimate's expectation and its reparameterized gradient's are those of L_k.
     """
     output = (model if forward is None else forward)(x, n_samples=n_samples, generator=generator)
     log_px = model.likelihood.log_prob(x.expand(n_samples, *x.shape).flatten(0, 1),
                                        output.out.flatten(0, 1).float()).view(n_samples, -1)
-    kl_per_dim = DiagonalGaussian(output.mu.float(), output.logvar.float()).kl()
-    return Terms(reconstruction=-log_px.mean(0), kl=kl_per_dim.sum(1), kl_per_dim=kl_per_dim, mu=output.mu.detach())
+    q = DiagonalGaussian(output.mu.float(), output.logvar.float())
+    kl_per_dim = q.kl()
+    gap = None
+    if importance_weighted:
+        z = output.z.float()  # (k, B, D)
+        log_w = log_px + DiagonalGaussian.standard(q.mu).log_prob(z) - q.log_prob(z)  # (k, B)
+        gap = torch.logsumexp(log_w, 0) - math.log(n_samples) - log_w.mean(0)
+    return Terms(reconstruction=-log_px.mean(0), kl=kl_per_dim.sum(1), kl_per_dim=kl_per_dim, mu=output.mu.detach(),
+                 iw_gap=gap)
 
 
 def importance_weighted_bound(model: nn.Module, x: torch.Tensor, k: int, *, chunk: int = 256,

@@ -82,7 +82,7 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, folder: RunFolder, *, de
     model = VAE(model_config).to(device)  # same seed: the same initial weights in every process
     # One fused kernel for all parameters (CPU and CUDA): on the 784-400-20 MLP a CPU step takes
     # about a fifth less time than with the default Adam (python -m bench.cpu_step).
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda"))
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=device.type in ("cpu", "cuda"))
     run = _Run(folder, cfg, use_binarize, torch.Generator(device=device).manual_seed(cfg.seed + rank), log_every,
                progress, forward=_forward(model, cfg, device, world), rank=rank, world=world, write=main)
     if not folder.resuming:
@@ -113,15 +113,21 @@ def _train(model_config: ModelConfig, cfg: TrainConfig, folder: RunFolder, *, de
         except NonFiniteLoss as exc:
             _require_finite(math.nan, f"the training loss at step {exc.step} (epoch {epoch})", out,
                             counters["best_epoch"], cfg, model_config)
-        val = evaluate(model, x_val, k=0, batch_size=1000, seed=cfg.seed)
+        # An IWAE run keeps the epoch of the best held-out L_k, at its training k.
+        val = evaluate(model, x_val, k=cfg.mc_samples if cfg.objective == "iwae" else 0, batch_size=1000,
+                       seed=cfg.seed)
         # Every process takes rank 0's figure, so all stop at the same epoch.
         val_loss = distributed.from_rank0(held_out_loss(val, cfg), device)
         _require_finite(val_loss, f"held-out objective after epoch {epoch} (step {run.step})", out,
                         counters["best_epoch"], cfg, model_config)
         record.update(val_elbo=val["elbo"], val_reconstruction=val["reconstruction"], val_kl=val["kl"],
                       val_kl_per_dim=val["kl_per_dim"], val_active_units=val["active_units"], val_loss=val_loss)
+        bound = ""
+        if "log_likelihood" in val:  # the IWAE objective's held-out L_k, at the training k
+            record.update(val_log_likelihood=val["log_likelihood"]["estimate"], val_k=cfg.mc_samples)
+            bound = f", L_{cfg.mc_samples} {record['val_log_likelihood']:.2f}"
         run.say(f"epoch {epoch}: training D {record['reconstruction']:.2f}, KL {record['kl']:.2f} | "
-                f"held-out ELBO {val['elbo']:.2f} (nats per image)")
+                f"held-out ELBO {val['elbo']:.2f}{bound} (nats per image)")
         improved = val_loss < counters["best_loss"]
         if improved:
             counters.update(best_loss=val_loss, best_epoch=epoch, stale=0)
@@ -161,7 +167,10 @@ def held_out_loss(val: dict[str, Any], cfg: TrainConfig) -> float:
     """The objective as trained, with its final beta, C or free-bits floor, on the held-out
     split (nats per image): the kept epoch and early stopping follow it. It is -ELBO when
     beta = 1; at beta = 0 it is D alone, so a plain autoencoder keeps its best reconstructions
-    rather than its first epoch (its rate, unpenalised, only grows)."""
+    rather than its first epoch (its rate, unpenalised, only grows). Under the importance-weighted
+    objective it is -L_k (``val`` then holds ``log_likelihood``)."""
+    if cfg.objective == "iwae":
+        return -float(val["log_likelihood"]["estimate"])
     return float(objective(val["reconstruction"], val["kl"], val["kl_per_dim"], beta=cfg.beta,
                            capacity=cfg.capacity, free_bits=cfg.free_bits))
 
@@ -222,7 +231,8 @@ class _Run:
                 loss, d, r = self.fast(x, eps, beta, capacity, self.lr)
             else:
                 with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                    t = terms(model, x, n_samples=cfg.mc_samples, generator=gen, forward=self.forward)
+                    t = terms(model, x, n_samples=cfg.mc_samples, generator=gen, forward=self.forward,
+                              importance_weighted=cfg.objective == "iwae")
                     loss = terms_loss(t, beta, capacity, cfg.free_bits)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
