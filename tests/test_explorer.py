@@ -137,6 +137,25 @@ def test_every_view_runs_on_a_small_mlp_bundle(monkeypatch, digits_bundle):
         show(at, view)
 
 
+def test_an_iwae_bundle_says_so_where_d_and_r_are_shown(tmp_path, monkeypatch, digits_bundle):
+    """A bundle trained on L_k: the model card, the β / KL view and the rate–distortion plane say
+    which objective and k, and that D + βR is not what it trained; an ELBO bundle shows no such note."""
+    import json
+
+    iwae = shutil.copytree(digits_bundle, tmp_path / "digits-iwae")
+    config = json.loads((iwae / "config.json").read_text())
+    config["train"].update(objective="iwae", mc_samples=5)
+    (iwae / "config.json").write_text(json.dumps(config))
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(tmp_path))
+    views = ("views/model_card.py", "views/objective.py", "views/rate_distortion.py")
+    at = open_app(iwae)
+    for view in views:
+        notes = [i.value for i in show(at, view).main.info if "importance-weighted bound L_5" in i.value]
+        assert len(notes) == 1 and "D + β·R is not the loss" in notes[0], view
+    at = open_app(digits_bundle)
+    assert not any("importance-weighted bound" in i.value for i in show(at, "views/objective.py").main.info)
+
+
 def test_bundle_folders_come_from_the_option_and_the_environment(monkeypatch, tmp_path):
     from explorer import bundles
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import families, figures, serving, state
+from explorer import families, figures, serving, state, trained_objective
 from vae_core.checkpoint import read_config
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
 
@@ -20,6 +20,7 @@ if IMPORTANCE_WEIGHTED_BOUND in bundle.model.provides:
     st.latex(r"\mathrm{ELBO} = -(D + R) \le \mathcal{L}_k \le \log p(x)")
 else:  # no L_k (a VQ-VAE's posterior is a point mass on its codes)
     st.latex(r"\mathrm{ELBO} = -(D + R) \le \log p(x)")
+trained_objective.show_iwae_note(bundle)
 
 if bundle.command:
     st.subheader("Reproduce it")

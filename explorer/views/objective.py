@@ -3,7 +3,7 @@ import math
 
 import streamlit as st
 
-from explorer import capabilities, figures, state, widgets, written_out
+from explorer import capabilities, figures, state, trained_objective, widgets, written_out
 from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.families.gaussian.objectives import objective
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
@@ -24,6 +24,7 @@ st.markdown(
     f"averaged over the bundle's {len(recon):,} probe images.")
 st.latex(r"\mathcal{L}_\beta(x) = D + \beta R = -\mathbb{E}_{q(z|x)}[\log p(x\mid z)] + "
          r"\beta\,\tfrac12\sum_j\left(\mu_j^2+\sigma_j^2-\log\sigma_j^2-1\right)")
+trained_objective.show_iwae_note(bundle)
 
 st.subheader("KL per latent dimension")
 st.plotly_chart(figures.kl_per_dimension(kl_mean, active), key="kl_dims")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import beta_families, beta_figures, bundles, capabilities, state
+from explorer import beta_families, beta_figures, bundles, capabilities, state, trained_objective
 from vae_core.family import GAUSSIAN_POSTERIOR
 
 TARGETS = {
@@ -26,6 +26,7 @@ st.markdown(
     "one for the other (Alemi et al. 2018, *Fixing a broken ELBO*). β = 0 is the plain autoencoder "
     "(high rate, low distortion); large β presses q(z|x) onto the prior (R → 0, posterior collapse).")
 st.latex(r"-\mathrm{ELBO} = D + R,\qquad \min\; D + \beta R")
+trained_objective.show_iwae_note(bundle)
 
 
 def open_bundle(path: str, target: str) -> None:
