@@ -71,3 +71,22 @@ def test_a_run_with_the_compiled_step_trains_as_the_eager_one(tmp_path):
     assert "bf16 auto: float32 (measured only for the compiled CPU step)" in load_bundle(tmp_path / "eager").metrics[
         "training_step"]  # what --bf16 auto decided, and why
     assert elbo["compiled"] == pytest.approx(elbo["eager"], abs=0.5), elbo  # the same noise, the same updates
+
+
+def test_step_auto_compiles_a_long_mlp_run_and_never_a_conv_one():
+    """--step auto follows bench.compile_pays: the MLP past its measured break-even, the conv
+    body (slower compiled on the CPU) never."""
+    from vae_core import TrainConfig
+    from vae_core.families.gaussian.compiled_step import AUTO_MIN_STEPS, choose
+
+    cfg = TrainConfig(dataset="digits", step="auto")
+    mlp = VAE(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(8,), latent_dim=2))
+    conv = VAE(ModelConfig(image_shape=(1, 8, 8), architecture="conv", channels=(4,), fc_hidden=0, latent_dim=2))
+    lines = []
+    for model, steps, compiled in ((mlp, AUTO_MIN_STEPS["mlp"], True), (mlp, AUTO_MIN_STEPS["mlp"] - 1, False),
+                                   (conv, 10 ** 9, False)):
+        fast, _, line = choose(model, torch.optim.Adam(model.parameters()), cfg, torch.device("cpu"), 1, steps,
+                               torch.rand(4, 1, 8, 8))
+        assert (fast is not None) == compiled, line
+        lines.append(line)
+    assert f"under {AUTO_MIN_STEPS['mlp']:,}" in lines[1] and "conv body's step does not pay" in lines[2]

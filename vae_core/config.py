@@ -157,7 +157,8 @@ class TrainConfig(_JSONConfig):
             hardware); losses are summed in float32.
         step: ``"eager"`` (the default), ``"compiled"`` (forward, backward and Adam as one
             torch.compile graph on the CPU, vae_core.families.gaussian.compiled_step), or ``"auto"`` (compiled where
-            it applies and the run has at least 20,000 steps, where compiling's ~10 s pays). Not
+            it applies and pays: an MLP run of at least 25,000 steps, never the conv body, whose
+            compiled step is slower on the CPU; compiled_step.AUTO_MIN_STEPS). Not
             the default: the compile delays the first epoch by 10–25 s, which a run started from
             the browser and watched, or stopped early, pays for nothing.
     """

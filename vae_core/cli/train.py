@@ -108,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "at the start finds it faster (and the CPU has bf16 in hardware)")
     g.add_argument("--step", choices=("auto", "eager", "compiled"), default=t.step,
                    help="'compiled': forward, backward and Adam as one torch.compile graph (CPU; faster steps, "
-                        "10-25 s to compile first); 'auto': compiled for runs of 20,000 steps or more where it "
-                        "applies; 'eager' (default)")
+                        "10-25 s to compile first); 'auto': compiled where that pays (MLP runs of 25,000 steps or "
+                        "more; never the conv body, slower compiled; python -m bench.compile_pays); 'eager' (default)")
     g.add_argument("--device", default=t.device, help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'")
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, help="bundle folder to write")

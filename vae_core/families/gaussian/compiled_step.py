@@ -103,9 +103,11 @@ class CompiledStep:
                               None if capacity is None else tensor(capacity), tensor(lr))
 
 
-# "auto" compiles only runs this long: compiling costs ~10 s once, and a step saves ~1 ms
-# (python -m bench.train_speed --step eager / compiled; docs/benchmarks.md).
-AUTO_MIN_STEPS = 20_000
+# "auto" compiles a run of at least this many steps, by body; None: never. Measured by
+# python -m bench.compile_pays (docs/benchmarks.md): the MLP's compile (17 s) pays after 22,117
+# steps at batch 128 on one Xeon core (14,000 on two); the conv body's compiled step was slower
+# than the eager one (72 against 65 ms), so compiling it never pays on this CPU.
+AUTO_MIN_STEPS = {"mlp": 25_000, "conv": None}
 
 
 
@@ -146,7 +148,9 @@ def choose(model: VAE, optimizer: torch.optim.Adam, cfg, device: torch.device, w
     why_not = supported(model, device, world)
     if cfg.step == "compiled" and why_not:
         raise ValueError(f"--step compiled cannot run here: {why_not}")
-    compiled = cfg.step == "compiled" or (cfg.step == "auto" and why_not is None and steps >= AUTO_MIN_STEPS)
+    threshold = AUTO_MIN_STEPS.get(model.config.architecture)
+    compiled = cfg.step == "compiled" or (cfg.step == "auto" and why_not is None and threshold is not None
+                                          and steps >= threshold)
     bf16 = cfg.bf16 is True
     note = ""
     if cfg.bf16 == "auto":
@@ -164,7 +168,9 @@ def choose(model: VAE, optimizer: torch.optim.Adam, cfg, device: torch.device, w
             note = "; bf16 auto: float32 (" + ("no bf16 in this CPU's hardware" if device.type == "cpu" and compiled
                                                else "measured only for the compiled CPU step") + ")"
     if not compiled:
-        reason = why_not or (f"the run has {steps} steps, under {AUTO_MIN_STEPS}" if cfg.step == "auto" else "asked")
+        reason = why_not or ("asked" if cfg.step != "auto" else
+                             f"the run has {steps} steps, under {threshold:,}" if threshold is not None else
+                             f"compiling a {model.config.architecture} body's step does not pay on the CPU")
         return None, bf16, f"training step: eager ({reason}){note}"
     fast = CompiledStep(model, optimizer, n_samples=cfg.mc_samples, free_bits=cfg.free_bits, bf16=bf16,
                         importance_weighted=cfg.objective == "iwae")
