@@ -103,3 +103,25 @@ def test_a_two_stage_bundle_gets_stage1_and_stage2_sample_distances(mnist_like_b
     f = metrics(out)["frechet_distance"]
     assert {"stage1_samples", "stage2_samples"} <= f.keys() and "prior_samples" not in f
     assert f["stage1_samples"] > 0 and f["stage2_samples"] > 0
+
+
+def test_l_k_comes_with_its_standard_error_over_images():
+    """metrics' L_k is the mean of the per-image bounds and its standard error their standard
+    deviation over sqrt(N), drawn with the same samples (Burda et al. report L_5000 so)."""
+    import math
+
+    import torch
+
+    from vae_core import ModelConfig, VAE, evaluate, importance_weighted_bound, terms
+
+    torch.manual_seed(0)
+    model = VAE(ModelConfig(image_shape=(1, 8, 8), architecture="mlp", hidden=(16,), latent_dim=3)).eval()
+    x = torch.rand(40, 1, 8, 8).round()
+    got = evaluate(model, x, k=3, batch_size=100, seed=0)["log_likelihood"]
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        terms(model, x, generator=gen)  # evaluate draws the ELBO's samples first
+        per_image = importance_weighted_bound(model, x, 3, chunk=3, generator=gen).double()
+    assert got["estimate"] == pytest.approx(float(per_image.mean()), abs=1e-6)
+    assert got["standard_error"] == pytest.approx(float(per_image.std()) / math.sqrt(40), rel=1e-6)
+    assert evaluate(model, x[:1], k=3, seed=0)["log_likelihood"]["standard_error"] is None

@@ -51,7 +51,9 @@ elif metrics:
     st.caption(f"{metrics.get('split', 'test')} set, {format(metrics['n_images'], ',') if 'n_images' in metrics else '?'} images; binarization: "
                f"{metrics.get('binarization', 'none')}. Trained {metrics.get('epochs', '?')} epochs "
                f"(best held-out epoch {metrics.get('best_epoch', '?')}) in "
-               f"{metrics.get('wall_time_s', 0) / 60:.0f} min on {metrics.get('device', '?')}.")
+               f"{metrics.get('wall_time_s', 0) / 60:.0f} min on {metrics.get('device', '?')}."
+               + (f" L_{ll['k']} = {ll['estimate']:.2f} ± {ll['standard_error']:.2f} (standard error over the "
+                  "images)." if ll and ll.get("standard_error") is not None else ""))
 else:
     st.info(f"No metrics.json: run `vae-evaluate {bundle.name if serving.class_mode() else bundle.path}`.")
 

@@ -114,7 +114,9 @@ def _print(m: dict[str, Any]) -> None:
         print(f"  active units    {m['active_units']:10d} of {m['latent_dim']}")
     if "log_likelihood" in m:
         ll = m["log_likelihood"]
-        print(f"  log p(x) >= L_k {ll['estimate']:10.2f} nats/image (k = {ll['k']})")
+        se = ll.get("standard_error")  # None for one image, absent from older metrics
+        spread = f" ± {se:.2f} (standard error over images)" if se is not None else ""
+        print(f"  log p(x) >= L_k {ll['estimate']:10.2f} nats/image (k = {ll['k']}){spread}")
     print(f"  bits/dim        {m['bits_per_dim']:10.4f}")
     if "frechet_distance" in m:
         _print_frechet(m["frechet_distance"])

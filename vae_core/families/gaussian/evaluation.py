@@ -28,15 +28,16 @@ def evaluate_gaussian(model: LatentModel, x: torch.Tensor, *, k: int = 100, batc
 
     Returns a dict, all in nats per image averaged over the N images: ``elbo``,
     ``reconstruction`` (D), ``kl`` (R), ``kl_per_dim`` (list of D values), ``active_units``
-    (count with Cov_x(mu_u) > 0.01), and ``log_likelihood`` = {"estimate": mean L_k, "k": k}
-    (skipped when k = 0), plus ``bits_per_dim`` of the best bound. For any family with a Gaussian
+    (count with Cov_x(mu_u) > 0.01), and ``log_likelihood`` = {"estimate": mean L_k,
+    "standard_error": its standard error over the N images, "k": k} (skipped when k = 0), plus ``bits_per_dim`` of the best bound. For any family with a Gaussian
     posterior and the importance-weighted bound (the VAE, the two-stage VAE's stage 1).
     """
     model.eval()
     device = next(model.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)
     n = x.shape[0]
-    recon = kl = lk = 0.0
+    recon = kl = 0.0
+    lks = []  # per-image L_k, for the mean and its standard error
     kl_dim = torch.zeros(model.latent_dim, device=device)
     mus = []
     # The L_k batch is smaller: it holds (chunk, B, C, H, W) decoder outputs at once, at most
@@ -52,8 +53,7 @@ def evaluate_gaussian(model: LatentModel, x: torch.Tensor, *, k: int = 100, batc
         kl_dim += t.kl_per_dim.sum(0)
         mus.append(t.mu)
         for s in range(0, xb.shape[0], iw_batch) if k > 0 else []:
-            lk += importance_weighted_bound(model, xb[s:s + iw_batch], k, chunk=chunk,
-                                            generator=gen).sum().item()
+            lks.append(importance_weighted_bound(model, xb[s:s + iw_batch], k, chunk=chunk, generator=gen).double())
     mu = torch.cat(mus)
     elbo = -(recon + kl) / n
     metrics: dict[str, Any] = {
@@ -69,8 +69,12 @@ def evaluate_gaussian(model: LatentModel, x: torch.Tensor, *, k: int = 100, batc
     }
     best = elbo
     if k > 0:
-        metrics["log_likelihood"] = {"estimate": lk / n, "k": k, "bound": "importance-weighted L_k (Burda et al. 2016)"}
-        best = lk / n
+        lk = torch.cat(lks)
+        # Over images: the spread of log p(x) across the test set and the Monte Carlo noise of L_k together.
+        se = float(lk.std() / math.sqrt(n)) if n > 1 else None
+        metrics["log_likelihood"] = {"estimate": float(lk.mean()), "standard_error": se, "k": k,
+                                     "bound": "importance-weighted L_k (Burda et al. 2016)"}
+        best = float(lk.mean())
     metrics["bits_per_dim"] = bits_per_dim(best, math.prod(x.shape[1:]))
     return metrics
 
