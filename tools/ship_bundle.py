@@ -1,6 +1,7 @@
 """Prepare a trained bundle for checkpoints/: float16 weights (checked), precomputed encodings and maps.
 
-    python -m tools.ship_bundle checkpoints/NAME [--half] [--n 2000] [--keep-maps]
+    python -m tools.ship_bundle checkpoints/NAME [--half] [--n 2000] [--keep-maps] [--probe-size N]
+                                                 [--thin-history STRIDE]
 
 --half stores the weights in float16 (half the bytes) after checking that the probe set's
 ELBO, computed with the same seed, moves by less than 0.05 nats per image; otherwise it
@@ -8,10 +9,16 @@ keeps float32 and says so. Then every probe image's mu, logvar, KL per dimension
 reconstruction term go to encodings.safetensors (the explorer opens the bundle without
 encoding anything), with the ELBO and L_50 of the first 500 probe images (the objective view), and PCA and t-SNE of the first n probe means are written to
 projections.safetensors, so the explorer's first visit to the latent map is instant.
+
+For a long run, to fit the checkpoint budget: --probe-size N keeps the first N probe images (a
+random subset of the test split already, so its first N are one too), and --thin-history STRIDE
+rounds history.jsonl's figures to 4 decimals and keeps the KL per dimension of every STRIDE-th
+epoch and the last (the model card's heat map); every epoch's other figures stay.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -19,8 +26,8 @@ from pathlib import Path
 import torch
 
 from vae_core import analysis, evaluate, load_bundle
-from vae_core.checkpoint import (PROBE_BOUNDS_K, PROBE_BOUNDS_N, WEIGHTS, atomic_write, probe_bounds,
-                                 write_encodings, write_projections, write_weights)
+from vae_core.checkpoint import (HISTORY, PROBE_BOUNDS_K, PROBE_BOUNDS_N, WEIGHTS, atomic_write, probe_bounds,
+                                 write_encodings, write_probe, write_projections, write_weights)
 from vae_core.family import IMPORTANCE_WEIGHTED_BOUND
 
 TOLERANCE = 0.05  # nats per image
@@ -73,6 +80,30 @@ def encode(folder: Path) -> None:
     print(f"probe encodings{' and bounds' if bounds else ''} written in {time.perf_counter() - started:.1f} s")
 
 
+def trim_probe(folder: Path, n: int) -> None:
+    bundle = load_bundle(folder)
+    write_probe(folder, bundle.probe_images[:n], bundle.probe_labels[:n])
+    print(f"probe set: {min(n, len(bundle.probe_images))} of {len(bundle.probe_images)} images kept")
+
+
+def thin_history(folder: Path, stride: int) -> None:
+    path = folder / HISTORY
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    last = max((r["epoch"] for r in records if r.get("kind") == "epoch"), default=0)
+
+    def rounded(value):
+        if isinstance(value, float):
+            return round(value, 4)
+        return [rounded(v) for v in value] if isinstance(value, list) else value
+
+    for r in records:
+        if "val_kl_per_dim" in r and r.get("epoch", 0) % stride and r.get("epoch") != last:
+            del r["val_kl_per_dim"]
+    before = path.stat().st_size
+    atomic_write(path, "".join(json.dumps({k: rounded(v) for k, v in r.items()}) + "\n" for r in records).encode())
+    print(f"history.jsonl: {before:,} -> {path.stat().st_size:,} bytes")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle", type=Path)
@@ -80,7 +111,14 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=2000, help="probe images in the precomputed maps (default: 2000)")
     parser.add_argument("--keep-maps", action="store_true",
                         help="leave projections.safetensors as it is (only the encodings and bounds are redone)")
+    parser.add_argument("--probe-size", type=int, default=0, help="keep only the first N probe images (0: all)")
+    parser.add_argument("--thin-history", type=int, default=0, metavar="STRIDE",
+                        help="round history.jsonl and keep the KL per dimension of every STRIDE-th epoch (0: as is)")
     args = parser.parse_args()
+    if args.probe_size:
+        trim_probe(args.bundle, args.probe_size)
+    if args.thin_history:
+        thin_history(args.bundle, args.thin_history)
     if args.half:
         halve(args.bundle)
     encode(args.bundle)
