@@ -34,9 +34,11 @@ def describe(bundle: Bundle) -> str:
     latent = "×".join(map(str, bundle.model.latent_shape))
     gaussian = GAUSSIAN_POSTERIOR in bundle.model.provides
     latent = f"{latent}-D latent" if gaussian else f"{latent} grid of codes" if CODEBOOK in bundle.model.provides else latent
+    # An IWAE (Burda et al. 2016) trained on L_k, not on D + βR: its k, not a β, says what it trained.
+    objective = f"IWAE, k = {t.mc_samples}" if getattr(t, "objective", "elbo") == "iwae" else f"β = {t.beta:g}"
     parts = [bundle.model.title, t.dataset, getattr(m, "architecture", None), latent,
              f"K = {m.codebook_size} codes" if hasattr(m, "codebook_size") else None,
-             f"{m.likelihood} decoder" if hasattr(m, "likelihood") else None, f"β = {t.beta:g}" if gaussian else None]
+             f"{m.likelihood} decoder" if hasattr(m, "likelihood") else None, objective if gaussian else None]
     line = " · ".join(p for p in parts if p)
     if bundle.metrics:
         line += f" · test ELBO {bundle.metrics['elbo']:.1f} nats/image"

@@ -149,6 +149,7 @@ def test_an_iwae_bundle_says_so_where_d_and_r_are_shown(tmp_path, monkeypatch, d
     monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(tmp_path))
     views = ("views/model_card.py", "views/objective.py", "views/rate_distortion.py")
     at = open_app(iwae)
+    assert "IWAE, k = 5" in at.sidebar.caption[0].value and "β = " not in at.sidebar.caption[0].value
     for view in views:
         notes = [i.value for i in show(at, view).main.info if "importance-weighted bound L_5" in i.value]
         assert len(notes) == 1 and "D + β·R is not the loss" in notes[0], view
