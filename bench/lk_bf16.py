@@ -5,7 +5,7 @@ outputs, and so the log weights, back in float32), and the time of each.
     python -m bench.lk_bf16 BUNDLE [--images 120] [--k 5000] [--data-dir DIR]
 
 A bf16 L_k is kept only where it moves the bound by less than 0.01 nats per image (issue 28);
-on the Burda-architecture MLP it moved it by 0.065 (docs/benchmarks.md), so L_k stays float32.
+on the Burda-architecture MLP it moved it by 0.06 (docs/benchmarks.md), so L_k stays float32.
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ def row(folder: Path) -> tuple[str, str]:
     patience = train.patience
     stale = m["epochs"] - m["best_epoch"]
     stopped = (f"held-out ELBO flat for {stale} epochs" if patience and stale >= patience
-               else "epoch cap")
+               else f"stopped by --max-minutes, of {train.epochs:,}" if "stopped" in m else "epoch cap")
     data = f"{train.dataset}, {m['n_images']:,}, " + ("binarized" if m["binarization"].startswith("stochastic") else "grey levels")
     size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 2**20
     return (f"| `{folder.name}` | {data} | {size:.1f} MB | {m['epochs']}, best {m['best_epoch']} ({stopped}) | {_duration(m['wall_time_s'])} "
