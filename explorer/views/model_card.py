@@ -53,8 +53,8 @@ elif metrics:
                f"(best held-out epoch {metrics.get('best_epoch', '?')}) in "
                f"{metrics.get('wall_time_s', 0) / 60:.0f} min on {metrics.get('device', '?')}."
                + (f" Stopped {metrics['stopped']}." if isinstance(metrics.get("stopped"), str) else "")
-               + (f" L_{ll['k']} = {ll['estimate']:.2f} ± {ll['standard_error']:.2f} (standard error over the "
-                  "images)." if ll and ll.get("standard_error") is not None else ""))
+               + (f" L_{ll['k']} = {ll['estimate']:.2f} ± {ll['standard_error']:.2f} nats per image (standard error "
+                  "over the images)." if ll and ll.get("standard_error") is not None else ""))
 else:
     st.info(f"No metrics.json: run `vae-evaluate {bundle.name if serving.class_mode() else bundle.path}`.")
 
