@@ -88,3 +88,26 @@ def _rate_distortion(ax, rates, distortions, betas, current):
     ax.set_title(f"rate–distortion plane, β = {betas[current]:g} ringed", fontsize=11)
     ax.set_xlabel(f"rate R = KL(q(z|x) ‖ p(z)), {NATS}")
     ax.set_ylabel(f"distortion D, {NATS}")
+
+
+def member_panels(bundle, arrays: dict, proj, family: tuple, current: int, *,
+                  n_images: int = 10, n_samples: int = 10) -> bytes:
+    """:func:`panels` of one member ``bundle`` of a β family: reconstructions of its first
+    ``n_images`` probe images, ``n_samples`` prior samples (seed 0), ``proj`` (an
+    analysis.Projection of the probe means), KL per dimension from ``arrays`` (the probe
+    arrays). ``family`` is (rates, distortions, betas) of all members, nats per image. Shared
+    by the explorer's β gesture and the static page."""
+    import torch
+
+    from explorer.figures import to_uint8_grid
+    from vae_core import analysis
+
+    x = torch.tensor(arrays["x"][:n_images])
+    pairs = np.stack([x.numpy(), analysis.reconstruct(bundle.model, x).numpy()])
+    rates, distortions, betas = family
+    return panels(
+        beta=betas[current], pairs=to_uint8_grid(pairs, 2),
+        samples=to_uint8_grid(analysis.prior_samples(bundle.model, n_samples, seed=0).numpy()[None], 2),
+        coords=proj.coords, labels=arrays["labels"][:len(proj.coords)], classes=bundle.classes, axes=proj.axis_titles,
+        kl=arrays["kl_per_dim"].mean(0), active=np.asarray(arrays["active"]), rates=list(rates),
+        distortions=list(distortions), betas=list(betas), current=current)

@@ -77,18 +77,23 @@ def probe_arrays(path: str, stamp: float) -> dict[str, np.ndarray]:
     One copy per process, shared by every session and rerun (st.cache_data would hand each
     call its own copy, 15 MB for MNIST); the arrays are read-only so no view can change them
     for the others."""
-    bundle = _load(path, stamp)
+    arrays = probe_arrays_of(_load(path, stamp))
+    for array in arrays.values():
+        array.flags.writeable = False
+    return arrays
+
+
+def probe_arrays_of(bundle: Bundle) -> dict[str, np.ndarray]:
+    """probe_arrays computed for ``bundle`` with no cache (the static-page export uses it)."""
     enc = {}
     if GAUSSIAN_POSTERIOR in bundle.model.provides:  # encodings.safetensors holds Gaussian posteriors
-        enc = read_encodings(path, len(bundle.probe_labels), bundle.model_config.latent_dim)
+        enc = read_encodings(bundle.path, len(bundle.probe_labels), bundle.model_config.latent_dim)
     enc = enc or analysis.probe_encodings(bundle)
     if "logvar" in enc:
         enc.update(sigma=analysis.posterior_std(enc["logvar"]), kl=enc["kl_per_dim"].sum(1),
                    active=analysis.active_dimensions(enc["mu"]))
     arrays = {k: v.numpy() for k, v in enc.items()}
     arrays = {"x": analysis.probe_inputs(bundle).numpy(), **arrays, "labels": bundle.probe_labels.numpy()}
-    for array in arrays.values():
-        array.flags.writeable = False
     return arrays
 
 

@@ -1,12 +1,9 @@
 """β as one gesture: one slider through a β family's trained members, every figure at once."""
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
-import torch
 
-from explorer import beta_families, bundles, capabilities, figures, gesture_figure, state
-from vae_core import analysis
+from explorer import beta_families, bundles, capabilities, gesture_figure, state, texts
 from vae_core.family import GAUSSIAN_POSTERIOR
 
 N_IMAGES, N_SAMPLES, N_MAP = 10, 10, 1000
@@ -21,29 +18,14 @@ def member_png(path: str, stamp: float, family: tuple, current: int) -> bytes:
     ringed. ``family`` is (rates, distortions, betas) of all members, nats per image."""
     bundle = state.get_bundle(path)
     arrays = state.probe(bundle)
-    x = torch.tensor(arrays["x"][:N_IMAGES])
-    kl_mean, _ = state.kl_by_dimension(bundle)
     proj = state.get_projection(bundle, "pca", min(N_MAP, len(arrays["labels"])))
-    rates, distortions, betas = family
-    return gesture_figure.panels(
-        beta=betas[current], pairs=figures.to_uint8_grid(np.stack([x.numpy(), analysis.reconstruct(bundle.model, x).numpy()]), 2),
-        samples=figures.to_uint8_grid(analysis.prior_samples(bundle.model, N_SAMPLES, seed=0).numpy()[None], 2),
-        coords=proj.coords, labels=arrays["labels"][:len(proj.coords)], classes=bundle.classes, axes=proj.axis_titles,
-        kl=kl_mean, active=np.asarray(arrays["active"]), rates=list(rates), distortions=list(distortions),
-        betas=list(betas), current=current)
+    return gesture_figure.member_panels(bundle, arrays, proj, family, current, n_images=N_IMAGES,
+                                        n_samples=N_SAMPLES)
 
 
 bundle = capabilities.require(GAUSSIAN_POSTERIOR)  # a β family weighs the KL of a Gaussian posterior
 found = bundles.available_bundles() + [Path(p) for p in bundles.uploaded_paths()]
-st.title("β as one gesture")
-st.markdown(
-    "Move β through a family of models trained alike except for β, and watch everything change at once: "
-    "the reconstructions sharpen as β falls, the latent map gains structure as β rises towards 1 and "
-    "loses it beyond, prior samples go from noise (β = 0, a plain autoencoder whose codes the prior "
-    "does not describe) to blurred averages (large β), and the rate R moves along the family's "
-    "rate–distortion curve.")
-st.latex(r"\min_{\theta,\phi}\; D + \beta R,\qquad D = -\mathbb{E}_{q}[\log p(x\mid z)],\quad "
-         r"R = \mathrm{KL}(q(z\mid x)\,\|\,p(z))")
+texts.header("beta_gesture")
 
 members = beta_families.family_of(bundle.path, found)
 if not members:

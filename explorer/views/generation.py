@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from explorer import capabilities, families, widgets
+from explorer import capabilities, families, texts, widgets
 from vae_core import analysis
 from vae_core.family import PRIOR_SAMPLES, SECOND_STAGE
 
@@ -13,15 +13,7 @@ if own:
     st.stop()
 likelihood = bundle.model_config.likelihood
 
-st.title("Generation")
-st.markdown(
-    "A VAE is a generative model: draw z from the prior and decode. The **decoder mean** E[x|z] is the "
-    "smooth picture usually shown; a **sample** x ~ p(x|z) adds the decoder's own noise (for a Bernoulli "
-    "decoder every pixel becomes 0 or 1), which is what the model's likelihood actually describes. "
-    "The **temperature** T scales the prior's spread: T < 1 stays near the centre (typical, less varied "
-    "images), T > 1 reaches regions the decoder rarely saw.")
-st.latex(r"z \sim \mathcal{N}(0, T^2 I),\qquad x \sim p_\theta(x\mid z)\quad\text{or}\quad "
-         r"\hat x = \mathbb{E}_{p_\theta(x|z)}[x]")
+texts.header("generation")
 
 two_stage = SECOND_STAGE in bundle.model.provides
 if two_stage:
@@ -50,8 +42,8 @@ st.caption(f"{count} draws with seed {seed}; the same z in both grids, image for
 
 if two_stage:  # the point of its second stage
     st.subheader("Stage 1 against stage 2, the same seed")
-    st.latex(r"\text{stage 1: } z \sim \mathcal N(0, T^2 I)\qquad\text{stage 2: } u \sim \mathcal N(0, T^2 I),\ "
-             r"z = f_2(u) + \gamma_z\varepsilon\qquad x = \mathbb E[x\mid z]")
+    st.markdown(texts.lead("generation_two_stage"))
+    st.latex(texts.SECTIONS["generation_two_stage"].equations[0])
     frechet = (bundle.metrics or {}).get("frechet_distance", {})
     left, right = st.columns(2)
     for column, stage1, name, key in ((left, True, "stage 1: z ~ N(0, I)", "stage1_samples"),

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import capabilities, families, figures, live_decode, own, selection, state, widgets
+from explorer import capabilities, families, figures, live_decode, own, selection, state, texts, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -15,17 +15,7 @@ bundle = capabilities.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 
-st.title("Interpolation")
-st.markdown(
-    "Walk from one image's posterior mean to another's and decode each step. A **linear** path "
-    "cuts through the middle of the latent space, where points have a smaller norm than samples "
-    "from the prior usually do; a **spherical** path turns the direction along a great circle "
-    "(slerp of μ/‖μ‖) while the norm moves evenly from ‖μ_a‖ to ‖μ_b‖, staying where the decoder "
-    "was trained (White 2016). If the images in between look like plausible digits, the "
-    "latent space is smooth between these two.")
-st.latex(r"z_t^{\text{lin}} = (1-t)\,\mu_a + t\,\mu_b")
-st.latex(r"z_t^{\text{slerp}} = \big((1-t)\|\mu_a\| + t\|\mu_b\|\big)\left(\frac{\sin((1-t)\Omega)}{\sin\Omega}\,u_a"
-         r" + \frac{\sin(t\Omega)}{\sin\Omega}\,u_b\right),\qquad u = \frac{\mu}{\|\mu\|},\quad \cos\Omega = u_a\cdot u_b")
+texts.header("interpolation")
 
 c1, c2, c3 = st.columns(3)
 start = own.picked(bundle)

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import capabilities, figures, live_decode, own, selection, state
+from explorer import capabilities, figures, live_decode, own, selection, state, texts
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 from vae_core.own_image import place_on_map
@@ -15,15 +15,8 @@ arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 sigma = arrays["sigma"]
 
-st.title("Latent map")
-st.markdown(
-    "Each point is one held-out image placed by its **posterior mean** μ(x), the centre of q(z|x), "
-    f"projected from {dim} dimensions to 2. PCA keeps the directions of largest variance (distances "
-    "mean something); t-SNE keeps neighbourhoods (clusters mean something, distances between them "
-    "do not). Colour is the true label, which the model never saw. **Click a point** (or draw a box "
-    "or lasso) to inspect it below.")
-st.latex(r"q(z\mid x) = \mathcal{N}\big(\mu(x), \operatorname{diag}\sigma^2(x)\big),\qquad "
-         r"\text{point} = \mathrm{proj}(\mu(x))")
+texts.header("latent_map", dim=dim)
+st.markdown("**Click a point** (or draw a box or lasso) to inspect it below.")
 
 methods = (["z itself (2-D latent)"] if dim == 2 else []) + ["PCA", "t-SNE"]
 keys = {"z itself (2-D latent)": "latent", "PCA": "pca", "t-SNE": "tsne"}

@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from explorer import capabilities, figures, live_decode, own, state, widgets
+from explorer import capabilities, figures, live_decode, own, state, texts, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -11,14 +11,7 @@ arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 kl_mean, order = state.kl_by_dimension(bundle)
 
-st.title("Manifold grid")
-st.markdown(
-    "Two latent coordinates at a time: z_i runs along the columns and z_j up the rows, through the "
-    "quantiles of the prior N(0, 1) from 5 % to 95 %, so every cell covers the same prior probability; "
-    "every other dimension is held at the anchor. With a 2-D latent this is the whole learned manifold, "
-    "as in Kingma & Welling (2014), figure 4.")
-st.latex(r"x_{ab} = \mathbb{E}\!\left[x \mid z_i = \Phi^{-1}(p_a),\ z_j = \Phi^{-1}(p_b),\ "
-         r"z_{\setminus ij} = \bar z_{\setminus ij}\right],\quad p \in [0.05, 0.95]")
+texts.header("manifold")
 
 names = [f"z{j} (KL {kl_mean[j]:.2f} nats/image)" for j in range(dim)]
 c1, c2, c3, c4 = st.columns(4)

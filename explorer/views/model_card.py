@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import families, figures, serving, state, trained_objective
+from explorer import families, figures, serving, state, texts, trained_objective
 from vae_core.checkpoint import read_config
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
 
@@ -17,9 +17,9 @@ st.markdown(
     "set, the command that made it), `history.jsonl` (the training log) and `metrics.json` (held-out "
     "figures). All terms in nats per image; the ELBO is the negative of D + R.")
 if IMPORTANCE_WEIGHTED_BOUND in bundle.model.provides:
-    st.latex(r"\mathrm{ELBO} = -(D + R) \le \mathcal{L}_k \le \log p(x)")
+    st.latex(texts.SECTIONS["model_card"].equations[0])
 else:  # no L_k (a VQ-VAE's posterior is a point mass on its codes)
-    st.latex(r"\mathrm{ELBO} = -(D + R) \le \log p(x)")
+    st.latex(texts.SECTIONS["model_card_point"].equations[0])
 trained_objective.show_iwae_note(bundle)
 
 if bundle.command:

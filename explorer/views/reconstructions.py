@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, state, widgets
+from explorer import figures, state, texts, widgets
 from vae_core import analysis
 from vae_core.family import CODEBOOK
 
@@ -11,24 +11,11 @@ bundle = state.current()
 arrays = state.probe(bundle)
 classes, labels = bundle.classes, arrays["labels"]
 
-st.title("Reconstructions")
 if CODEBOOK in bundle.model.provides:  # a VQ-VAE: deterministic codes, rate from its prior over them
-    st.markdown(
-        "Each column is a held-out image *x*, the input the model scores, and the decoder's mean at its "
-        "quantized codes z_q(x) (the encoder's output snapped to the nearest codebook vectors, the same on "
-        "every call). Below each: its **reconstruction term** D = −log p(x | z_q(x)) and its **rate** "
-        "R = −log p(k(x)), the codes' cost under the PixelCNN prior, both in nats per image; their sum is "
-        "the image's −ELBO. The Code grids view shows each image's codes.")
-    st.latex(r"-\mathrm{ELBO}(x) = \underbrace{-\log p(x\mid z_q(x))}_{D}"
-             r" + \underbrace{-\log p_{\mathrm{prior}}(k(x))}_{R}")
+    texts.header("reconstructions_vq")
+    st.caption("The Code grids view shows each image's codes.")
 else:
-    st.markdown(
-        "Each column is a held-out image *x*, the input the model scores, and the decoder's mean at the "
-        "posterior mean, E[x | z = μ(x)]. Below each: its **reconstruction term** D = −log p(x | z), "
-        "z ~ q(z|x) (one sample, as in training), and its **KL term** R = KL(q(z|x) ‖ p(z)), both in "
-        "nats per image; their sum is the image's −ELBO.")
-    st.latex(r"-\mathrm{ELBO}(x) = \underbrace{-\mathbb{E}_{q(z|x)}[\log p(x\mid z)]}_{D}"
-             r" + \underbrace{\mathrm{KL}(q(z\mid x)\,\|\,p(z))}_{R}")
+    texts.header("reconstructions")
 
 c1, c2, c3, c4 = st.columns([2, 2, 1, 1])
 pick = c1.selectbox("Class", ["any class", *classes], key="recon_class")

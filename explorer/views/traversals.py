@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from explorer import capabilities, figures, live_decode, own, state, widgets
+from explorer import capabilities, figures, live_decode, own, state, texts, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -11,13 +11,8 @@ arrays = state.probe(bundle)
 n_probe, dim = arrays["mu"].shape
 kl_mean, order = state.kl_by_dimension(bundle)
 
-st.title("Latent traversals")
-st.markdown(
-    "Start from an anchor z (an image's posterior mean, or the prior mean 0), move one coordinate "
-    "z_j by t while holding the others, and decode. Rows are ordered by each dimension's average KL: "
-    "dimensions at the top carry information; a row that does not change is a collapsed dimension "
-    "(KL ≈ 0), which the decoder ignores.")
-st.latex(r"x_{j,t} = \mathbb{E}\left[x \mid z = \bar z + t\,e_j\right],\quad t \in [-3, 3]")
+texts.header("traversals")
+st.caption("In the grid below, rows are dimensions, largest average KL first.")
 
 c1, c2, c3 = st.columns([2, 2, 2])
 kinds = {"image": "the selected image's μ", "prior": "the prior mean z = 0"}

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import capabilities, figures, live_decode, selection, state
+from explorer import capabilities, figures, live_decode, selection, state, texts
 from explorer.families.vq_vae import codes_cache as vq
 from explorer.families.vq_vae import figures as vq_figures
 from vae_core.family import CODEBOOK
@@ -16,13 +16,8 @@ edits = vq.edits(bundle, i)
 usage = vq.counts(bundle)
 by_use = [int(k) for k in np.argsort(usage)[::-1]]
 
-st.title("Edit the codes")
-st.markdown(
-    f"The decoder of a VQ-VAE reads nothing but the grid of code indices, so the grid can be written by hand. "
-    f"**Click a cell** of image #{i}'s grid (the sidebar's selected image), **choose another code**, and the "
-    "image is decoded again from the edited grid. The decoder is convolutional: a cell mostly changes the "
-    "pixels above it and their neighbours, which is what makes discrete codes composable.")
-st.latex(r"\hat x = \mathbb{E}[x \mid z_q],\qquad z_q{}_{ij} = e_{k_{ij}},\quad k_{ij} \in \{0, \dots, K-1\}")
+texts.header("code_edit")
+st.markdown(f"**Click a cell** of image #{i}'s grid (the sidebar's selected image) and **choose another code**.")
 
 picked = tuple(st.session_state.get("edit_cell", (h // 2, w // 2)))
 grid = vq.edited_grid(bundle, i)

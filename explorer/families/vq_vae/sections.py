@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import figures, live_decode, selection, state, widgets
+from explorer import figures, live_decode, selection, state, texts, widgets
 from explorer.families.vq_vae import figures as vq_figures
 from vae_core import Bundle, analysis
 
@@ -25,16 +25,9 @@ def samples(bundle: Bundle, n: int, *, temperature: float = 1.0, seed: int = 0, 
 
 
 def generation(bundle: Bundle) -> None:
-    st.title("Generation")
-    st.markdown(
-        "A VQ-VAE generates in two steps: draw a grid of codes from the **prior over codes**, then decode it. "
-        "During training the prior is uniform, so the rate is the same h·w·log K for every image and teaches "
-        "the model nothing; afterwards a PixelCNN learns p(k) = ∏ p(k_ij | earlier cells) from the training "
-        "set's grids. Left: its samples. Right: codes drawn **uniformly**, each cell on its own; every one is "
-        "a grid the decoder can read, but almost none is a grid a digit produces. The **temperature** T divides "
-        "the PixelCNN's logits: T < 1 favours its likeliest codes, T = 0 takes the likeliest at every cell.")
-    st.latex(r"k \sim p(k) = \prod_{ij} p(k_{ij} \mid k_{<ij})\ \text{(PixelCNN)}\quad\text{vs}\quad "
-             r"k_{ij} \sim \mathcal U\{0, \dots, K-1\},\qquad \hat x = \mathbb E[x \mid z_q(k)]")
+    texts.header("generation_vq")
+    st.markdown("Left: the PixelCNN's samples. Right: uniform codes. The **temperature** T divides the "
+                "PixelCNN's logits: T < 1 favours its likeliest codes, T = 0 takes the likeliest at every cell.")
     c1, c2, c3 = st.columns([3, 2, 1])
     temperature = c1.slider("Temperature T of the prior", 0.0, 2.0, 1.0, 0.1, key="gen_t")
     count = c2.select_slider("Images", [8, 16, 32], value=16, key="gen_n")
