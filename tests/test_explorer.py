@@ -337,6 +337,8 @@ def test_the_model_card_lists_only_the_settings_the_model_used(name, absent, pre
     assert present <= listed and not absent & listed, listed
     note = next(c.value for c in at.main.caption if c.value.startswith("Left out, as this model never used them"))
     assert "sigma" in note
+    # Both kinds can be published as a static page (explorer/site/, tests/test_site.py).
+    assert "Download as a static web page (zip)" in [b.proto.label for b in at.get("download_button")]
 
 
 def test_stage_twos_histograms_are_labelled_as_its_codes_u():

@@ -2,18 +2,16 @@
 HTTP server on 127.0.0.1 and opened in headless Chromium with every other address blocked."""
 from __future__ import annotations
 
-import functools
-import http.server
 import io
-import threading
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from browser import REPO, chromium_path
 
-from browser import CHROMIUM_ARGS, REPO, chromium_path
+from bench.site_page import serve
 from explorer.site import cli
 from explorer.site.export import CannotExport, export_site, site_zip
 from vae_core import analysis, load_bundle
@@ -36,11 +34,8 @@ def site(tmp_path_factory) -> tuple[Path, dict[str, int]]:
 @pytest.fixture(scope="module")
 def served(site):
     """The site on a plain HTTP server, as a teacher's `python -m http.server` would serve it."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site[0]))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server, url = serve(site[0])
+    yield url
     server.shutdown()
 
 

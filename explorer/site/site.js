@@ -78,7 +78,7 @@
   const imageOptions = () => S.labels.map((c, k) => [k, `#${k} (${S.classes[c]})`]);
 
   function grid(parent, latents, draw) {
-    const row = pdEl("div", { className: "site-grid" }, parent);
+    const row = pdEl("div", { className: "site-grid site-samples" }, parent);
     latents.forEach((z, k) => {
       const cell = pdImage(row, S.image_shape, scale > 3 ? scale : 2, "");
       cell.draw(draw ? draw(decoder.decode(z)) : decoder.decode(z), null);

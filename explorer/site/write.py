@@ -31,6 +31,7 @@ h1 { font-size: 1.6rem; margin: 0.3rem 0; } h2 { font-size: 1.3rem; margin: 0.4r
 .site-pick { display: flex; flex-direction: column; font-size: 0.85rem; gap: 0.2rem; }
 .site-pick select, button { font: inherit; padding: 0.3rem 0.5rem; }
 .site-grid { display: flex; flex-wrap: wrap; gap: 6px; }
+.site-samples { max-width: 31rem; }  /* 16 samples as two rows of 8 */
 .site-column { display: flex; flex-direction: column; gap: 2px; width: min-content; }
 /* A phone: the decoded image above the sliders or pad that move it, so a thumb never hides it. */
 @media (max-width: 600px) { .pd-row { flex-direction: column-reverse; gap: 0.8rem; } }

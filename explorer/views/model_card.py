@@ -4,9 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import families, figures, serving, state, texts, trained_objective
+from explorer import families, figures, live_decode, serving, state, texts, trained_objective
+from explorer.site import content as site_content
 from vae_core.checkpoint import read_config
-from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
+from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
 
 bundle = state.current()
 m, t = bundle.model_config, bundle.train_config
@@ -125,3 +126,33 @@ st.dataframe([{"file": p.name, "bytes": p.stat().st_size} for p in sorted(Path(b
 st.download_button("Download config.json", json.dumps(read_config(bundle.path),
                                                       indent=2), "config.json", "application/json",
                    key="card_config", on_click="ignore", icon=":material/download:")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def site_zip(path: str, stamp: float) -> bytes:
+    """The bundle's static site (explorer/site/), 0.2-3 MB, built once per weights for every
+    visitor: a class pressing the button at once costs one build, not thirty."""
+    from explorer.site.export import site_zip as build
+
+    return build(path)
+
+
+st.subheader("Publish it as a static page")
+try:
+    site_content.kind(bundle)  # a family the page shows
+    site_problem = live_decode.page_decoder(bundle)  # a decoder the page runs, or why not
+except site_content.CannotExport as exc:
+    site_problem = str(exc)
+if isinstance(site_problem, str):
+    st.caption(f"This bundle cannot become a static page: {site_problem}.")
+else:
+    st.markdown(
+        "A folder of plain files (HTML, the page-side decoder, its weights and a few test images) that shows this "
+        + ("VQ-VAE's reconstructions, samples and code editing" if CODEBOOK in bundle.model.provides else
+           "model's reconstructions, traversals, manifold pad, interpolation, latent map and samples")
+        + ", all decoded in the reader's browser: unzip it on any static host (a course site, GitHub Pages, `python -m http.server`) "
+        "and a class of hundreds needs no Python behind it. `vae-export-site` makes the same from the command line, "
+        "several bundles at once (docs/site.md).")
+    st.download_button("Download as a static web page (zip)", lambda: site_zip(str(bundle.path), state.stamp(bundle)),
+                       f"{bundle.name}-site.zip", "application/zip", key="card_site", on_click="ignore",
+                       icon=":material/public:")
