@@ -107,7 +107,7 @@ SECTIONS: dict[str, Section] = {
         "hand: choose another code for one cell and the image is decoded again from the edited grid. The "
         "decoder is convolutional: a cell mostly changes the pixels above it and their neighbours, which is "
         "what makes discrete codes composable.",
-        (r"\hat x = \mathbb{E}[x \mid z_q],\qquad z_q{}_{ij} = e_{k_{ij}},\quad k_{ij} \in \{0, \dots, K-1\}",)),
+        (r"\hat x = \mathbb{E}[x \mid z_q],\qquad (z_q)_{ij} = e_{k_{ij}},\quad k_{ij} \in \{0, \dots, K-1\}",)),
     "beta_gesture": Section(
         "β as one gesture",
         "Move β through a family of models trained alike except for β, and watch everything change at once: "

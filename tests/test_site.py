@@ -95,6 +95,14 @@ def test_the_pages_decodings_equal_torchs_within_one_grey_level(chromium, served
     drawn = page.locator("#reconstructions canvas").nth(1).evaluate(
         "(c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 == 0))")
     assert np.abs(np.array(drawn) - np.round(255 * in_page[0])).max() <= 1
+    # A VQ-VAE's page decodes code grids: the probe images' codes, as torch does.
+    page.goto(f"{served}/mnist-vq/index.html")
+    page.wait_for_function("() => window.vaeSite")
+    codes = page.evaluate("window.VAE_SITE_DATA.codes.slice(0, 3)")
+    in_page = np.array(page.evaluate("(grids) => grids.map((k) => Array.from(vaeSite.decoder.decode(k)))", codes))
+    vq = load_bundle(CHECKPOINTS / "mnist-vq").model
+    expected = vq.decode_mean(torch.tensor(codes).reshape(3, 7, 7)).detach().reshape(3, -1).numpy()
+    assert np.abs(in_page - expected).max() <= 1 / 255
     context.close()
 
 
@@ -177,7 +185,7 @@ def test_the_command_refuses_a_folder_it_did_not_write_and_a_broken_bundle(tmp_p
 def test_the_model_cards_zip_holds_one_page(tmp_path):
     with pytest.raises(CannotExport):
         site_zip(tmp_path)  # no bundle here
-    archive = zipfile.ZipFile(io.BytesIO(site_zip(CHECKPOINTS / "digits-mlp-z2", n_images=8)))
+    archive = zipfile.ZipFile(io.BytesIO(site_zip(CHECKPOINTS / "digits-mlp-z2", n_images=10)))
     names = set(archive.namelist())
     assert {"digits-mlp-z2-site/index.html", "digits-mlp-z2-site/digits-mlp-z2/data.js",
             "digits-mlp-z2-site/assets/site.js"} <= names

@@ -5,6 +5,8 @@
   const box = pdEl("label", { className: "pd-slider" }, root), text = pdEl("span", {}, box);
   const slider = pdEl("input", { type: "range", min: 0, max: members.length - 1, step: 1, value: 0 }, box);
   slider.setAttribute("aria-label", "β: the trained members of the family");
+  const ticks = pdEl("div", { className: "site-ticks" }, box);  // the members' β under the track
+  members.forEach((m) => pdEl("span", { textContent: `β = ${m.beta}` }, ticks));
   const figures = pdEl("p", {}, root), picture = pdEl("img", { alt: "" }, root);
   picture.style.maxWidth = "100%";
   const note = pdEl("p", { className: "note" }, root);

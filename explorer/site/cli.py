@@ -25,8 +25,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if not 1 <= args.images <= 2000:
-        _parser().error("--images must be between 1 and 2000")
+    if not 10 <= args.images <= 2000:  # a map of fewer points shows nothing; more only costs bytes
+        _parser().error("--images must be between 10 and 2000")
     logging.disable(logging.WARNING)  # Streamlit's "No runtime found": no server is needed here
     from explorer.site.export import CannotExport, export_site
 

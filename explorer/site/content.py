@@ -47,7 +47,8 @@ def section(name: str, **fields) -> dict[str, Any]:
     """One section's title, lead (HTML) and equations (MathML), from explorer/texts.py."""
     spec = texts.SECTIONS[name]
     return {"title": spec.title, "lead": markdown_html(texts.lead(name, **fields)),
-            "equations": [convert(e, display="block") for e in spec.equations]}
+            # U+29F5, what \setminus becomes, is in few fonts; U+2216, the set minus, is in most.
+            "equations": [convert(e, display="block").replace("&#x029F5;", "&#x02216;") for e in spec.equations]}
 
 
 def _b64(array: np.ndarray) -> str:

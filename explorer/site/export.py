@@ -54,13 +54,19 @@ def export_site(paths: list[str | Path], out: str | Path, *, n_images: int = 300
     folder ("assets": the scripts every page shares).
 
     Raises:
+        ValueError: ``n_images`` < 10.
         CannotExport: a bundle that does not load, a family or decoder the page cannot show,
             two bundles with one name, or an ``out`` that holds something else.
     """
+    if n_images < 10:
+        raise ValueError(f"n_images must be at least 10 (a map of fewer shows nothing), got {n_images}")
     out = Path(out)
     _check_out(out)
     bundles = [_load(p) for p in paths]
     names = [b.name for b in bundles]
+    if set(names) & write.RESERVED:
+        raise CannotExport(f"a bundle folder named {sorted(set(names) & write.RESERVED)[0]!r} would take the site's own "
+                           "name; rename the folder")
     if len(set(names)) != len(names):
         raise CannotExport(f"two bundles are named alike ({', '.join(names)}): each needs its own folder name")
     contents = []

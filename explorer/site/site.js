@@ -8,9 +8,11 @@
   window.__vaePageDecoders[S.decoder.digest] = decoder;  // pdMount finds it there, no weights resent
   const bytes = Uint8Array.from(atob(S.images), (c) => c.charCodeAt(0));
   const N = S.labels.length, VQ = S.family === "vq", DIM = VQ ? 0 : S.mu[0].length;
-  const scale = Math.max(2, Math.round(84 / W));  // cells at least 84 px wide, 8 x 8 digits too
+  // Screen pixels per image pixel for an image about `px` wide, whatever the data set's size:
+  // 84 px in grids, 224 px for the image a control moves (legible on a projector).
+  const fit = (px) => Math.max(1, Math.round(px / W)), scale = fit(84), big = fit(224);
   const fmt = (v) => (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(2);
-  const caption = (k) => `#${k} ${S.classes[S.labels[k]]} · D ${S.D[k].toFixed(1)} · R ${S.R[k].toFixed(1)}`;
+  const caption = (k) => `#${k} label ${S.classes[S.labels[k]]} · D ${S.D[k].toFixed(1)} · R ${S.R[k].toFixed(1)}`;
   const thumb = (k) => {
     const out = new Float32Array(NPX);
     for (let p = 0; p < NPX; p++) out[p] = bytes[k * NPX + p] / 255;
@@ -78,9 +80,10 @@
   const imageOptions = () => S.labels.map((c, k) => [k, `#${k} (${S.classes[c]})`]);
 
   function grid(parent, latents, draw) {
-    const row = pdEl("div", { className: "site-grid site-samples" }, parent);
+    const row = pdEl("div", { className: "site-grid" }, parent);
+    row.style.maxWidth = `${8 * (W * scale + 8)}px`;  // rows of 8: the cell, its border and the gap
     latents.forEach((z, k) => {
-      const cell = pdImage(row, S.image_shape, scale > 3 ? scale : 2, "");
+      const cell = pdImage(row, S.image_shape, scale, "");
       cell.draw(draw ? draw(decoder.decode(z)) : decoder.decode(z), null);
     });
     return row;
@@ -118,7 +121,7 @@
       const show = (anchor) => {
         const z = anchor === "prior" ? new Array(DIM).fill(0) : S.mu[Number(anchor)];
         mount(body, "sliders", {
-          z, lo: -3, hi: 3, scale: 8,
+          z, lo: -3, hi: 3, scale: big,
           dims: lead.map((j) => ({ index: j, offset: 0, label: `z${j}: offset from the anchor (KL ${S.kl_mean[j].toFixed(2)} nats per image)` })),
         });
       };
@@ -128,8 +131,10 @@
 
     manifold(el) {
       const m = S.manifold, [i, j] = m.dims, size = Math.min(360, el.clientWidth - 4 || 360);
-      mount(el, "pad", {
-        z: new Array(DIM).fill(0), dims: m.dims, x_values: m.values, y_values: m.values, size, scale: 8,
+      pdEl("p", { className: "note", textContent: "Here the anchor z̄ is the prior mean, 0. Move over the grid: the z under " +
+        "the pointer, between the cells too, is decoded beside it." }, el);
+      mount(pdEl("div", {}, el), "pad", {
+        z: new Array(DIM).fill(0), dims: m.dims, x_values: m.values, y_values: m.values, size, scale: big,
         background: m.background, start: [0.5, 0.5],
         axes_label: `z${i} right and z${j} up (the two dimensions of largest KL) at the prior's quantiles 5 % to 95 %; ` +
           (DIM > 2 ? `the other ${DIM - 2} dimensions held at 0` : "the whole 2-D latent"),
@@ -141,7 +146,7 @@
       let a = 0, b = Math.min(1, N - 1);
       const show = () => mount(body, "path", {
         paths: { linear: interpolate(S.mu[a], S.mu[b], 129, "linear"), "spherical (slerp)": interpolate(S.mu[a], S.mu[b], 129, "spherical") },
-        t: 0.5, from: `#${a}`, to: `#${b}`, scale: 6,
+        t: 0.5, from: `#${a}`, to: `#${b}`, scale: fit(168),
       });
       picker(controls, "From", imageOptions(), a, (v) => { a = Number(v); show(); });
       picker(controls, "To", imageOptions(), b, (v) => { b = Number(v); show(); });
@@ -151,31 +156,43 @@
     latent_map(el) {
       const colors = ["#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F", "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC"];
       const xy = S.map.coords, size = Math.min(360, el.clientWidth - 4 || 360);
+      const legend = () => {
+        const box = pdEl("div", { className: "site-legend" }, el);
+        S.classes.forEach((name, c) => { const s = pdEl("span", { textContent: "● " + name }, box); s.style.color = colors[c % colors.length]; });
+      };
       if (DIM === 2) {  // the plane is the latent itself: hover decodes the z under the cursor
         const lim = Math.max(3, 1.05 * Math.max(...xy.flat().map(Math.abs)));
-        mount(el, "pad", {
-          z: [0, 0], dims: [0, 1], x_values: [-lim, lim], y_values: [-lim, lim], size, scale: 8, colors, start: [0.5, 0.5],
+        pdEl("p", { className: "note", textContent: "This model's latent is 2-D: the plane is z itself, no projection. Move over " +
+          "it and the decoder's mean at the z under the pointer is drawn beside it." }, el);
+        mount(pdEl("div", {}, el), "pad", {
+          z: [0, 0], dims: [0, 1], x_values: [-lim, lim], y_values: [-lim, lim], size, scale: big, colors, start: [0.5, 0.5],
           points: xy.map(([x, y], k) => [(x + lim) / (2 * lim), (y + lim) / (2 * lim), S.labels[k]]),
           axes_label: `z0 right, z1 up, from ${(-lim).toFixed(1)} to ${lim.toFixed(1)} latent units; each dot an image's μ, coloured by label`,
         });
+        legend();
         return;
       }
       const row = pdEl("div", { className: "pd-row" }, el), wrap = pdEl("div", {}, row);
       const canvas = pdEl("canvas", { width: size, height: size, className: "site-map" }, wrap);
       pdEl("div", { className: "pd-axes", textContent: `${S.map.method} of ${N} posterior means: ${S.map.axes[0]} right, ${S.map.axes[1]} up` }, wrap);
-      const image = pdImage(row, S.image_shape, scale, "hover over a point");
+      const image = pdImage(row, S.image_shape, big, "hover over a point, or tap it");
       const lo = [0, 1].map((d) => Math.min(...xy.map((p) => p[d]))), hi = [0, 1].map((d) => Math.max(...xy.map((p) => p[d])));
-      const px = xy.map(([x, y]) => [6 + ((x - lo[0]) / (hi[0] - lo[0])) * (size - 12), size - 6 - ((y - lo[1]) / (hi[1] - lo[1])) * (size - 12)]);
+      const span = [0, 1].map((d) => hi[d] - lo[d] || 1);  // one image, or all on a line: no division by 0
+      const px = xy.map(([x, y]) => [6 + ((x - lo[0]) / span[0]) * (size - 12), size - 6 - ((y - lo[1]) / span[1]) * (size - 12)]);
       const ctx = canvas.getContext("2d");
       px.forEach(([x, y], k) => { ctx.fillStyle = colors[S.labels[k] % colors.length]; ctx.fillRect(x - 2, y - 2, 4, 4); });
-      canvas.addEventListener("pointermove", (event) => {
-        let best = 0, dist = Infinity;
+      const show = (event) => {  // the nearest point within 20 px: a tap on a phone, a hover with a mouse
+        let best = -1, dist = 400;
         px.forEach(([x, y], k) => { const d = (x - event.offsetX) ** 2 + (y - event.offsetY) ** 2; if (d < dist) { dist = d; best = k; } });
+        if (best < 0) return;
         image.draw(thumb(best), event);
-        image.label.textContent = caption(best) + " (the test image; D and R in nats)";
-      });
-      const legend = pdEl("div", { className: "site-legend" }, el);
-      S.classes.forEach((name, c) => { const s = pdEl("span", { textContent: "● " + name }, legend); s.style.color = colors[c % colors.length]; });
+        image.label.textContent = caption(best) + " (the test image; D and R in nats per image)";
+      };
+      image.draw(thumb(0), null);
+      image.label.textContent = caption(0) + ": hover over a point, or tap it, to see another";
+      canvas.addEventListener("pointermove", show);
+      canvas.addEventListener("pointerdown", show);
+      legend();
     },
 
     generation(el) {
@@ -194,7 +211,7 @@
         const pixels = sampled ? (mean) => mean.map((p) => (noise.uniform() < p ? 1 : 0)) : null;
         if (VQ) {
           const start = (seed * 16) % S.prior_pool.length;
-          pdEl("h4", { textContent: "PixelCNN prior, T = 1 (drawn when the page was made: the page cannot run the PixelCNN)" }, body);
+          pdEl("h4", { textContent: `PixelCNN prior, T = 1 (${S.prior_pool.length} drawn when the page was made: the page cannot run the PixelCNN)` }, body);
           grid(body, S.prior_pool.slice(start, start + 16), pixels);
           pdEl("h4", { textContent: "uniform codes, drawn in your browser" }, body);
           grid(body, [...Array(16)].map(() => [...Array(S.latent_shape[0] * S.latent_shape[1])].map(() => Math.floor(r.uniform() * S.codebook_size))), pixels);
@@ -205,7 +222,7 @@
         grid(body, zs, pixels);
         if (S.family === "two_stage") {
           const start = (seed * 16) % S.stage2_pool.length;
-          pdEl("h4", { textContent: "stage 2: z from u ~ N(0, I) through stage 2, T = 1 (drawn when the page was made: the page does not run stage 2)" }, body);
+          pdEl("h4", { textContent: `stage 2: z from u ~ N(0, I) through stage 2, T = 1 (${S.stage2_pool.length} drawn when the page was made: the page does not run stage 2)` }, body);
           grid(body, S.stage2_pool.slice(start, start + 16), pixels);
         }
       };
@@ -219,7 +236,7 @@
       const controls = pdEl("div", { className: "site-controls" }, el), body = pdEl("div", {}, el);
       const [h, w] = S.latent_shape;
       let k = 0, row = Math.floor(h / 2), col = Math.floor(w / 2), codes = [...S.codes[0]];
-      const show = () => mount(body, "codes", { grid: codes, cell: row * w + col, row, col, candidates: S.by_use, scale: 4 },
+      const show = () => mount(body, "codes", { grid: codes, cell: row * w + col, row, col, candidates: S.by_use, scale: big },
                                (value) => { codes[row * w + col] = value.code; show(); });
       picker(controls, "Image", imageOptions(), k, (v) => { k = Number(v); codes = [...S.codes[k]]; show(); });
       picker(controls, "Row", [...Array(h).keys()].map((r) => [r, String(r)]), row, (v) => { row = Number(v); show(); });

@@ -12,6 +12,7 @@ import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from explorer import live_decode
 from explorer.site import content as site_content
@@ -20,22 +21,31 @@ HERE = Path(__file__).parent
 COMPONENTS = HERE.parent / "components"
 ASSETS = "assets"
 CANNOT = ("What this page cannot do without a server: train or retrain, encode an image of your own, "
-          "estimate L_k, run t-SNE or the PixelCNN prior. The explorer does all of these.")
+          "estimate the importance-weighted bound L_k (a tighter lower bound on log p(x) than the ELBO), run "
+          "t-SNE or the PixelCNN prior. The explorer does all of these.")
+RESERVED = {ASSETS, "beta-family", "index.html"}  # the site's own names, which no bundle folder may take
 SITE_CSS = """
 body { margin: 0 auto; max-width: 62rem; padding: 0.8rem; font: 16px/1.45 system-ui, sans-serif; color: #31333f; }
 header p, .lead { max-width: 48rem; }
 section { border-top: 1px solid #ddd; padding: 0.6rem 0 1rem; }
 h1 { font-size: 1.6rem; margin: 0.3rem 0; } h2 { font-size: 1.3rem; margin: 0.4rem 0; } h4 { margin: 0.6rem 0 0.3rem; font-weight: 500; }
 .eq { margin: 0.5rem 0; overflow-x: auto; max-width: 100%; }
+math { font-family: "STIX Two Math", "Cambria Math", "Latin Modern Math", "DejaVu Math TeX Gyre", math; }
+input[type="range"] { height: 2rem; }  /* a thumb's reach on a touch screen */
+.site-pick select, button { min-height: 2.4rem; }
 .site-controls { display: flex; flex-wrap: wrap; gap: 0.8rem; align-items: end; margin: 0.4rem 0 0.8rem; }
 .site-pick { display: flex; flex-direction: column; font-size: 0.85rem; gap: 0.2rem; }
 .site-pick select, button { font: inherit; padding: 0.3rem 0.5rem; }
 .site-grid { display: flex; flex-wrap: wrap; gap: 6px; }
-.site-samples { max-width: 31rem; }  /* 16 samples as two rows of 8 */
 .site-column { display: flex; flex-direction: column; gap: 2px; width: min-content; }
 /* A phone: the decoded image above the sliders or pad that move it, so a thumb never hides it. */
-@media (max-width: 600px) { .pd-row { flex-direction: column-reverse; gap: 0.8rem; } }
+@media (max-width: 600px) {
+  .pd-row { flex-direction: column-reverse; gap: 0.8rem; } .pd-controls { flex: 0 0 auto; }
+  .eq { font-size: 0.85rem; } .pd-code { min-height: 2.4rem; }
+}
 .site-map { border: 1px solid rgba(128, 128, 128, 0.4); touch-action: none; cursor: crosshair; }
+.site-ticks { display: flex; justify-content: space-between; font-size: 0.8rem; opacity: 0.75; }
+#beta-gesture img { width: 100%; }
 .site-legend { display: flex; flex-wrap: wrap; gap: 0.6rem; font-size: 0.85rem; }
 table { border-collapse: collapse; } td, th { padding: 0.2rem 0.8rem 0.2rem 0; text-align: left; }
 code { white-space: pre-wrap; word-break: break-all; font-size: 0.85rem; }
@@ -65,11 +75,12 @@ def _section(name: str, spec: dict[str, Any], inner: str = "") -> str:
 
 def _card_html(data: dict[str, Any]) -> str:
     card, e = data["card"], html.escape
-    rows = "".join(f"<tr><td>{e(r['name'])}</td><td>{r['value']:.2f}</td></tr>" for r in card["figures"])
+    rows = "".join(f"<tr><td>{e(r['name'])}</td><td>{r['value']:.2f}</td><td>nats per image</td></tr>" for r in card["figures"])
     if card.get("active_units") is not None:
-        rows += f"<tr><td>active units</td><td>{card['active_units']} of {card.get('latent_dim') or '?'}</td></tr>"
-    rows += "".join(f"<tr><td>Fréchet distance, {e(k.replace('_', ' '))}</td><td>{v:.2f}</td></tr>"
-                    for k, v in card["frechet"].items())
+        rows += (f"<tr><td>active units</td><td>{card['active_units']} of {card.get('latent_dim') or '?'}</td>"
+                 "<td>dimensions whose μ varies over the test images (Cov ≥ 0.01)</td></tr>")
+    rows += "".join(f"<tr><td>Fréchet distance, {e(k.replace('_', ' '))}</td><td>{v:.2f}</td>"
+                    "<td>to the test images, on this project's classifier features</td></tr>" for k, v in card["frechet"].items())
     where = (f"{e(str(card['split']))} set, {card['n_images']:,} images" if card.get("n_images") else "no metrics.json")
     notes = [f"Nats per image, {where}; binarization: {e(str(card.get('binarization') or 'none'))}."]
     if card.get("frechet_note"):
@@ -77,7 +88,7 @@ def _card_html(data: dict[str, Any]) -> str:
     if card.get("epochs"):
         notes.append(f"Trained {card['epochs']} epochs in {card.get('wall_time_min') or '?'} min on {e(str(card.get('device')))}.")
     command = f"<p>Made by <code>{e(card['command'])}</code></p>" if card.get("command") else ""
-    return (f"<table><tr><th>figure</th><th>nats per image</th></tr>{rows}</table>"
+    return (f"<table><tr><th>figure</th><th>value</th><th>unit</th></tr>{rows}</table>"
             f"<p class=\"note\">{' '.join(notes)}</p>{command}")
 
 
@@ -87,8 +98,8 @@ def _header(data: dict[str, Any]) -> str:
     latent = "×".join(map(str, data["latent_shape"]))
     return (f"<header><p class=\"note\"><a href=\"../index.html\">All models</a></p><h1>{e(data['name'])}</h1>"
             f"<p>A {e(data['title'])} trained on {e(str(ds.get('name', '?')))} ({shape} images, "
-            f"{e(data['likelihood'])} decoder), latent {latent}. Every image on this page is decoded in your "
-            "browser from the model's own weights.</p></header>")
+            f"{e(data['likelihood'])} decoder), latent {latent}. The model's decoder runs in your browser: every "
+            "image that moves is decoded there, from the model's own weights.</p></header>")
 
 
 def bundle_page(data: dict[str, Any]) -> str:
@@ -120,14 +131,14 @@ def _data_js(data: dict[str, Any]) -> str:
 
 def index_page(entries: list[dict[str, Any]], family: list[str] | None) -> str:
     e = html.escape
-    items = "".join(f"<li><a href=\"{e(d['name'])}/index.html\">{e(d['name'])}</a>: a {e(d['title'])} on "
+    items = "".join(f"<li><a href=\"{e(quote(d['name']))}/index.html\">{e(d['name'])}</a>: a {e(d['title'])} on "
                     f"{e(str(d['dataset'].get('name', '?')))}, latent {'×'.join(map(str, d['latent_shape']))}</li>"
                     for d in entries)
     if family:
         items += f"<li><a href=\"beta-family/index.html\">β as one gesture</a>: {e(', '.join(family))}</li>"
     body = ("<header><h1>Variational autoencoders, decoded in your browser</h1><p>Each page below holds one trained "
-            "model's decoder and a few of its test images: drag, hover and scrub, and every image is computed "
-            f"on your device. Nothing is sent anywhere.</p></header><main><ul>{items}</ul></main>"
+            "model's decoder and a few of its test images: drag, hover and scrub, and every image that moves is "
+            f"computed on your device. Nothing is sent anywhere.</p></header><main><ul>{items}</ul></main>"
             f"<footer><p class=\"note\">{e(CANNOT)} Made with vae-export-site.</p></footer>")
     return _page("VAEs, decoded in your browser", body, [], depth=0)
 
