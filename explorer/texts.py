@@ -72,8 +72,8 @@ SECTIONS: dict[str, Section] = {
         "Latent map",
         "Each point is one held-out image placed by its **posterior mean** μ(x), the centre of q(z|x), "
         "projected from {dim} dimensions to 2. PCA keeps the directions of largest variance (distances "
-        "mean something); t-SNE keeps neighbourhoods (clusters mean something, distances between them "
-        "do not). Colour is the true label, which the model never saw.",
+        "mean something); t-SNE and UMAP keep neighbourhoods (clusters mean something, distances between "
+        "them do not). Colour is the true label, which the model never saw.",
         (r"q(z\mid x) = \mathcal{N}\big(\mu(x), \operatorname{diag}\sigma^2(x)\big),\qquad "
          r"\text{point} = \mathrm{proj}(\mu(x))",)),
     "generation": Section(

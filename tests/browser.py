@@ -84,18 +84,12 @@ def wait_until_drawn(page, timeout_s: float = 120) -> float:
     raise TimeoutError(f"the page was not drawn after {timeout_s:.0f} s")
 
 
-# Client-side position of one isolated point of the latent map: the rightmost one.
+# The latent map's rightmost point (explorer/components/latent_map.js), an isolated one.
 RIGHTMOST_POINT_JS = """() => {
-  const gd = document.querySelector('.js-plotly-plot');
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  let best = null;
-  gd._fullData.forEach((tr) => {
-    if (tr.name === 'selected') return;
-    for (let k = 0; k < tr.x.length; k++) {
-      if (best === null || tr.x[k] > best.x) best = {x: tr.x[k], y: tr.y[k], index: tr.customdata[k][0]};
-    }
-  });
-  return {cx: box.left + xa._offset + xa.l2p(best.x), cy: box.top + ya._offset + ya.l2p(best.y), index: best.index};
+  const s = window.__lmState;
+  let best = 0;
+  for (let i = 1; i < s.n; i++) if (s.screen(i)[0] > s.screen(best)[0]) best = i;
+  return best;
 }"""
 
 

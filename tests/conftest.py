@@ -82,9 +82,13 @@ def shipped_bundles() -> list[Path]:
 @pytest.fixture(autouse=True, scope="session")
 def _private_run_registry(tmp_path_factory):
     """Runs trained by tests (session fixtures included) register in a temporary folder, not
-    the user's ~/.cache."""
+    the user's ~/.cache; so do the latent maps' caches."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("VAE_RUNS_DIR", str(tmp_path_factory.getbasetemp() / "run-registry"))
+        # Latent maps of a split: 600 images, cached in a temporary folder (the explorer's
+        # servers started by browser tests inherit both).
+        patch.setenv("VAE_MAP_MAX_POINTS", "600")
+        patch.setenv("VAE_MAP_CACHE", str(tmp_path_factory.getbasetemp() / "map-cache"))
         yield
 
 

@@ -47,8 +47,9 @@ def test_projections():
     np.testing.assert_array_equal(analysis.project(mu[:, :2], "latent").coords, mu[:, :2])
     with pytest.raises(ValueError, match="2-D latent"):
         analysis.project(mu, "latent")
-    with pytest.raises(ValueError, match="unknown projection"):
-        analysis.project(mu, "umap")
+    assert analysis.project(mu, "umap").coords.shape == (60, 2)
+    with pytest.raises(ValueError, match="unknown map"):
+        analysis.project(mu, "isomap")
 
 
 def test_probe_inputs_follow_the_bundle_binarization(digits_bundle):

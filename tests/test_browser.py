@@ -38,14 +38,18 @@ def test_a_shared_link_opens_that_bundle_view_and_image(server, page):
 def test_clicking_a_point_on_the_map_inspects_it(server, page):
     page.goto(f"{server}/latent_map?bundle=mnist-conv-z2&i=0")
     wait_until_drawn(page)
-    page.wait_for_timeout(500)  # plotly's WebGL layer settles after the DOM
-    point = page.evaluate(RIGHTMOST_POINT_JS)
-    page.mouse.click(point["cx"], point["cy"])
-    sync_api.expect(page.get_by_role("heading", name=f"Inspect image #{point['index']}")).to_be_visible(timeout=30_000)
+    page.wait_for_function("() => window.__lmState && window.__lmState.n > 0", timeout=60_000)
+    canvas = page.locator(".lm-over")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    index = page.evaluate(RIGHTMOST_POINT_JS)
+    x, y = page.evaluate(f"window.__lmState.screen({index})")
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    sync_api.expect(page.get_by_role("heading", name=f"Inspect image #{index}")).to_be_visible(timeout=30_000)
     wait_until_drawn(page)
-    assert f"i={point['index']}" in page.url  # the selection is in the shareable link
+    assert f"i={index}" in page.url  # the selection is in the shareable link
     page.get_by_role("button", name="Use as traversal anchor").click()
-    sync_api.expect(page.get_by_text(f"anchor: probe #{point['index']}")).to_be_visible(timeout=30_000)
+    sync_api.expect(page.get_by_text(f"anchor: probe #{index}")).to_be_visible(timeout=30_000)
     shot(page, "traversal_from_selection")
 
 

@@ -71,14 +71,14 @@ def test_default_bundle_and_reconstruction_numbers():
     assert d == sorted(d, reverse=True) and d[0] > d[-1], d  # worst first
 
 
-def test_latent_map_tsne_and_latent_2d():
+def test_latent_map_of_the_probe_images_z_itself_then_tsne():
     at = open_app(next(b for b in BUNDLES if b.name == "mnist-conv-z2"))
     show(at, "views/latent_map.py")
-    assert at.radio(key="map_method").value == "z itself (2-D latent)"
+    assert at.selectbox(key="map_source").value == "probe"  # no MNIST in the server's data folder
+    assert at.radio(key="map_method").value == "latent"
     assert "1σ contour" in at.caption[0].value  # the selected image's ellipse is drawn
-    at.select_slider(key="map_n").set_value(500)
-    at.radio(key="map_method").set_value("t-SNE").run()
-    assert not at.exception and "t-SNE" in at.caption[0].value
+    at.radio(key="map_method").set_value("tsne").run()
+    assert not at.exception and "openTSNE" in at.caption[0].value and "600 probe images" in at.caption[0].value
 
 
 def test_beta_slider_recomputes_the_objective():

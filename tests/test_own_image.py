@@ -5,8 +5,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import CHECKPOINTS, REPO
-from vae_core import analysis, evaluate, load_bundle
-from vae_core.own_image import encode_one, place_on_map
+from vae_core import analysis, evaluate, load_bundle, maps
+from vae_core.own_image import encode_one
 
 APP = str(REPO / "explorer" / "app.py")
 Z16 = CHECKPOINTS / "mnist-conv-z16"
@@ -41,18 +41,28 @@ def test_a_probe_mean_is_placed_where_the_map_has_it():
     bundle = load_bundle(Z16)
     mu = analysis.probe_encodings(bundle)["mu"].numpy()[:500]
     for method in ("pca", "latent") if mu.shape[1] == 2 else ("pca",):
-        proj = analysis.project(mu, method)
-        xy, exact = place_on_map(mu, proj.coords, mu[[7, 42]], method)
-        assert exact and np.allclose(xy, proj.coords[[7, 42]], atol=1e-6)
-    flipped = analysis.project(mu, "pca").coords * [-1, 1]  # a stored map whose first axis has the other sign
-    assert np.allclose(place_on_map(mu, flipped, mu[[7]], "pca")[0], flipped[[7]], atol=1e-6)
+        fitted = maps.fit(mu, method)
+        assert np.allclose(fitted.place(mu[[7, 42]]), fitted.coords[[7, 42]], atol=1e-6)
+    flipped = maps.fit(mu, "pca").coords * [-1, 1]  # a stored map whose first axis has the other sign
+    assert np.allclose(maps.fit(mu, "pca", coords=flipped).place(mu[[7]]), flipped[[7]], atol=1e-6)
 
 
-def test_tsne_placement_is_approximate_and_lands_among_the_neighbours():
-    mu = np.random.default_rng(0).normal(size=(200, 4))
-    coords = np.random.default_rng(1).normal(size=(200, 2))
-    xy, exact = place_on_map(mu, coords, mu[[3]] + 1e-6, "tsne")
-    assert not exact and np.allclose(xy[0], coords[3], atol=1e-3)  # on top of its own point
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_tsne_and_umap_place_a_new_point_by_transform_among_its_own_cluster(method):
+    """scikit-learn's t-SNE could only average neighbours' places; openTSNE and umap-learn
+    optimise the new point against the fixed map, also when the map is rebuilt from stored
+    coordinates (a cache holds coordinates only)."""
+    rng = np.random.default_rng(0)
+    centres = np.eye(4)[:3] * 12
+    mu = np.concatenate([rng.normal(size=(60, 4)) + c for c in centres])
+    fitted = maps.fit(mu, method)
+    rebuilt = maps.fit(mu, method, coords=fitted.coords)
+    assert np.array_equal(rebuilt.coords, fitted.coords)
+    new = centres + rng.normal(scale=0.3, size=(3, 4))
+    for placed in (fitted.place(new), rebuilt.place(new)):
+        for cluster, xy in enumerate(placed):  # nearer its own cluster's centre on the map than any other's
+            centre = [np.median(fitted.coords[60 * c:60 * (c + 1)], 0) for c in range(3)]
+            assert np.argmin([np.linalg.norm(xy - c) for c in centre]) == cluster, (method, cluster)
 
 
 def app_with_drawing() -> AppTest:

@@ -12,6 +12,7 @@ import torch
 
 from vae_core.checkpoint import Bundle
 from vae_core.data import prepare
+from vae_core import maps
 from vae_core.distributions import DiagonalGaussian
 from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.families.gaussian.model import VAE
@@ -265,29 +266,12 @@ class Projection:
     axis_titles: tuple[str, str]
 
 
-def project(mu: np.ndarray, method: str, *, seed: int = 0, perplexity: float = 30.0) -> Projection:
-    """Map posterior means (N, D) to 2-D with scikit-learn's PCA or t-SNE, or use them as they
-    are when D = 2 (``method="latent"``).
+def project(mu: np.ndarray, method: str) -> Projection:
+    """Map posterior means (N, D) to 2-D: "pca", "tsne", "umap" (vae_core.maps, which also
+    places new points), or the means as they are when D = 2 ("latent").
 
     Raises:
         ValueError: unknown method, or "latent" for D != 2.
     """
-    mu = np.asarray(mu, dtype=np.float64)
-    if method == "latent":
-        if mu.shape[1] != 2:
-            raise ValueError(f"method 'latent' needs a 2-D latent space, this one has {mu.shape[1]} dimensions")
-        return Projection(mu, ("z0 = mu0 (latent units)", "z1 = mu1 (latent units)"))
-    if method == "pca":
-        from sklearn.decomposition import PCA
-
-        pca = PCA(n_components=2, random_state=seed).fit(mu)
-        share = pca.explained_variance_ratio_ * 100
-        return Projection(pca.transform(mu), (f"PC 1 ({share[0]:.0f}% of variance of mu)",
-                                              f"PC 2 ({share[1]:.0f}% of variance of mu)"))
-    if method == "tsne":
-        from sklearn.manifold import TSNE
-
-        perplexity = min(perplexity, (len(mu) - 1) / 3)  # t-SNE needs perplexity < N
-        coords = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(mu)
-        return Projection(coords, ("t-SNE 1 (no units)", "t-SNE 2 (no units)"))
-    raise ValueError(f"unknown projection {method!r}; choose 'pca', 'tsne' or 'latent'")
+    fitted = maps.fit(mu, method)
+    return Projection(fitted.coords, fitted.axis_titles)

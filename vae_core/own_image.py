@@ -69,33 +69,3 @@ def encode_one(model: LatentModel, image: torch.Tensor, *, binarized: bool, k: i
         out.logvar = model.encode(x)[1][0].cpu().numpy()
         out.kl_per_dim = t.kl_per_dim[0].cpu().numpy()
     return out
-
-
-def place_on_map(mu: np.ndarray, coords: np.ndarray, new: np.ndarray, method: str,
-                 neighbours: int = 10) -> tuple[np.ndarray, bool]:
-    """Where new posterior means ``new`` (M, D) fall on a map of ``mu`` (N, D) drawn at
-    ``coords`` (N, 2), without moving the N points. Returns ((M, 2), exact).
-
-    - "latent": the means themselves (a 2-D latent); exact.
-    - "pca": the same PCA fit (scikit-learn's, refit on ``mu`` as analysis.project fits it), each
-      axis's sign matched to ``coords``; exact.
-    - "tsne": t-SNE has no map for new points; the mean of the ``neighbours`` nearest probe
-      points' coordinates, weighted by 1/distance in latent space; approximate (exact=False).
-
-    Raises ValueError for another method.
-    """
-    mu, new = np.asarray(mu, np.float64), np.atleast_2d(np.asarray(new, np.float64))
-    if method == "latent":
-        return new[:, :2].copy(), True
-    if method == "pca":
-        from sklearn.decomposition import PCA
-
-        pca = PCA(n_components=2, random_state=0).fit(mu)
-        sign = np.sign(np.sum(pca.transform(mu) * coords, axis=0))  # +1 where the stored map agrees
-        return pca.transform(new) * np.where(sign == 0, 1, sign), True
-    if method == "tsne":
-        d = np.linalg.norm(mu[None] - new[:, None], axis=2)  # (M, N)
-        near = np.argsort(d, axis=1)[:, :neighbours]
-        w = 1.0 / (np.take_along_axis(d, near, axis=1) + 1e-9)
-        return np.einsum("mk,mkc->mc", w / w.sum(1, keepdims=True), coords[near]), False
-    raise ValueError(f"unknown map {method!r}; choose 'pca', 'tsne' or 'latent'")

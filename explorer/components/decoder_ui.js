@@ -141,10 +141,16 @@ function pdPad(root, data, decoder, send) {
   };
   const at = (event) => [event.offsetX / size, 1 - event.offsetY / size];  // the canvas is size CSS px
   const decodeAt = (fx, fy, event) => {
-    z[i] = pdAxis(data.x_values, fx);
-    z[j] = pdAxis(data.y_values, fy);
+    const a = pdAxis(data.x_values, fx), b = pdAxis(data.y_values, fy);
+    if (data.basis) {  // a plane through z = data.z spanned by two directions (the PCA map's)
+      for (let k = 0; k < z.length; k++) z[k] = data.z[k] + a * data.basis[0][k] + b * data.basis[1][k];
+    } else {
+      z[i] = a;
+      z[j] = b;
+    }
     image.draw(decoder.decode(z), event);
-    image.label.textContent = `E[x | z] at z${i} = ${pdFmt(z[i])}, z${j} = ${pdFmt(z[j])}`;
+    const [li, lj] = data.plane_labels || [`z${i}`, `z${j}`];
+    image.label.textContent = `E[x | z] at ${li} = ${pdFmt(a)}, ${lj} = ${pdFmt(b)}`;
     mark(fx * size, (1 - fy) * size);
   };
   pad.addEventListener("pointermove", (event) => decodeAt(...at(event), event));

@@ -2,9 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from explorer import figures, own, state
+from explorer import figures, map_data, own, state
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
-from vae_core.own_image import place_on_map
 from vae_core.preprocess import ImageInputError, read_image, to_grey
 
 bundle = state.current()
@@ -97,19 +96,20 @@ st.caption("Left: μ_j ± σ_j; the grey band is the prior's ±1. Right: KL_j = 
 st.subheader("Where it lands on the latent map")
 dim = len(e.latent)
 methods = {"latent": "z itself (2-D latent)"} if dim == 2 else {}
-methods |= {"pca": "PCA", "tsne": "t-SNE (approximate placement)"}
+methods |= {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 method = st.radio("Map", list(methods), format_func=methods.get, horizontal=True, key="own_map")
-n = min(2000, len(arrays["labels"]))
-proj = state.get_projection(bundle, method, n)
-xy, exact = place_on_map(arrays["mu"][:n], proj.coords, e.latent[None], method)
-fig = figures.latent_map(proj.coords, arrays["labels"][:n], bundle.classes, proj.axis_titles)
-figures.mark_own(fig, xy[0])
+probe = map_data.points(bundle, "probe")
+with st.spinner(f"Computing the {methods[method]} map of the probe images (cached for every visitor)…"):
+    fitted = map_data.fitted(bundle, "probe", method)
+n = len(probe.labels)
+fig = figures.latent_map(fitted.coords, probe.labels, bundle.classes, fitted.axis_titles)
+figures.mark_own(fig, fitted.place(e.latent[None])[0])
 st.plotly_chart(fig, key="own_latent_map")
-st.caption(f"The star is your image's μ among the posterior means of {n:,} test images, "
+st.caption(f"The star is your image's μ among the posterior means of {n:,} test images ({fitted.description}), "
            + ("placed by the same PCA fit (the other points do not move)." if method == "pca" else
               "which is the map itself." if method == "latent" else
-              "placed at the weighted mean of its 10 nearest test images in latent space: t-SNE has no map "
-              "for a new point, so this placement is approximate."))
+              "placed by openTSNE's transform: the new point is optimised against the fixed map." if method == "tsne"
+              else "placed by umap-learn's transform: the new point is optimised against the fixed map."))
 
 in_use = st.session_state.get(own.IN_USE, False)
 if in_use:

@@ -38,7 +38,7 @@ st.caption(f"{len(vq.codes(bundle)):,} probe images × {h * w} cells. The dotted
 st.subheader("Where the codebook vectors lie")
 method = st.radio("Projection", ["PCA", "t-SNE"], horizontal=True, key="codebook_method")
 vectors = bundle.model.quantizer.codebook.detach().cpu().numpy()
-proj = analysis.project(vectors, "pca" if method == "PCA" else "tsne", perplexity=min(30.0, (k_size - 1) / 3))
+proj = analysis.project(vectors, "pca" if method == "PCA" else "tsne")
 st.plotly_chart(vq_figures.codebook_map(proj.coords, counts, proj.axis_titles), key="codebook_map")
 st.caption("Each point is one codebook vector e_k, labelled with its index; size and colour: how often the probe "
            "images pick it. Vectors close together decode to similar strokes (see below).")

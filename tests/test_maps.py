@@ -1,0 +1,88 @@
+"""Maps of a whole split (vae_core.maps, vae_core.split_maps) and the latent map view on them."""
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from conftest import CHECKPOINTS, REPO
+from vae_core import load_bundle, maps, split_maps
+from vae_core.data import prepare
+
+Z16 = CHECKPOINTS / "mnist-conv-z16"
+
+
+def test_symmetric_kl_agrees_with_torch_distributions():
+    rng = np.random.default_rng(0)
+    mu, logvar = rng.normal(size=(7, 3)), rng.normal(scale=0.5, size=(7, 3))
+    q = torch.distributions.Normal(torch.tensor(mu), torch.tensor(np.exp(0.5 * logvar)))
+    kl = torch.distributions.kl_divergence
+    for i in (0, 4):
+        qi = torch.distributions.Normal(q.loc[i], q.scale[i])
+        expected = (kl(qi, q) + kl(q, qi)).sum(1).numpy()
+        np.testing.assert_allclose(maps.symmetric_kl(mu, logvar, i), expected, rtol=1e-9)
+    near, dist = maps.nearest(mu, 2, 3, logvar=logvar)
+    assert 2 not in near and list(dist) == sorted(dist) and len(near) == 3
+    assert np.allclose(dist, maps.symmetric_kl(mu, logvar, 2)[near])
+
+
+def test_a_split_is_encoded_and_mapped_once_then_read_from_the_disk_cache(mnist_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_MAP_CACHE", str(tmp_path))
+    bundle = load_bundle(Z16)
+    fractions = []
+    points = split_maps.split_points(bundle, "test", data_dir=mnist_dir, limit=300, progress=fractions.append)
+    assert points["mu"].shape == (300, 16) and points["images"].dtype == np.uint8 and fractions[-1] == 1.0
+    x = prepare(torch.from_numpy(points["images"]), binarized=True, seed=0)[:5]  # scored as the model was trained
+    assert np.allclose(points["mu"][:5], bundle.model.encode(x)[0].detach().numpy(), atol=1e-5)
+    fitted = split_maps.split_map(bundle, "test", "tsne", points["mu"], limit=300)
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("computed again instead of read from the cache")
+
+    monkeypatch.setattr(split_maps.analysis, "encode_images", no_work)
+    monkeypatch.setattr(maps, "_tsne", no_work)  # placing would need it: the coordinates do not
+    again = split_maps.split_points(bundle, "test", data_dir=mnist_dir, limit=300)
+    assert np.array_equal(again["mu"], points["mu"])
+    assert np.array_equal(split_maps.split_map(bundle, "test", "tsne", again["mu"], limit=300).coords, fitted.coords)
+    path = split_maps.map_path(bundle, "test", "tsne", 300, 300)
+    path.write_bytes(b"cut short by a crash")  # a broken entry is computed again, not an error
+    monkeypatch.undo()
+    monkeypatch.setenv("VAE_MAP_CACHE", str(tmp_path))
+    assert split_maps.split_map(bundle, "test", "tsne", points["mu"], limit=300).coords.shape == (300, 2)
+
+
+def test_a_data_set_that_is_not_here_is_named_and_not_downloaded(tmp_path):
+    from vae_core.data import DatasetNotFoundError
+
+    with pytest.raises(DatasetNotFoundError, match="MNIST"):
+        split_maps.split_images("mnist", "test", tmp_path)
+    with pytest.raises(ValueError, match="folder"):
+        split_maps.split_images("folder", "test", tmp_path)
+
+
+def test_the_map_of_the_test_split_searches_selects_shows_neighbours_and_places_a_drawing(mnist_dir, monkeypatch):
+    monkeypatch.setenv("VAE_DATA_DIR", str(mnist_dir))
+    at = AppTest.from_file(str(REPO / "explorer" / "app.py"), default_timeout=240)
+    at.run()
+    at.sidebar.selectbox(key="bundle_picker").set_value(str(Z16.resolve())).run()
+    at.switch_page("views/latent_map.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="map_source").value == "test"
+    assert "600 test-split images of mnist" in at.caption[0].value
+    at.radio(key="map_method").set_value("umap").run()
+    assert not at.exception and "umap-learn" in at.caption[0].value
+    at.text_input(key="map_query").set_value("label 3")
+    at.button[0].click().run()  # the form's Find button
+    shown = [c.value for c in at.caption]
+    assert any("images labelled 3" in c for c in shown) and any("images selected" in c for c in shown), shown
+    assert any(h.value.startswith("Nearest neighbours of #") for h in at.subheader)
+    assert any("symmetric KL" in m.value for m in at.markdown)
+    # the learner's drawing lands by transform, not "approximately"
+    from test_own_image import seven
+
+    at.session_state["own_raw"] = seven()
+    at.session_state["own_source"] = "drawing"
+    at.session_state["own_in_use"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    caption = next(c.value for c in at.caption if "test-split images" in c.value)
+    assert "The star: your own image, placed by UMAP's transform" in caption and "approximate" not in caption
