@@ -52,11 +52,13 @@ def _split_sizes(dataset: str) -> dict[str, int]:
 def _sizes_in(dataset: str, data_dir: str) -> dict[str, int]:
     """How many images each split of ``dataset`` has on this machine; {} when it has none."""
     sizes = {}
-    for split in split_maps.SPLITS:
+    for split in ("test", "train"):
         try:
             sizes[split] = len(split_maps.split_images(dataset, split, data_dir)["labels"])
         except (DatasetNotFoundError, ValueError):
             pass
+    if len(sizes) == 2:
+        sizes["all"] = sizes["test"] + sizes["train"]
     return sizes
 
 
@@ -69,7 +71,7 @@ def sources(bundle: Bundle) -> tuple[dict[str, str], str]:
     cap = limit()
     for split, n in sizes.items():
         shown = min(n, cap) if cap else n
-        out[split] = f"{split} split ({shown:,} images)"
+        out[split] = f"{split} split ({shown:,} images)" if split != "all" else f"test + training ({shown:,} images)"
     n_probe = len(bundle.probe_labels)
     out["probe"] = f"probe images ({min(n_probe, cap) if cap else n_probe:,})"
     why = "" if sizes else (f"{name}'s files are not on this server ({split_maps.NAMED_SETS[0]} and the others go "
@@ -106,9 +108,10 @@ def _points(path: str, stamp: float, source: str, cap: int | None) -> Points:
     a = split_maps.split_points(bundle, source, limit=cap)
     for v in a.values():
         v.flags.writeable = False
-    probe_index = _probe_index(bundle, a["images"]) if source == "test" else np.full(len(a["labels"]), -1)
+    probe_index = _probe_index(bundle, a["images"]) if source in ("test", "all") else np.full(len(a["labels"]), -1)
     return Points(source, a["images"], a["labels"], a["mu"], a["logvar"], a["reconstruction"], a["kl"],
-                  probe_index, f"{len(a['labels']):,} {source}-split images of {bundle.dataset.get('name')}")
+                  probe_index, f"{len(a['labels']):,} {'test + training' if source == 'all' else source + '-split'} images of "
+                  f"{bundle.dataset.get('name')}")
 
 
 def points(bundle: Bundle, source: str, progress: Callable[[float], Any] | None = None) -> Points:

@@ -71,7 +71,7 @@ def test_the_map_of_the_test_split_searches_selects_shows_neighbours_and_places_
     at.radio(key="map_method").set_value("umap").run()
     assert not at.exception and "umap-learn" in at.caption[0].value
     at.text_input(key="map_query").set_value("label 3")
-    at.button[0].click().run()  # the form's Find button
+    at.button(key="FormSubmitter:map_search-Find").click().run()
     shown = [c.value for c in at.caption]
     assert any("images labelled 3" in c for c in shown) and any("images selected" in c for c in shown), shown
     assert any(h.value.startswith("Nearest neighbours of #") for h in at.subheader)

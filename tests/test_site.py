@@ -3,6 +3,7 @@ HTTP server on 127.0.0.1 and opened in headless Chromium with every other addres
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -103,6 +104,28 @@ def test_the_pages_decodings_equal_torchs_within_one_grey_level(chromium, served
     vq = load_bundle(CHECKPOINTS / "mnist-vq").model
     expected = vq.decode_mean(torch.tensor(codes).reshape(3, 7, 7)).detach().reshape(3, -1).numpy()
     assert np.abs(in_page - expected).max() <= 1 / 255
+    context.close()
+
+
+@needs_chromium
+def test_the_pca_plane_pad_decodes_the_latent_of_the_plane(chromium, served):
+    """A point (a, b) of the PCA pad is z = mean of μ + a·u1 + b·u2, decoded as torch does."""
+    from vae_core import maps
+
+    context, page, *_ = open_page(chromium, f"{served}/mnist-conv-z16/index.html", served,
+                                  viewport={"width": 1280, "height": 900})
+    pad = page.locator("#latent_map .pd-overlay").first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.35)
+    caption = page.locator("#latent_map .pd-figure figcaption").last.inner_text()
+    a, b = (float(v.replace("+", "").replace("\u2212", "-")) for v in re.findall(r"PC \d = ([+\u2212][\d.]+)", caption))
+    mean, basis, _ = maps.pca_plane(np.array(page.evaluate("window.VAE_SITE_DATA.mu")))
+    z = torch.tensor(mean + a * basis[0] + b * basis[1], dtype=torch.float32)
+    expected = load_bundle(CHECKPOINTS / "mnist-conv-z16").model.decode_mean(z[None]).detach().flatten().numpy()
+    drawn = page.locator("#latent_map .pd-figure canvas").last.evaluate(
+        "(c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 == 0))")
+    assert np.abs(np.array(drawn) / 255 - expected).mean() < 0.01  # a and b are read back rounded from the caption
     context.close()
 
 

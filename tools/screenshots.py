@@ -47,6 +47,20 @@ def walk_lesson(page, url: str, lesson: str, out: Path, teacher: bool) -> None:
         following.click()
         k += 1
         page.get_by_text(f"step {k} of").wait_for(timeout=60_000)
+def show_map(page) -> None:
+    """The latent map in view, its title row just above, and the pointer on one point, whose
+    image the page shows (explorer/components/latent_map.js)."""
+    page.wait_for_function("() => window.__lmState && window.__lmState.n > 0", timeout=300_000)
+    canvas = page.locator(".lm-over")
+    canvas.evaluate("(c) => c.closest('.lm-root').scrollIntoView({block: 'start'})")
+    page.mouse.wheel(0, -140)  # the toolbar too, below Streamlit's top bar
+    page.wait_for_timeout(300)
+    box = canvas.bounding_box()
+    x, y = page.evaluate("window.__lmState.screen(Math.floor(window.__lmState.n / 3))")
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    page.wait_for_timeout(300)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", default="http://127.0.0.1:8501")
@@ -75,13 +89,16 @@ def main() -> None:
             page.goto(f"{args.url}/{path}" + (f"?bundle={args.bundle}&i={args.image}" if args.bundle else ""))
             wait_until_drawn(page)
             suffix = f"-{args.bundle}" if args.bundle else ""
+            if name == "latent_map":
+                show_map(page)
             page.screenshot(path=str(out / f"{name}{suffix}.png"))
             print(out / f"{name}{suffix}.png")
             if name == "latent_map" and not args.quick:  # the t-SNE map too: where the classes separate
                 started = time.time()
                 page.get_by_text("t-SNE", exact=True).click()
                 page.wait_for_timeout(500)
-                wait_until_drawn(page)
+                wait_until_drawn(page, 300)
+                show_map(page)
                 page.screenshot(path=str(out / f"latent_map_tsne{suffix}.png"))
                 print(out / f"latent_map_tsne{suffix}.png", f"(t-SNE drawn {time.time() - started:.1f} s after the click)")
         browser.close()

@@ -1,14 +1,14 @@
 """Prepare a trained bundle for checkpoints/: float16 weights (checked), precomputed encodings and maps.
 
-    python -m tools.ship_bundle checkpoints/NAME [--half] [--n 2000] [--keep-maps] [--probe-size N]
+    python -m tools.ship_bundle checkpoints/NAME [--half] [--n 0] [--keep-maps] [--probe-size N]
                                                  [--thin-history STRIDE]
 
 --half stores the weights in float16 (half the bytes) after checking that the probe set's
 ELBO, computed with the same seed, moves by less than 0.05 nats per image; otherwise it
 keeps float32 and says so. Then every probe image's mu, logvar, KL per dimension and
 reconstruction term go to encodings.safetensors (the explorer opens the bundle without
-encoding anything), with the ELBO and L_50 of the first 500 probe images (the objective view), and PCA and t-SNE of the first n probe means are written to
-projections.safetensors, so the explorer's first visit to the latent map is instant.
+encoding anything), with the ELBO and L_50 of the first 500 probe images (the objective view), and PCA, t-SNE and UMAP of the first n probe
+means (all by default) are written to projections.safetensors, so the explorer's first visit to the latent map is instant.
 
 For a long run, to fit the checkpoint budget: --probe-size N keeps the first N probe images (a
 random subset of the test split already, so its first N are one too), and --thin-history STRIDE
@@ -58,9 +58,9 @@ def halve(folder: Path) -> None:
 
 def project(folder: Path, n: int) -> None:
     bundle = load_bundle(folder)
-    mu, _ = analysis.encode_images(bundle.model, analysis.probe_inputs(bundle)[:n])
+    mu, _ = analysis.encode_images(bundle.model, analysis.probe_inputs(bundle)[:n or None])
     maps = {}
-    for method in ("pca", "tsne"):
+    for method in ("pca", "tsne", "umap"):  # the latent map's probe-image maps (explorer/map_data.py)
         started = time.perf_counter()
         p = analysis.project(mu.numpy(), method)
         maps[method] = (p.coords, p.axis_titles)
@@ -108,7 +108,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle", type=Path)
     parser.add_argument("--half", action="store_true", help="store float16 weights if the ELBO is unchanged")
-    parser.add_argument("--n", type=int, default=2000, help="probe images in the precomputed maps (default: 2000)")
+    parser.add_argument("--n", type=int, default=0, help="probe images in the precomputed maps (default 0: all)")
     parser.add_argument("--keep-maps", action="store_true",
                         help="leave projections.safetensors as it is (only the encodings and bounds are redone)")
     parser.add_argument("--probe-size", type=int, default=0, help="keep only the first N probe images (0: all)")

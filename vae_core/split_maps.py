@@ -24,7 +24,7 @@ from vae_core.checkpoint.files import atomic_write, weights_digest
 from vae_core.data import load_dataset, prepare
 
 CACHE_ENV = "VAE_MAP_CACHE"
-SPLITS = ("test", "train")
+SPLITS = ("test", "train", "all")  # "all": the test split, then the training split (70,000 for MNIST)
 NAMED_SETS = ("mnist", "fashion-mnist", "digits")  # a folder data set's path is not in the bundle
 CHUNK = 2000  # images per encoding step: the progress bar moves every ~0.5 s on 2 cores
 
@@ -62,7 +62,8 @@ def map_path(bundle, split: str, method: str, n: int, limit: int | None = None) 
 
 
 def split_images(dataset: str, split: str, data_dir=None, limit: int | None = None) -> dict[str, torch.Tensor]:
-    """``images`` (N, C, H, W) uint8 and ``labels`` (N,) of the first ``limit`` images of a split.
+    """``images`` (N, C, H, W) uint8 and ``labels`` (N,) of the first ``limit`` images of a split
+    ("test", "train", or "all": the test split followed by the training split).
 
     Raises:
         ValueError: a data set other than MNIST, Fashion-MNIST or digits, or an unknown split.
@@ -72,9 +73,10 @@ def split_images(dataset: str, split: str, data_dir=None, limit: int | None = No
     if dataset not in NAMED_SETS or split not in SPLITS:
         raise ValueError(f"maps of a whole split are made for {NAMED_SETS} and splits {SPLITS}, "
                          f"not {dataset!r} / {split!r}")
-    data = load_dataset(dataset, split, data_dir, download=False)
-    n = len(data) if limit is None else min(limit, len(data))
-    return {"images": data.images[:n].contiguous(), "labels": data.labels[:n].long().contiguous()}
+    parts = [load_dataset(dataset, s, data_dir, download=False) for s in (("test", "train") if split == "all" else (split,))]
+    images, labels = torch.cat([p.images for p in parts]), torch.cat([p.labels.long() for p in parts])
+    n = len(labels) if limit is None else min(limit, len(labels))
+    return {"images": images[:n].contiguous(), "labels": labels[:n].contiguous()}
 
 
 def split_points(bundle, split: str, *, data_dir=None, limit: int | None = None,

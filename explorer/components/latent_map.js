@@ -58,14 +58,17 @@ function lmPoints(data) {
 function lmMap(root, data, pts, send) {
   const height = data.height, bar = lmEl("div", { className: "lm-bar" }, root);
   const modes = {}, wrap = lmEl("div", { className: "lm-wrap" }, root);
-  let mode = "pan";
+  let mode = window.__lmMode || "pan";  // kept across reruns: a second lasso needs no second click
   for (const [key, text] of [["pan", "Pan"], ["box", "Box select"], ["lasso", "Lasso select"]]) {
     modes[key] = lmEl("button", { textContent: text, className: "lm-button", onclick: () => setMode(key) }, bar);
   }
   lmEl("button", { textContent: "Reset view", className: "lm-button", onclick: () => { view = [...pts.bounds]; paint(); } }, bar);
   lmEl("span", { className: "lm-hint", textContent: "wheel: zoom · hover: the image · click: select" }, bar);
-  const setMode = (key) => { mode = key; for (const k in modes) modes[k].classList.toggle("lm-on", k === key); };
-  setMode("pan");
+  const setMode = (key) => {
+    mode = window.__lmMode = key;
+    for (const k in modes) modes[k].classList.toggle("lm-on", k === key);
+  };
+  setMode(mode);
   const base = lmEl("canvas", { className: "lm-base" }, wrap), over = lmEl("canvas", { className: "lm-over" }, wrap);
   over.setAttribute("aria-label", "latent map: hover a point to see its image, click to select it");
   const tip = lmEl("div", { className: "lm-tip" }, wrap), thumb = lmEl("canvas", {}, tip), tipText = lmEl("div", {}, tip);

@@ -15,7 +15,7 @@ import torch
 from latex2mathml.converter import convert
 
 from explorer import figures, page_decoder, state, texts
-from vae_core import Bundle, analysis
+from vae_core import Bundle, analysis, maps
 from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR, SECOND_STAGE
 
 POOL = 64  # second-stage codes or PixelCNN code grids drawn at export, for "New samples"
@@ -95,6 +95,9 @@ def _vector_latent(bundle: Bundle, arrays: dict, n: int) -> dict[str, Any]:
     out = {"mu": _rounded(mu, 4), "kl_mean": _rounded(kl_mean, 4),
            "order": analysis.dimensions_by_kl(torch.tensor(kl_mean)),
            "map": {"coords": _rounded(coords, 4), "axes": list(axes), "method": method}}
+    if dim > 2:  # the PCA map's plane in latent space: a point (a, b) is z = mean + a·u1 + b·u2
+        mean, basis, _ = maps.pca_plane(mu)
+        out["map"]["plane"] = {"origin": _rounded(mean, 5), "basis": _rounded(basis, 5)}
     out["manifold"] = _manifold(bundle, out["order"], dim)
     if SECOND_STAGE in bundle.model.provides:
         gen = torch.Generator().manual_seed(0)

@@ -193,6 +193,18 @@
       canvas.addEventListener("pointermove", show);
       canvas.addEventListener("pointerdown", show);
       legend();
+      if (!S.map.plane) return;
+      const lim = 1.05 * Math.max(...xy.flat().map(Math.abs));
+      pdEl("h4", { textContent: "The PCA plane as a decoder" }, el);
+      pdEl("p", { className: "note", textContent: "A point (a, b) of the map above is the latent z = μ̄ + a·u₁ + b·u₂: the mean of " +
+        "the posterior means plus a steps along the first principal direction and b along the second, every other " +
+        "direction held at the mean. Move over the plane and that z is decoded beside it." }, el);
+      mount(pdEl("div", {}, el), "pad", {
+        z: S.map.plane.origin, basis: S.map.plane.basis, dims: [0, 1], x_values: [-lim, lim], y_values: [-lim, lim],
+        size, scale: big, colors, start: [0.5, 0.5], plane_labels: ["PC 1", "PC 2"],
+        points: xy.map(([x, y], k) => [(x + lim) / (2 * lim), (y + lim) / (2 * lim), S.labels[k]]),
+        axes_label: `PC 1 right, PC 2 up, from ${(-lim).toFixed(1)} to ${lim.toFixed(1)} latent units; each dot an image's μ`,
+      });
     },
 
     generation(el) {

@@ -44,18 +44,6 @@ bar.empty()
 elapsed = time.perf_counter() - started
 n = len(points.labels)
 
-with st.form("map_search", border=False):
-    s1, s2 = st.columns([4, 1], vertical_alignment="bottom")
-    query = s1.text_input("Search", placeholder="an index (#123) or a label (7, label 7, Sneaker)",
-                          key="map_query", max_chars=60)
-    if s2.form_submit_button("Find", icon=":material/search:") and query:
-        hits, found = map_sections.search(query, points, classes)
-        st.session_state["map_found"] = found
-        if hits:
-            map_sections.choose(source, hits, points)
-if st.session_state.get("map_found"):
-    st.caption("Search: " + st.session_state["map_found"] + ".")
-
 picked = map_sections.picked(source, n)
 sel = own.picked(bundle)
 # Nothing picked on the map: ring the sidebar's selected image, where this source holds it.
@@ -82,6 +70,22 @@ st.caption(f"{points.what}; {fitted.description}; computed or read from the cach
               "The black ring: the selected image. " if ring else "")
            + ("Black ellipses: the 1σ contour of q(z|x) of the ringed images. " if method == "latent" and ring else "")
            + (f"The star: your own image, placed by {placing}. " if star is not None else ""))
+
+
+def on_search() -> None:
+    """Runs before the rerun, so the map drawn next already shows what was found."""
+    hits, st.session_state["map_found"] = map_sections.search(st.session_state.get("map_query", ""), points, classes)
+    if hits:
+        map_sections.choose(source, hits, points)
+
+
+with st.form("map_search", border=False):
+    s1, s2 = st.columns([4, 1], vertical_alignment="bottom")
+    s1.text_input("Search", placeholder="an index (#123) or a label (7, label 7, Sneaker)", key="map_query",
+                  max_chars=60)
+    s2.form_submit_button("Find", icon=":material/search:", on_click=on_search)
+if st.session_state.get("map_found"):
+    st.caption("Search: " + st.session_state["map_found"] + ".")
 
 if picked:
     if len(picked) > 1:
