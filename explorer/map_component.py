@@ -36,7 +36,7 @@ CSS = """
 .lm-over { position: absolute; left: 0; top: 0; cursor: crosshair; touch-action: none; }
 .lm-tip { position: absolute; display: none; pointer-events: none; background: var(--st-background-color, #fff);
           border: 1px solid rgba(128,128,128,0.6); border-radius: 4px; padding: 4px; max-width: 180px;
-          box-shadow: 0 2px 6px rgba(0,0,0,0.2); font-size: 0.75rem; }
+          box-shadow: 0 2px 6px rgba(0,0,0,0.2); font-size: 0.85rem; }
 .lm-tip canvas { image-rendering: pixelated; display: block; margin-bottom: 2px; }
 .lm-legend { display: flex; flex-wrap: wrap; gap: 0.3rem 0.8rem; align-items: center; margin-top: 0.3rem; }
 .lm-chip { display: inline-flex; gap: 0.3rem; align-items: center; }
@@ -45,6 +45,7 @@ CSS = """
 """
 _COMPONENT = st.components.v2.component("vae_explorer.latent_map", js=(HERE / "latent_map.js").read_text(), css=CSS)
 _SENT = "latent_map_sent"
+RINGS = 50  # a selection up to this size is ringed; a larger one is drawn over the faded others
 PER_SHEET, COLS = 4096, 64  # thumbnails per sheet: 64 × 64 cells, 1,792 px square for 28 × 28 images
 COLOURINGS = {"label": "label", "distortion": "D (nats per image)", "rate": "R (nats per image)",
               "elbo": "−ELBO = D + R (nats per image)"}
@@ -98,15 +99,20 @@ def _on_cached(key: str) -> None:
 
 def mount(key: str, points: Points, points_key: str, coords: np.ndarray, axis_titles: tuple[str, str],
           classes: list[str], *, colour_by: str = "label", highlight=(), neighbours=(), star=None, ellipses=(),
+          split_at: int = 0,
           on_pick: Callable[[list[int], str], None] | None = None, height: int = 520) -> None:
     """Draw the map of ``points`` at ``coords`` (N, 2). ``points_key`` names the points (bundle,
     weights, source) and with the coordinates makes the digest the page caches them under.
-    ``ellipses``: (cx, cy, rx, ry) in map units. ``on_pick(indices, how)`` runs in a callback when the visitor clicks, boxes or lassoes."""
+    ``highlight``: the selection, ringed (up to RINGS) or, when larger, drawn over the others,
+    which fade. ``ellipses``: (cx, cy, rx, ry) in map units. ``split_at``: where the training
+    images start in a "test + training" source (0: none). ``on_pick(indices, how)`` runs in a callback when the visitor clicks, boxes or lassoes."""
     coords_key = hashlib.sha256(np.ascontiguousarray(coords, np.float32).tobytes()).hexdigest()[:16]
     digest = hashlib.sha256(f"{points_key}|{coords_key}".encode()).hexdigest()[:20]
     data = {"digest": digest, "axis_titles": list(axis_titles), "classes": classes, "height": height,
-            "highlight": [int(i) for i in highlight], "neighbours": [int(i) for i in neighbours],
-            "star": None if star is None else [float(star[0]), float(star[1])], "index_base": 0,
+            "highlight": [int(i) for i in highlight] if len(highlight) <= RINGS else [], "neighbours": [int(i) for i in neighbours],
+            "selected": _b64(np.asarray(highlight, np.uint32)) if len(highlight) > RINGS else None,
+            "split_at": split_at,
+            "star": None if star is None else [float(star[0]), float(star[1])],
             "ellipses": [[float(v) for v in e] for e in ellipses],
             **colours(points, colour_by, classes)}
     sent = st.session_state.setdefault(_SENT, set())

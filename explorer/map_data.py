@@ -37,6 +37,7 @@ class Points:
     rate: np.ndarray
     probe_index: np.ndarray
     what: str
+    split_at: int = 0  # "test + training": where the training images start
 
 
 def limit() -> int | None:
@@ -74,8 +75,8 @@ def sources(bundle: Bundle) -> tuple[dict[str, str], str]:
         out[split] = f"{split} split ({shown:,} images)" if split != "all" else f"test + training ({shown:,} images)"
     n_probe = len(bundle.probe_labels)
     out["probe"] = f"probe images ({min(n_probe, cap) if cap else n_probe:,})"
-    why = "" if sizes else (f"{name}'s files are not on this server ({split_maps.NAMED_SETS[0]} and the others go "
-                            "in the data folder, see docs/training.md), so the map shows the bundle's probe images"
+    why = "" if sizes else (f"{name}'s files are not in this server's data folder ($VAE_DATA_DIR; docs/training.md "
+                            "says where they go), so the map shows the bundle's probe images"
                             if name in split_maps.NAMED_SETS else
                             f"the bundle's data set ({name or 'unnamed'}) cannot be reloaded by name, so the map "
                             "shows its probe images")
@@ -88,8 +89,8 @@ def _probe_index(bundle: Bundle, images: np.ndarray) -> np.ndarray:
     checked against the probe pixels; -1 elsewhere and for bundles made another way."""
     out, n_probe = np.full(len(images), -1), len(bundle.probe_labels)
     full = _split_sizes(bundle.dataset.get("name", "")).get("test", 0)
-    size = max(int(getattr(bundle.train_config, "probe_size", 0) or 0), n_probe)
-    if not full or size > full:
+    size = min(max(int(getattr(bundle.train_config, "probe_size", 0) or 0), n_probe), full)
+    if not full or n_probe > full:
         return out
     order = torch.randperm(full, generator=torch.Generator().manual_seed(0))[:size].sort().values.numpy()[:n_probe]
     inside = order < len(images)  # a server cap may cut the split short
@@ -105,13 +106,19 @@ def _points(path: str, stamp: float, source: str, cap: int | None) -> Points:
         a, n = state.probe(bundle), min(len(bundle.probe_labels), cap or len(bundle.probe_labels))
         return Points("probe", bundle.probe_images.numpy()[:n], a["labels"][:n], a["mu"][:n], a["logvar"][:n],
                       a["reconstruction"][:n], a["kl"][:n], np.arange(n), f"{n:,} probe images")
-    a = split_maps.split_points(bundle, source, limit=cap)
+    a = {k: v.copy() for k, v in split_maps.split_points(bundle, source, limit=cap).items()}
+    probe_index = _probe_index(bundle, a["images"]) if source in ("test", "all") else np.full(len(a["labels"]), -1)
+    # A probe image shows the figures the other views give it (its binarization is the probe
+    # set's, one draw among many), so the same image never has two D's on one screen.
+    probe, inside = state.probe(bundle), probe_index >= 0
+    a["reconstruction"][inside] = probe["reconstruction"][probe_index[inside]]
+    a["kl"][inside] = probe["kl"][probe_index[inside]]
     for v in a.values():
         v.flags.writeable = False
-    probe_index = _probe_index(bundle, a["images"]) if source in ("test", "all") else np.full(len(a["labels"]), -1)
+    split_at = _split_sizes(bundle.dataset.get("name", "")).get("test", 0) if source == "all" else 0
     return Points(source, a["images"], a["labels"], a["mu"], a["logvar"], a["reconstruction"], a["kl"],
                   probe_index, f"{len(a['labels']):,} {'test + training' if source == 'all' else source + '-split'} images of "
-                  f"{bundle.dataset.get('name')}")
+                  f"{bundle.dataset.get('name')}", split_at)
 
 
 def points(bundle: Bundle, source: str, progress: Callable[[float], Any] | None = None) -> Points:

@@ -17,18 +17,27 @@ BARS_CAPTION = ("Left: where q(z|x) sits in each dimension; a σ near 1 and μ n
                 "leaves at the prior (KL ≈ 0). Right: KL_j = ½(μ_j² + σ_j² − log σ_j² − 1), nats; they sum to R.")
 
 
+def _selected() -> tuple[int, bool]:
+    return selection.get(selection.FIRST), bool(st.session_state.get(own.IN_USE))
+
+
 def picked(source: str, n: int) -> list[int]:
+    """The map's selection, while the sidebar still selects what the map chose (a new image
+    picked there, or the learner's own image, makes the map's selection go)."""
     value = st.session_state.get(PICKED) or {}
-    return [i for i in value.get("indices", []) if 0 <= i < n] if value.get("source") == source else []
+    if value.get("source") != source or value.get("first") != _selected():
+        return []
+    return [i for i in value.get("indices", []) if 0 <= i < n]
 
 
 def choose(source: str, indices: list[int], points: Points) -> None:
     """Make ``indices`` (of the source's points) the map's selection; the first, where it is a
     probe image, becomes the selected image of every view."""
-    st.session_state[PICKED] = {"source": source, "indices": list(indices)}
     if indices and points.probe_index[indices[0]] >= 0:
         selection.choose(selection.FIRST, int(points.probe_index[indices[0]]))
         own.use(False)  # a clicked image becomes the selected one, not the own image
+    st.session_state[PICKED] = {"source": source, "indices": list(indices),
+                                "first": _selected()}
 
 
 def search(text: str, points: Points, classes: list[str]) -> tuple[list[int], str]:
@@ -85,31 +94,41 @@ def neighbours(points: Points, i: int, classes: list[str]) -> list[int]:
     return out
 
 
-def pca_pad(bundle: Bundle, points: Points, coords: np.ndarray, i: int | None, labels: np.ndarray) -> None:
+def pca_pad(bundle: Bundle, points: Points, coords: np.ndarray, i: int | None, source: str) -> None:
     """The PCA plane as a decoder pad: a point (a, b) of the map decodes z = origin + a·u₁ + b·u₂,
-    the origin holding the other coordinates at the mean μ̄ or at the selected image's μ."""
+    the origin holding the other coordinates at the mean μ̄ or at the selected image's μ. A
+    click selects the image nearest the click on the map."""
     mean, components, spread = maps.pca_plane(points.mu)
     sign = np.where(np.sum((points.mu - mean) @ components.T * coords, 0) < 0, -1.0, 1.0)
     components = components * sign[:, None]  # as the map above draws its axes
     hold = st.radio("The other directions held at", ["the mean μ̄", "the selected image's μ"], horizontal=True,
-                    key="map_pad_hold", disabled=i is None)
-    origin = mean
-    if i is not None and hold != "the mean μ̄":
+                    key="map_pad_hold", disabled=i is None,
+                    help=None if i is not None else "Select an image on the map (a click) to hold them at its μ.")
+    origin, at_selected = mean, i is not None and hold != "the mean μ̄"
+    if at_selected:
         a_b = (points.mu[i] - mean) @ components.T
         origin = points.mu[i] - a_b @ components  # the selected μ less its part in the plane
-    lim = float(np.abs(coords).max() * 1.05)
-    dots, colors = live_decode.class_points(coords, labels, lim, int(labels.max()) + 1)
+    lim = float(np.percentile(np.abs(coords), 99.9) * 1.05)  # a few far points would shrink the rest
+    dots, colors = live_decode.class_points(coords[:20_000], points.labels[:20_000], lim, int(points.labels.max()) + 1)
+    start = [float(np.clip((v + lim) / (2 * lim), 0, 1)) for v in coords[i]] if i is not None else [0.5, 0.5]
     payload = {"z": [float(v) for v in origin], "basis": components.tolist(), "dims": [0, 1],
-               "x_values": [-lim, lim], "y_values": [-lim, lim], "size": 360, "scale": 6, "points": dots[:20_000],
-               "colors": colors, "start": [0.5, 0.5], "plane_labels": ["PC 1", "PC 2"],
+               "x_values": [-lim, lim], "y_values": [-lim, lim], "size": 360, "scale": 6, "points": dots,
+               "colors": colors, "start": start, "plane_labels": ["PC 1", "PC 2"],
                "axes_label": f"PC 1 and PC 2 from {-lim:.1f} to {lim:.1f} latent units (the map's axes); "
-                             f"z = {'μ̄' if origin is mean else 'the selected μ, its in-plane part replaced'} "
-                             "+ a·u₁ + b·u₂"}
-    if live_decode.mount(bundle, "pad", "map_pca_pad", payload):
-        st.caption(f"Move the cursor over the plane: E[x | z] for the latent under it, decoded in your browser. "
-                   f"The plane holds {spread[0] ** 2 / max(np.var(points.mu, 0).sum(), 1e-12) * 100:.0f}% + "
-                   f"{spread[1] ** 2 / max(np.var(points.mu, 0).sum(), 1e-12) * 100:.0f}% of the variance of μ; "
-                   "the other directions stay fixed, so images far from the plane decode differently here.")
+                             f"z = {'the selected μ, its in-plane part replaced' if at_selected else 'μ̄'} "
+                             "+ a·u₁ + b·u₂" + ("; the cursor starts at the selected image" if i is not None else "")}
+
+    def choose_nearest(value: dict) -> None:
+        """A click on the plane selects the image nearest it on the map."""
+        ab = (np.asarray(value["z"], np.float64) - origin) @ components.T
+        choose(source, [int(((coords - ab) ** 2).sum(1).argmin())], points)
+
+    if live_decode.mount(bundle, "pad", "map_pca_pad", payload, on_release=choose_nearest):
+        total = max(float(np.var(points.mu, 0).sum()), 1e-12)
+        st.caption(f"Move the cursor over the plane: E[x | z] for the latent under it, decoded in your browser; "
+                   f"click to select the nearest image. The plane holds {spread[0] ** 2 / total * 100:.0f}% + "
+                   f"{spread[1] ** 2 / total * 100:.0f}% of the variance of μ; the other directions stay fixed, "
+                   "so an image far from the plane decodes differently here than from its own μ.")
 
 
 def inspect(bundle: Bundle, points: Points, i: int, classes: list[str]) -> None:
@@ -119,7 +138,9 @@ def inspect(bundle: Bundle, points: Points, i: int, classes: list[str]) -> None:
     recon = analysis.reconstruct(bundle.model, x[None])[0].numpy()
     label = classes[points.labels[i]] if points.labels[i] < len(classes) else str(points.labels[i])
     left.image(figures.to_uint8_grid(np.stack([x.numpy()[None], recon[None]]), scale=4), output_format="PNG",
-               caption=f"top: input x (#{i}, label {label}); bottom: E[x | z = μ(x)]")
+               caption=f"top: input x (#{i}, label {label}" + ("; D and R were scored on one binarized draw of it"
+                                                               if bundle.dataset.get("binarized") else "")
+               + "); bottom: E[x | z = μ(x)]")
     left.markdown(f"D **{points.distortion[i]:.1f}**, R **{points.rate[i]:.1f}** nats per image")
     sigma = np.exp(0.5 * points.logvar[i])
     kl = 0.5 * (points.mu[i] ** 2 + sigma ** 2 - points.logvar[i] - 1)

@@ -62,8 +62,8 @@ function lmMap(root, data, pts, send) {
   for (const [key, text] of [["pan", "Pan"], ["box", "Box select"], ["lasso", "Lasso select"]]) {
     modes[key] = lmEl("button", { textContent: text, className: "lm-button", onclick: () => setMode(key) }, bar);
   }
-  lmEl("button", { textContent: "Reset view", className: "lm-button", onclick: () => { view = [...pts.bounds]; paint(); } }, bar);
-  lmEl("span", { className: "lm-hint", textContent: "wheel: zoom · hover: the image · click: select" }, bar);
+  lmEl("button", { textContent: "Reset view", className: "lm-button", onclick: () => { view = null; paint(); } }, bar);
+  lmEl("span", { className: "lm-hint", textContent: "Ctrl + wheel (or pinch): zoom · hover: the image · click: select" }, bar);
   const setMode = (key) => {
     mode = window.__lmMode = key;
     for (const k in modes) modes[k].classList.toggle("lm-on", k === key);
@@ -74,18 +74,30 @@ function lmMap(root, data, pts, send) {
   const tip = lmEl("div", { className: "lm-tip" }, wrap), thumb = lmEl("canvas", {}, tip), tipText = lmEl("div", {}, tip);
   const legend = lmEl("div", { className: "lm-legend" }, root);
   const caption = lmEl("div", { className: "lm-axes", textContent: `x: ${data.axis_titles[0]} · y: ${data.axis_titles[1]}` }, root);
-  let view = [...pts.bounds], width = 0, dpr = 1;
+  let view = null, width = 0, dpr = 1;
   const colors = lmBytes(data.colors), palette = data.palette;
+  const chosen = new Uint8Array(pts.n);  // a large selection: its points drawn over the others, which fade
+  if (data.selected) for (const i of new Uint32Array(lmBytes(data.selected).buffer)) if (i < pts.n) chosen[i] = 1;
+  const fade = data.selected ? 0.12 : 0.8;
   const buckets = palette.map(() => []);
   for (let i = 0; i < pts.n; i++) buckets[colors[i] % palette.length].push(i);
-  const size = pts.n > 20000 ? 2 : pts.n > 5000 ? 3 : 4;
+  const size = pts.n > 20000 ? 3 : 4;
+  // One unit is as long across as up (PCA and z itself have units; t-SNE and UMAP clusters are
+  // round): the data's box is widened along the axis it fills less.
+  const fit = () => {
+    const [x0, x1, y0, y1] = pts.bounds, w = width - LM_MARGIN.left - LM_MARGIN.right, h = height - LM_MARGIN.top - LM_MARGIN.bottom;
+    const per = Math.max((x1 - x0) / w, (y1 - y0) / h), cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+    return [cx - per * w / 2, cx + per * w / 2, cy - per * h / 2, cy + per * h / 2];
+  };
   const sx = (x) => LM_MARGIN.left + (x - view[0]) / (view[1] - view[0]) * (width - LM_MARGIN.left - LM_MARGIN.right);
   const sy = (y) => height - LM_MARGIN.bottom - (y - view[2]) / (view[3] - view[2]) * (height - LM_MARGIN.top - LM_MARGIN.bottom);
   const dx = (px) => view[0] + (px - LM_MARGIN.left) / (width - LM_MARGIN.left - LM_MARGIN.right) * (view[1] - view[0]);
   const dy = (py) => view[2] + (height - LM_MARGIN.bottom - py) / (height - LM_MARGIN.top - LM_MARGIN.bottom) * (view[3] - view[2]);
 
   function paint() {
+    const before = width;
     width = Math.max(320, wrap.clientWidth);
+    if (!view || before !== width) view = fit();
     dpr = window.devicePixelRatio || 1;
     for (const c of [base, over]) {
       c.width = width * dpr; c.height = height * dpr;
@@ -98,11 +110,15 @@ function lmMap(root, data, pts, send) {
     ctx.beginPath();
     ctx.rect(LM_MARGIN.left, LM_MARGIN.top, width - LM_MARGIN.left - LM_MARGIN.right, height - LM_MARGIN.top - LM_MARGIN.bottom);
     ctx.clip();
-    ctx.globalAlpha = 0.8;
-    buckets.forEach((idx, c) => {
-      ctx.fillStyle = palette[c];
-      for (const i of idx) ctx.fillRect(sx(pts.xy[2 * i]) - size / 2, sy(pts.xy[2 * i + 1]) - size / 2, size, size);
-    });
+    for (const [alpha, wanted] of data.selected ? [[fade, 0], [0.9, 1]] : [[fade, -1]]) {
+      ctx.globalAlpha = alpha;
+      buckets.forEach((idx, c) => {
+        ctx.fillStyle = palette[c];
+        for (const i of idx) {
+          if (wanted < 0 || chosen[i] === wanted) ctx.fillRect(sx(pts.xy[2 * i]) - size / 2, sy(pts.xy[2 * i + 1]) - size / 2, size, size);
+        }
+      });
+    }
     ctx.globalAlpha = 1;
     ctx.lineWidth = 2;
     for (const [list, color, radius] of [[data.neighbours, "#7f3fbf", 6], [data.highlight, "#000", 8]]) {
@@ -150,7 +166,8 @@ function lmMap(root, data, pts, send) {
     t.imageSmoothingEnabled = false;
     if (sheet.complete) t.drawImage(sheet, col * w, row * h, w, h, 0, 0, w * scale, h * scale);
     const name = data.classes[pts.labels[i]] ?? String(pts.labels[i]);
-    tipText.textContent = `#${data.index_base + i} · label ${name} · D ${pts.d[i].toFixed(1)}, R ${pts.r[i].toFixed(1)} nats`;
+    const which = data.split_at && i >= data.split_at ? ` (training #${i - data.split_at})` : "";
+    tipText.textContent = `#${i}${which} · label ${name} · D ${pts.d[i].toFixed(1)}, R ${pts.r[i].toFixed(1)} nats`;
     tip.style.display = "block";
     tip.style.left = `${Math.min(px + 14, width - 190)}px`;
     tip.style.top = `${Math.max(0, Math.min(py + 14, height - h * scale - 40))}px`;
@@ -201,6 +218,7 @@ function lmMap(root, data, pts, send) {
   });
   over.addEventListener("pointerleave", () => { if (!drag) tip.style.display = "none"; });
   over.addEventListener("wheel", (e) => {
+    if (!e.ctrlKey && !e.metaKey) return;  // a plain wheel scrolls the page past the map
     e.preventDefault();
     const f = Math.exp(e.deltaY * 0.0015), x = dx(e.offsetX), y = dy(e.offsetY);
     view = [x - (x - view[0]) * f, x + (view[1] - x) * f, y - (y - view[2]) * f, y + (view[3] - y) * f];
@@ -245,11 +263,11 @@ function lmStar(ctx, x, y) {
 
 function lmAxes(ctx, view, width, height, sx, sy) {
   ctx.strokeStyle = "rgba(128,128,128,0.6)"; ctx.fillStyle = "#555"; ctx.lineWidth = 1;
-  ctx.font = "11px sans-serif";
+  ctx.font = "13px sans-serif";
   ctx.strokeRect(LM_MARGIN.left, LM_MARGIN.top, width - LM_MARGIN.left - LM_MARGIN.right, height - LM_MARGIN.top - LM_MARGIN.bottom);
   const fmt = (v) => (Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.01) ? v.toExponential(1) : String(+v.toFixed(2)));
   ctx.textAlign = "center";
-  for (const v of lmTicks(view[0], view[1], 6)) ctx.fillText(fmt(v), sx(v), height - LM_MARGIN.bottom + 14);
+  for (const v of lmTicks(view[0], view[1], 6)) ctx.fillText(fmt(v), sx(v), height - LM_MARGIN.bottom + 16);
   ctx.textAlign = "right";
   for (const v of lmTicks(view[2], view[3], 5)) ctx.fillText(fmt(v), LM_MARGIN.left - 5, sy(v) + 4);
 }

@@ -41,13 +41,12 @@ fitted = map_data.fitted(bundle, source, method,
 if method in ("tsne", "umap") and time.perf_counter() - started > 1:
     bar.progress(1.0, text="Done.")
 bar.empty()
-elapsed = time.perf_counter() - started
 n = len(points.labels)
 
 picked = map_sections.picked(source, n)
 sel = own.picked(bundle)
 # Nothing picked on the map: ring the sidebar's selected image, where this source holds it.
-ring = picked[:50] or np.flatnonzero(points.probe_index == (-2 if sel.index is None else sel.index))[:1].tolist()
+ring = picked or np.flatnonzero(points.probe_index == (-2 if sel.index is None else sel.index))[:1].tolist()
 star = None
 if sel.index is None:  # the learner's own image, placed without moving the others
     placing = "t-SNE's optimisation against the fixed map (openTSNE's transform)" if method == "tsne" else (
@@ -58,17 +57,24 @@ near = map_sections.neighbours_of(points, picked[0]) if picked else []
 
 
 def on_pick(indices: list[int], how: str) -> None:
-    map_sections.choose(source, [i for i in indices if 0 <= i < n], points)
+    if indices:  # an empty box keeps the selection; "Clear the selection" below drops it
+        map_sections.choose(source, indices, points)
 
 
 map_component.mount("latent_map", points, f"{bundle.path}|{state.stamp(bundle)}|{source}|{map_data.limit()}",
                     fitted.coords, fitted.axis_titles, classes, colour_by=colour_by, highlight=ring,
-                    neighbours=near, star=star, on_pick=on_pick,
-                    ellipses=[(*points.mu[k], *np.exp(0.5 * points.logvar[k])) for k in ring] if method == "latent" else ())
+                    neighbours=near, star=star, on_pick=on_pick, split_at=points.split_at,
+                    ellipses=[(*points.mu[k], *np.exp(0.5 * points.logvar[k])) for k in ring]
+                    if method == "latent" and len(ring) <= map_component.RINGS else ())
+elapsed = time.perf_counter() - started  # the thumbnails' packing included
 st.caption(f"{points.what}; {fitted.description}; computed or read from the cache in {elapsed:.2f} s. "
-           + ("Black rings: the selection; purple: its nearest neighbours by μ. " if picked else
+           + (f"Images #{points.split_at:,} onwards are training images, which the model saw. " if points.split_at else "")
+           + ("Black rings: the selection; " if 0 < len(picked) <= map_component.RINGS else
+              "Bright: the selection, the others faded; " if picked else "")
+           + ("purple rings: the first one's nearest neighbours by μ. " if picked else
               "The black ring: the selected image. " if ring else "")
-           + ("Black ellipses: the 1σ contour of q(z|x) of the ringed images. " if method == "latent" and ring else "")
+           + ("Black ellipses: the 1σ contour of q(z|x) of the ringed images. "
+              if method == "latent" and 0 < len(ring) <= map_component.RINGS else "")
            + (f"The star: your own image, placed by {placing}. " if star is not None else ""))
 
 
@@ -81,9 +87,12 @@ def on_search() -> None:
 
 with st.form("map_search", border=False):
     s1, s2 = st.columns([4, 1], vertical_alignment="bottom")
-    s1.text_input("Search", placeholder="an index (#123) or a label (7, label 7, Sneaker)", key="map_query",
-                  max_chars=60)
+    s1.text_input("Search", placeholder=f"an image's index (#123), or a label ({classes[-1]}, label {classes[0]})",
+                  key="map_query", max_chars=60)
     s2.form_submit_button("Find", icon=":material/search:", on_click=on_search)
+if picked:
+    st.button("Clear the selection", key="map_clear", icon=":material/deselect:",
+              on_click=lambda: st.session_state.pop(map_sections.PICKED, None))
 if st.session_state.get("map_found"):
     st.caption("Search: " + st.session_state["map_found"] + ".")
 
@@ -96,10 +105,10 @@ if picked:
 
 if method == "pca" and dim > 2:
     st.subheader("The PCA plane as a decoder")
-    map_sections.pca_pad(bundle, points, fitted.coords, picked[0] if picked else None, points.labels)
+    map_sections.pca_pad(bundle, points, fitted.coords, picked[0] if picked else None, source)
 elif dim == 2:
     st.subheader("Hover to decode")
-    lim = float(max(3.0, np.abs(points.mu).max() * 1.05))
+    lim = float(max(3.0, np.percentile(np.abs(points.mu), 99.9) * 1.05))  # a few far means would shrink the rest
     dots, colors = live_decode.class_points(points.mu[:20_000], points.labels[:20_000], lim, len(classes))
     payload = {"z": [0.0, 0.0], "dims": [0, 1], "x_values": [-lim, lim], "y_values": [-lim, lim], "size": 360,
                "scale": 8, "points": dots, "colors": colors, "start": [(float(v) + lim) / (2 * lim) for v in sel.mu],
@@ -120,16 +129,24 @@ st.download_button("Download the probe encodings (CSV: index, label, μ, σ)", s
 
 if picked:
     i = picked[0]
-    st.header(f"Inspect image #{i} of the {'probe images' if source == 'probe' else source + ' split'}")
-    map_sections.inspect(bundle, points, i, classes)
+    p = points.probe_index[i]
+    where = {"probe": "of the probe images", "test": "of the test split", "train": "of the training split",
+             "all": "of test + training"}[source]
+    st.header(f"Inspect image #{i} {where}" + (f" (probe image #{p})" if p >= 0 and source != "probe" else ""))
+    if p >= 0 and sel.index == p:  # as every other view shows it
+        map_sections.inspect_selected(bundle, sel)
+    else:
+        map_sections.inspect(bundle, points, i, classes)
     to_views = points.probe_index[i] >= 0
     if to_views and source != "probe":
-        st.caption(f"It is probe image #{points.probe_index[i]}, now the selected image of every view.")
+        st.caption(f"It is probe image #{p}, now the selected image of every view.")
     elif not to_views:
         st.caption("Not one of the bundle's probe images, so the other views (which start from those) do not "
                    "open it; it is inspected here.")
 else:
-    st.header(f"Inspect image #{sel.index}" if sel.index is not None else "Inspect your image")
+    at = np.flatnonzero(points.probe_index == (-2 if sel.index is None else sel.index))
+    st.header("Inspect your image" if sel.index is None else f"Inspect image #{sel.index}" if source == "probe"
+              or not len(at) else f"Inspect image #{at[0]} of the test split (probe image #{sel.index})")
     map_sections.inspect_selected(bundle, sel)
     to_views = True
 if to_views:
