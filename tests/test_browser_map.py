@@ -29,7 +29,7 @@ def isolated_point(page) -> int:
     }""")
 
 
-def test_hover_shows_the_image_under_the_pointer_without_a_rerun(server, page):
+def test_hover_shows_the_image_under_the_pointer_and_the_pca_plane_decodes_without_a_rerun(server, page):
     box = open_map(page, server)
     page.evaluate("window.__lmTimes = []")
     k = isolated_point(page)
@@ -44,6 +44,16 @@ def test_hover_shows_the_image_under_the_pointer_without_a_rerun(server, page):
     assert drawn
     assert page.evaluate("window.__lmTimes.length") >= 1
     assert page.locator('[data-testid="stStatusWidget"]').count() == 0  # no script rerun
+    # The PCA plane below the map decodes in the page too (same page: a server visit saved).
+    pad = page.locator(".pd-overlay").first
+    pad.scroll_into_view_if_needed()
+    b = pad.bounding_box()
+    page.mouse.move(b["x"] + b["width"] * 0.8, b["y"] + b["height"] * 0.3)
+    caption = page.locator(".pd-figure figcaption").first
+    sync_api.expect(caption).to_contain_text("E[x | z] at PC 1 = ")
+    first = caption.inner_text()
+    page.mouse.move(b["x"] + b["width"] * 0.2, b["y"] + b["height"] * 0.7)
+    assert caption.inner_text() != first
 
 
 def test_a_lasso_selects_what_it_encloses_and_a_click_shows_neighbours(server, page):
@@ -68,16 +78,3 @@ def test_a_lasso_selects_what_it_encloses_and_a_click_shows_neighbours(server, p
     sync_api.expect(page.get_by_role("heading", name=f"Nearest neighbours of #{k}")).to_be_visible(timeout=60_000)
     sync_api.expect(page.get_by_role("heading", name=f"Inspect image #{k} of the probe images")).to_be_visible()
     assert f"i={k}" in page.url  # a probe image: the selected image of every view, in the link
-
-
-def test_the_pca_plane_decodes_in_the_page(server, page):
-    open_map(page, server)
-    pad = page.locator(".pd-overlay").first
-    pad.scroll_into_view_if_needed()
-    b = pad.bounding_box()
-    page.mouse.move(b["x"] + b["width"] * 0.8, b["y"] + b["height"] * 0.3)
-    caption = page.locator(".pd-figure figcaption").first
-    sync_api.expect(caption).to_contain_text("E[x | z] at PC 1 = ")
-    first = caption.inner_text()
-    page.mouse.move(b["x"] + b["width"] * 0.2, b["y"] + b["height"] * 0.7)
-    assert caption.inner_text() != first
