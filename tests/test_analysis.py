@@ -43,11 +43,10 @@ def test_projections():
     pca = analysis.project(mu, "pca")
     assert pca.coords.shape == (60, 2) and "variance" in pca.axis_titles[0]
     assert np.corrcoef(pca.coords[:, 0], mu[:, 0])[0, 1] ** 2 > 0.95
-    assert analysis.project(mu, "tsne").coords.shape == (60, 2)
     np.testing.assert_array_equal(analysis.project(mu[:, :2], "latent").coords, mu[:, :2])
     with pytest.raises(ValueError, match="2-D latent"):
         analysis.project(mu, "latent")
-    assert analysis.project(mu, "umap").coords.shape == (60, 2)
+    # t-SNE and UMAP: test_own_image.py, where they also place new points
     with pytest.raises(ValueError, match="unknown map"):
         analysis.project(mu, "isomap")
 
