@@ -112,3 +112,15 @@ def class_points(coords, labels, lim: float, n_classes: int) -> tuple[list, list
     points = [[round(float(x), 4), round(float(y), 4), int(c)] for (x, y), c in zip(frac[inside], labels[inside])]
     palette = px.colors.qualitative.T10 if n_classes <= 10 else px.colors.qualitative.Alphabet
     return points, list(palette)
+
+
+def released_z(value, dim: int):
+    """The latent a pad's release sent, (dim,) float64, or None when it is not ``dim`` finite
+    numbers (a release comes from the browser, so from anyone)."""
+    import numpy as np
+
+    z = value.get("z") if isinstance(value, dict) else None
+    if not isinstance(z, list) or len(z) != dim or not all(type(v) in (int, float) for v in z):
+        return None
+    z = np.asarray(z, np.float64)
+    return z if np.isfinite(z).all() else None

@@ -91,6 +91,13 @@ def colours(points: Points, by: str, classes: list[str]) -> dict[str, Any]:
             "colorbar": {"title": COLOURINGS[by] + " (1st to 99th percentile)", "lo": f"{lo:.1f}", "hi": f"{hi:.1f}"}}
 
 
+def checked_indices(value: dict, n: int) -> list[int]:
+    """The indices of a "picked" trigger, which comes from the browser, so from anyone: ints
+    (not bools) in 0..n-1, at most 100,000 of them."""
+    indices = value.get("indices")
+    return [i for i in indices[:100_000] if type(i) is int and 0 <= i < n] if isinstance(indices, list) else []
+
+
 def _on_cached(key: str) -> None:
     value = (st.session_state.get(key) or {}).get("cached") or ""
     if value.startswith("missing "):
@@ -122,12 +129,8 @@ def mount(key: str, points: Points, points_key: str, coords: np.ndarray, axis_ti
 
     def picked() -> None:
         value = (st.session_state.get(key) or {}).get("picked")
-        if not isinstance(value, dict) or on_pick is None:
-            return
-        indices = value.get("indices")  # from the browser, so checked: ints of this map only
-        indices = [i for i in indices[:100_000] if isinstance(i, int) and 0 <= i < len(points.labels)] \
-            if isinstance(indices, list) else []
-        on_pick(indices, str(value.get("how", "click"))[:10])
+        if on_pick is not None and isinstance(value, dict):
+            on_pick(checked_indices(value, len(points.labels)), str(value.get("how", "click"))[:10])
 
     _COMPONENT(key=key, data=data, height="content", on_cached_change=lambda: _on_cached(key),
                on_picked_change=picked)

@@ -8,7 +8,9 @@ cache so the view can show its progress bar; the cached call then reads the disk
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -16,6 +18,7 @@ import streamlit as st
 import torch
 
 from explorer import state
+from explorer.bundles import uploads_root
 from vae_core import Bundle, maps, read_projections, split_maps
 from vae_core.data import DatasetNotFoundError, resolve_data_dir
 
@@ -41,8 +44,9 @@ class Points:
 
 
 def limit() -> int | None:
+    """$VAE_MAP_MAX_POINTS: ASCII digits, at least 10 (a map needs a few points); else no cap."""
     value = os.environ.get(LIMIT_ENV, "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    return int(value) if re.fullmatch(r"[0-9]{1,9}", value) and int(value) >= 10 else None
 
 
 def _split_sizes(dataset: str) -> dict[str, int]:
@@ -68,6 +72,10 @@ def sources(bundle: Bundle) -> tuple[dict[str, str], str]:
     missing, one sentence saying why."""
     name = bundle.dataset.get("name", "")
     out = {}
+    if Path(bundle.path).resolve().is_relative_to(uploads_root()):  # a stranger's weights: bounded work only
+        return ({"probe": f"probe images ({len(bundle.probe_labels):,})"},
+                "maps of whole splits are made for the server's own bundles, not uploaded ones, so the map shows "
+                "the probe images the upload brought")
     sizes = _split_sizes(name) if name in split_maps.NAMED_SETS else {}
     cap = limit()
     for split, n in sizes.items():

@@ -43,8 +43,8 @@ def choose(source: str, indices: list[int], points: Points) -> None:
 def search(text: str, points: Points, classes: list[str]) -> tuple[list[int], str]:
     """The points a search names: "#123" or "123" (an index of the source), or a label ("7",
     "label 7", "Sneaker"); returns (indices, what was found, in a phrase)."""
-    text = text.strip()[:60]
-    word = text.removeprefix("label").strip().lower()
+    text = text.strip()[:60].lower()
+    word = text.removeprefix("label").strip()
     names = [c.lower() for c in classes]
     if text.startswith("label") or (word in names and not text.startswith("#")):
         if word in names:
@@ -118,9 +118,12 @@ def pca_pad(bundle: Bundle, points: Points, coords: np.ndarray, i: int | None, s
                              f"z = {'the selected μ, its in-plane part replaced' if at_selected else 'μ̄'} "
                              "+ a·u₁ + b·u₂" + ("; the cursor starts at the selected image" if i is not None else "")}
 
-    def choose_nearest(value: dict) -> None:
+    def choose_nearest(value) -> None:
         """A click on the plane selects the image nearest it on the map."""
-        ab = (np.asarray(value["z"], np.float64) - origin) @ components.T
+        z = live_decode.released_z(value, len(origin))
+        if z is None:
+            return
+        ab = (z - origin) @ components.T
         choose(source, [int(((coords - ab) ** 2).sum(1).argmin())], points)
 
     if live_decode.mount(bundle, "pad", "map_pca_pad", payload, on_release=choose_nearest):

@@ -86,3 +86,69 @@ def test_the_map_of_the_test_split_searches_selects_shows_neighbours_and_places_
     assert not at.exception, [e.message for e in at.exception]
     caption = next(c.value for c in at.caption if "test-split images" in c.value)
     assert "The star: your own image, placed by UMAP's transform" in caption and "approximate" not in caption
+
+
+def test_cache_entries_with_the_wrong_content_are_made_again_and_a_read_only_cache_still_maps(
+        mnist_dir, monkeypatch, tmp_path):
+    """A cache folder may be shared with another version or written by someone else: an entry
+    that reads but holds other keys, other shapes or NaN is computed again, not trusted."""
+    from safetensors.torch import save_file
+
+    monkeypatch.setenv("VAE_MAP_CACHE", str(tmp_path / "cache"))
+    bundle = load_bundle(Z16)
+    points = split_maps.split_points(bundle, "test", data_dir=mnist_dir, limit=120)
+    fitted = split_maps.split_map(bundle, "test", "pca", points["mu"], limit=120)
+    bad_mu = torch.from_numpy(points["mu"]).clone()
+    bad_mu[3, 2] = float("nan")
+    for broken in ({"other": torch.zeros(2)}, {"mu": torch.zeros(100, 16), "logvar": torch.zeros(100, 16),
+                   "reconstruction": torch.zeros(100), "kl": torch.zeros(100)},
+                   {**{k: torch.from_numpy(v) for k, v in points.items() if k in ("logvar", "reconstruction", "kl")},
+                    "mu": bad_mu}):
+        save_file(broken, split_maps.points_path(bundle, "test", 120))
+        again = split_maps.split_points(bundle, "test", data_dir=mnist_dir, limit=120)
+        assert np.array_equal(again["mu"], points["mu"])
+    save_file({"coords": torch.full((120, 2), float("nan"))}, split_maps.map_path(bundle, "test", "pca", 120, 120))
+    assert np.allclose(split_maps.split_map(bundle, "test", "pca", points["mu"], limit=120).coords, fitted.coords)
+    monkeypatch.setenv("VAE_MAP_CACHE", "/proc/no-cache-here")  # cannot be written: computed, not cached
+    assert split_maps.split_points(bundle, "test", data_dir=mnist_dir, limit=50)["mu"].shape == (50, 16)
+
+
+def test_the_cache_keeps_under_its_size_by_deleting_the_least_recently_used(tmp_path):
+    import os
+
+    for k, age in enumerate((300, 100, 200)):
+        path = tmp_path / f"entry{k}.safetensors"
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (1e9 - age, 1e9 - age))
+    keep = tmp_path / "new.safetensors"
+    keep.write_bytes(b"x" * 1000)
+    split_maps.prune(tmp_path, keep, max_bytes=2500)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry1.safetensors", "new.safetensors"]
+
+
+def test_what_the_browser_sends_is_checked_before_use(monkeypatch):
+    from explorer import live_decode, map_data
+    from explorer.map_component import checked_indices
+
+    assert checked_indices({"indices": [True, "3", 2.0, -1, 10**9, 5, 7]}, 10) == [5, 7]
+    assert checked_indices({"indices": "0,1"}, 10) == [] and checked_indices({}, 10) == []
+    for bad in ({"z": "abc"}, {"z": [1, 2]}, {}, {"z": {"a": 1}}, "s", [1], {"z": None}, {"z": [1, float("nan"), 3]},
+                {"z": [True, 1, 2]}):
+        assert live_decode.released_z(bad, 3) is None, bad
+    assert live_decode.released_z({"z": [1, 2.5, -3]}, 3).tolist() == [1, 2.5, -3]
+    for value, expected in (("²", None), ("٣", None), ("5", None), ("abc", None), ("600", 600)):
+        monkeypatch.setenv(map_data.LIMIT_ENV, value)
+        assert map_data.limit() == expected, value
+
+
+def test_an_uploaded_bundle_is_mapped_from_its_probe_images_only(tmp_path):
+    """A stranger's upload must not make the server encode and cache whole splits (disk, CPU)."""
+    import shutil
+
+    from explorer import map_data
+    from explorer.bundles import uploads_root
+
+    copy = uploads_root() / "test-upload" / "mnist-conv-z16"
+    shutil.copytree(Z16, copy, dirs_exist_ok=True)
+    sources, why = map_data.sources(load_bundle(copy))
+    assert list(sources) == ["probe"] and "uploaded" in why

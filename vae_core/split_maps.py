@@ -8,8 +8,10 @@ killed half way leaves no broken entry. Deleting the folder only costs recomputi
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,7 +25,7 @@ from vae_core import analysis, maps
 from vae_core.checkpoint.files import atomic_write, weights_digest
 from vae_core.data import load_dataset, prepare
 
-CACHE_ENV = "VAE_MAP_CACHE"
+CACHE_ENV, CACHE_MB_ENV = "VAE_MAP_CACHE", "VAE_MAP_CACHE_MB"
 SPLITS = ("test", "train", "all")  # "all": the test split, then the training split (70,000 for MNIST)
 NAMED_SETS = ("mnist", "fashion-mnist", "digits")  # a folder data set's path is not in the bundle
 CHUNK = 2000  # images per encoding step: the progress bar moves every ~0.5 s on 2 cores
@@ -33,17 +35,62 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "vae_core" / "maps").expanduser()
 
 
-def _cached(path: Path, make: Callable[[], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """``path``'s tensors, made by ``make`` and stored once under a lock when absent or unreadable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock", timeout=900):
-        try:
-            return load_file(path)
-        except (OSError, ValueError, RuntimeError, SafetensorError):  # absent, or not a safetensors file
-            pass
-        tensors = {k: v.contiguous() for k, v in make().items()}
-        atomic_write(path, save(tensors))
+def _read(path: Path, valid: Callable[[dict[str, torch.Tensor]], bool]) -> dict[str, torch.Tensor] | None:
+    """``path``'s tensors when the file is there, readable and ``valid`` (the cache folder may be
+    shared with other versions, or written by someone else); None otherwise."""
+    try:
+        tensors = load_file(path)
+        if not valid(tensors):
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used now: prune() deletes the least recently used first
         return tensors
+    except (OSError, ValueError, RuntimeError, KeyError, SafetensorError):
+        return None
+
+
+def _cached(path: Path, make: Callable[[], dict[str, torch.Tensor]],
+            valid: Callable[[dict[str, torch.Tensor]], bool]) -> dict[str, torch.Tensor]:
+    """``path``'s tensors; made by ``make`` and stored once, under a lock, when absent, unreadable
+    or not ``valid``. A cache folder that cannot be written costs the caching, not the map."""
+    found = _read(path, valid)
+    if found is not None:
+        return found
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock", timeout=900):
+            found = _read(path, valid)  # made by another session while this one waited
+            if found is None:
+                found = {k: v.contiguous() for k, v in make().items()}
+                atomic_write(path, save(found))
+                prune(cache_dir(), keep=path)
+            return found
+    except OSError:  # read-only or full: computed for this call only
+        return {k: v.contiguous() for k, v in make().items()}
+
+
+def prune(folder: Path, keep: Path, max_bytes: int | None = None) -> None:
+    """Delete the least recently used entries until ``folder`` holds at most ``max_bytes``
+    ($VAE_MAP_CACHE_MB, default 4,096 MB); ``keep`` stays. Every entry can be recomputed."""
+    if max_bytes is None:
+        mb = os.environ.get(CACHE_MB_ENV, "")
+        max_bytes = (int(mb) if re.fullmatch(r"[0-9]{1,7}", mb) else 4096) * 2**20
+    files = [(p.stat().st_mtime, p.stat().st_size, p) for p in folder.rglob("*.safetensors") if p != keep]
+    total = sum(size for _, size, _ in files) + (keep.stat().st_size if keep.exists() else 0)
+    for _, size, p in sorted(files):
+        if total <= max_bytes:
+            break
+        p.unlink(missing_ok=True)
+        total -= size
+
+
+def _finite(*names: str, rows: int | None = None, cols: int | None = None):
+    """A validity check: each of ``names`` present, finite, with ``rows`` rows (and ``cols`` columns)."""
+    def valid(t: dict[str, torch.Tensor]) -> bool:
+        return all(name in t and t[name].is_floating_point() and bool(torch.isfinite(t[name]).all())
+                   and (rows is None or len(t[name]) == rows) and (cols is None or t[name].shape[1:] == (cols,))
+                   for name in names)
+    return valid
 
 
 def _tag(split: str, limit: int | None) -> str:
@@ -90,8 +137,14 @@ def split_points(bundle, split: str, *, data_dir=None, limit: int | None = None,
     Raises what split_images raises.
     """
     name = bundle.dataset.get("name", "")
+    shape = tuple(bundle.probe_images.shape[1:])
+
+    def images_valid(t: dict[str, torch.Tensor]) -> bool:
+        return ("images" in t and "labels" in t and t["images"].dtype == torch.uint8 and t["images"].shape[1:] == shape
+                and len(t["labels"]) == len(t["images"]) > 0)
+
     data = _cached(cache_dir() / "images" / f"{name}-{_tag(split, limit)}.safetensors",
-                   lambda: split_images(name, split, data_dir, limit))
+                   lambda: split_images(name, split, data_dir, limit), images_valid)
 
     def encode() -> dict[str, torch.Tensor]:
         x_all, parts = data["images"], []
@@ -104,7 +157,9 @@ def split_points(bundle, split: str, *, data_dir=None, limit: int | None = None,
                 progress(min(1.0, (start + CHUNK) / len(x_all)))
         return {k: torch.cat([p[j] for p in parts]) for j, k in enumerate(("mu", "logvar", "reconstruction", "kl"))}
 
-    enc = _cached(points_path(bundle, split, limit), encode)
+    dim, n = bundle.model_config.latent_dim, len(data["labels"])
+    enc = _cached(points_path(bundle, split, limit), encode,
+                  lambda t: _finite("mu", "logvar", rows=n, cols=dim)(t) and _finite("reconstruction", "kl", rows=n)(t))
     return {k: v.numpy() for k, v in {**data, **enc}.items()}
 
 
@@ -120,5 +175,5 @@ def split_map(bundle, split: str, method: str, mu: np.ndarray, *, limit: int | N
         fitted.append(maps.fit(mu, method, progress=progress))
         return {"coords": torch.from_numpy(np.ascontiguousarray(fitted[0].coords, np.float64))}
 
-    coords = _cached(path, make)["coords"].numpy()
+    coords = _cached(path, make, _finite("coords", rows=len(mu), cols=2))["coords"].numpy()
     return fitted[0] if fitted else maps.fit(mu, method, coords=coords)

@@ -115,9 +115,11 @@ elif dim == 2:
                "axes_label": f"z0 from {-lim:.1f} to {lim:.1f} (right), z1 from {-lim:.1f} to {lim:.1f} (up), "
                              "latent units; each dot an image's μ, coloured by label"}
 
-    def choose_nearest(value: dict) -> None:
+    def choose_nearest(value) -> None:
         """A click on the plane selects the image whose μ is nearest, as a click on the map does."""
-        map_sections.choose(source, [int(((points.mu - np.asarray(value["z"])) ** 2).sum(1).argmin())], points)
+        z = live_decode.released_z(value, 2)
+        if z is not None:
+            map_sections.choose(source, [int(((points.mu - z) ** 2).sum(1).argmin())], points)
 
     if live_decode.mount(bundle, "pad", "map_pad", payload, on_release=choose_nearest):
         st.caption("Move the cursor over the plane: the decoder's mean E[x | z] at the z under it is drawn beside "

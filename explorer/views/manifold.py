@@ -47,8 +47,10 @@ p = (0.05 + cells / (size - 1) * 0.9).clamp(0.005, 0.995)  # the grid's quantile
 values = torch.distributions.Normal(0.0, 1.0).icdf(p).tolist()
 
 
-def remember(value: dict) -> None:
-    st.session_state["mf_released"] = [value["z"][i], value["z"][j]]
+def remember(value) -> None:
+    z = live_decode.released_z(value, len(anchor))  # from the browser: checked
+    if z is not None:
+        st.session_state["mf_released"] = [float(z[i]), float(z[j])]
 
 
 payload = {"z": anchor.tolist(), "dims": [i, j], "x_values": values, "y_values": values, "size": 360, "scale": 8,
