@@ -33,8 +33,8 @@ def progress(text):
 
 
 points = map_data.points(bundle, source, progress(f"Encoding every image of the {source} split…"))
-expect = {"tsne": "~1 min for 10,000 points, ~3 for 70,000 on a 2-core CPU",
-          "umap": "~40 s for 10,000 points, ~3 min for 70,000 on a 2-core CPU"}.get(method, "seconds")
+expect = {"tsne": "~35 s for 10,000 points, ~2 min for 70,000 on a 2-core CPU",
+          "umap": "~40 s for 10,000 or 70,000 points on a 2-core CPU"}.get(method, "seconds")  # docs/latent-map.md
 fitted = map_data.fitted(bundle, source, method,
                          progress(f"Computing {names[method]} of {len(points.labels):,} points ({expect}); "
                                   "cached on disk for every visitor afterwards…"))
