@@ -157,4 +157,10 @@ def fitted(bundle: Bundle, source: str, method: str, progress: Callable[[float],
         # A map fitted just now keeps what places new points (a UMAP refit costs as much as the fit).
         _FRESH[key] = split_maps.split_map(bundle, source, method, points(bundle, source).mu, limit=limit(),
                                            progress=progress)
-    return _fitted(str(bundle.path), state.stamp(bundle), source, method, limit())
+    elif source == "probe" and method in ("tsne", "umap"):  # not stored in the bundle: seconds, said so
+        with st.spinner(f"Computing the {method} map of the probe images (cached for every visitor)…"):
+            return _fitted(str(bundle.path), state.stamp(bundle), source, method, limit())
+    try:
+        return _fitted(str(bundle.path), state.stamp(bundle), source, method, limit())
+    finally:  # already in Streamlit's cache (its disk entry deleted since): nothing to hand over
+        _FRESH.pop((str(bundle.path), state.stamp(bundle), source, method, limit()), None)

@@ -68,8 +68,8 @@ def test_the_map_of_the_test_split_searches_selects_shows_neighbours_and_places_
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="map_source").value == "test"
     assert "600 test-split images of mnist" in at.caption[0].value
-    at.radio(key="map_method").set_value("umap").run()
-    assert not at.exception and "umap-learn" in at.caption[0].value
+    at.radio(key="map_method").set_value("tsne").run()  # UMAP's transform: test_own_image.py
+    assert not at.exception and "openTSNE" in at.caption[0].value
     at.text_input(key="map_query").set_value("label 3")
     at.button(key="FormSubmitter:map_search-Find").click().run()
     shown = [c.value for c in at.caption]
@@ -85,7 +85,8 @@ def test_the_map_of_the_test_split_searches_selects_shows_neighbours_and_places_
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     caption = next(c.value for c in at.caption if "test-split images" in c.value)
-    assert "The star: your own image, placed by UMAP's transform" in caption and "approximate" not in caption
+    assert "The star: your own image, placed by t-SNE's optimisation against the fixed map (openTSNE's transform)" \
+        in caption and "approximate" not in caption
 
 
 def test_cache_entries_with_the_wrong_content_are_made_again_and_a_read_only_cache_still_maps(
