@@ -153,3 +153,17 @@ def test_an_uploaded_bundle_is_mapped_from_its_probe_images_only(tmp_path):
     shutil.copytree(Z16, copy, dirs_exist_ok=True)
     sources, why = map_data.sources(load_bundle(copy))
     assert list(sources) == ["probe"] and "uploaded" in why
+
+
+def test_a_umap_map_leaves_torchs_thread_count_as_it_was():
+    """numba (under umap-learn) reset the process's OpenMP threads, torch's with them: a server
+    fixed at one thread ran on two after a UMAP map, and a VQ-VAE resumed in the same pytest
+    process no longer matched its uninterrupted run bit for bit."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        fitted = maps.fit(np.random.default_rng(0).normal(size=(60, 4)), "umap")
+        fitted.place(np.zeros((1, 4)))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

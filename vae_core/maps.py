@@ -10,6 +10,7 @@ deterministic with a ``random_state``), so the rebuilt map's coordinates are the
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -135,18 +136,37 @@ def _tsne(mu: np.ndarray, coords: np.ndarray | None, progress) -> Map:
                lambda new: np.asarray(embedding.transform(new)))
 
 
+@contextlib.contextmanager
+def _torch_threads_kept():
+    """numba's OpenMP layer, which umap-learn runs on, resets the process's OpenMP thread count,
+    and with it torch's: the explorer's one thread per server became two, and a training run in
+    the same process no longer repeated bit for bit (tests/test_maps.py). Put it back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _umap(mu: np.ndarray, coords: np.ndarray | None, progress) -> Map:
     import umap
 
     # random_state makes the fit repeatable (and single-threaded): a map rebuilt after a restart
     # is the stored one, so a new point placed later lands on the map the visitor sees.
     reducer = umap.UMAP(n_neighbors=_neighbours(len(mu)), min_dist=MIN_DIST, random_state=0, n_jobs=1)
-    fitted = reducer.fit_transform(mu)
+    with _torch_threads_kept():
+        fitted = reducer.fit_transform(mu)
     if coords is not None and not np.allclose(fitted, coords, atol=1e-3):
         reducer.embedding_ = np.asarray(coords, np.float32)  # a map from another umap-learn: place against it
         fitted = np.asarray(coords)
-    return Map("umap", np.asarray(fitted, np.float64), TITLES["umap"],
-               describe("umap", len(mu)), lambda new: reducer.transform(new))
+
+    def place(new: np.ndarray) -> np.ndarray:
+        with _torch_threads_kept():
+            return reducer.transform(new)
+
+    return Map("umap", np.asarray(fitted, np.float64), TITLES["umap"], describe("umap", len(mu)), place)
 
 
 def symmetric_kl(mu: np.ndarray, logvar: np.ndarray, i: int) -> np.ndarray:
