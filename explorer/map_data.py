@@ -7,6 +7,7 @@ cache so the view can show its progress bar; the cached call then reads the disk
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -58,10 +59,8 @@ def _sizes_in(dataset: str, data_dir: str) -> dict[str, int]:
     """How many images each split of ``dataset`` has on this machine; {} when it has none."""
     sizes = {}
     for split in ("test", "train"):
-        try:
+        with contextlib.suppress(DatasetNotFoundError, ValueError):  # not here: that split is not offered
             sizes[split] = len(split_maps.split_images(dataset, split, data_dir)["labels"])
-        except (DatasetNotFoundError, ValueError):
-            pass
     if len(sizes) == 2:
         sizes["all"] = sizes["test"] + sizes["train"]
     return sizes

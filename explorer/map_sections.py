@@ -66,7 +66,7 @@ def grid(points: Points, indices: list[int], classes: list[str], limit: int = 48
     st.image(figures.to_uint8_grid(np.concatenate([images, pad]).reshape(rows, 8, *images.shape[1:]), scale=2),
              output_format="PNG")
     table = {"index": show, "label": [classes[k] if k < len(classes) else str(k) for k in points.labels[show]],
-             "D (nats)": points.distortion[show].round(1), "R (nats)": points.rate[show].round(1)}
+             "D (nats per image)": points.distortion[show].round(1), "R (nats per image)": points.rate[show].round(1)}
     st.dataframe(table, hide_index=True, height=min(35 * len(show) + 38, 250))
     more = f" The first {limit} are shown." if len(indices) > limit else ""
     st.caption(f"{len(indices):,} images selected, left to right, top to bottom.{more} D and R in nats per image.")

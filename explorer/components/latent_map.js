@@ -167,7 +167,7 @@ function lmMap(root, data, pts, send) {
     if (sheet.complete) t.drawImage(sheet, col * w, row * h, w, h, 0, 0, w * scale, h * scale);
     const name = data.classes[pts.labels[i]] ?? String(pts.labels[i]);
     const which = data.split_at && i >= data.split_at ? ` (training #${i - data.split_at})` : "";
-    tipText.textContent = `#${i}${which} · label ${name} · D ${pts.d[i].toFixed(1)}, R ${pts.r[i].toFixed(1)} nats`;
+    tipText.textContent = `#${i}${which} · label ${name} · D ${pts.d[i].toFixed(1)}, R ${pts.r[i].toFixed(1)} nats per image`;
     tip.style.display = "block";
     tip.style.left = `${Math.min(px + 14, width - 190)}px`;
     tip.style.top = `${Math.max(0, Math.min(py + 14, height - h * scale - 40))}px`;
