@@ -21,6 +21,7 @@ import streamlit as st
 
 from explorer import state
 from vae_core import BundleError, extract_zipped_bundle, find_bundles, load_bundle
+from vae_core.checkpoint.files import ONNX_GRAPHS
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINTS = REPO / "checkpoints"
@@ -57,6 +58,14 @@ def uploads_root() -> Path:
     root = Path(tempfile.mkdtemp(prefix="vae-explorer-uploads-"))
     atexit.register(shutil.rmtree, root, True)
     return root
+
+
+# An ONNX graph, unlike our families' configs, can ask onnxruntime for any memory and time: a
+# stranger's is opened only where whoever runs the server said so.
+ONNX_UPLOADS_ENV = "VAE_ALLOW_ONNX_UPLOADS"
+ONNX_REFUSED = ("This is an ONNX bundle. Its graphs can ask for any amount of memory and time, so this server "
+                "opens ONNX bundles from its own bundle folders only. Put the folder in one of them (vae-explorer "
+                f"--bundles DIR), or start the explorer with {ONNX_UPLOADS_ENV}=1 to accept uploaded ones.")
 
 
 class SessionUploads:
@@ -104,6 +113,8 @@ def open_upload(filename: str, data: bytes, uploads: SessionUploads) -> tuple[st
         work = Path(tempfile.mkdtemp(prefix=".unpack-", dir=uploads.folder))
         try:
             extract_zipped_bundle(io.BytesIO(data), work / stem)
+            if (work / stem / ONNX_GRAPHS[0]).exists() and os.environ.get(ONNX_UPLOADS_ENV) != "1":
+                return None, ONNX_REFUSED
             load_bundle(work / stem)  # validate before anything is kept
             folder.parent.mkdir(exist_ok=True)
             os.replace(work / stem, folder)

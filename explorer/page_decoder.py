@@ -119,6 +119,8 @@ def describe(model: nn.Module) -> tuple[dict[str, Any], np.ndarray]:
     """(spec, float32 weights) of ``model``'s decoder followed by its likelihood's mean.
     Raises Unsupported."""
     decoder, likelihood = getattr(model, "decoder", None), getattr(model, "likelihood", None)
+    if getattr(model, "page_decoder_note", None):  # a family that knows why (diffusers' decoder)
+        raise Unsupported(model.page_decoder_note)
     if not isinstance(decoder, nn.Module):
         raise Unsupported(f"a {getattr(model, 'title', type(model).__name__)} has no decoder network the page knows")
     if not isinstance(likelihood, _SIGMOID_MEANS):

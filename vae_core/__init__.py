@@ -20,7 +20,7 @@ from vae_core.data import DatasetNotFoundError, ImageSet, load_dataset
 from vae_core.distributions import DiagonalGaussian
 from vae_core import family
 from vae_core.family import LatentModel, evaluate, register as register_family
-from vae_core.families import gaussian, two_stage, vq_vae  # each registers its family on import
+from vae_core.families import autoencoder_kl, gaussian, onnx, two_stage, vq_vae  # each registers its family on import
 from vae_core.families.gaussian.model import VAE, VAEOutput
 from vae_core.families.gaussian.objectives import active_units, gaussian_kl, importance_weighted_bound, terms
 from vae_core.family import Terms

@@ -119,6 +119,15 @@ def traversal(model: VAE, anchor: torch.Tensor, dims: list[int], values: torch.T
     return decode(model, z)
 
 
+@torch.no_grad()
+def traversal_along(model: VAE, anchor: torch.Tensor, directions: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Decode anchor + t * d_r for every direction d_r, a row of ``directions`` (R, D), and t in
+    ``values``: (R, len(values), C, H, W) decoder means in [0, 1]. A direction of ones over one
+    channel of a spatial latent moves that channel at every position at once."""
+    z = anchor + values[None, :, None] * directions[:, None, :]
+    return decode(model, z)
+
+
 def gaussian_quantiles(n: int, low: float = 0.05, high: float = 0.95) -> torch.Tensor:
     """(n,) points of N(0, 1) at evenly spaced probabilities from ``low`` to ``high``: the inverse
     CDF of a uniform grid, so each step covers equal prior mass (Kingma & Welling 2014, fig. 4)."""

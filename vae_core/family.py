@@ -26,6 +26,9 @@ CODEBOOK = "discrete codebook"  # a latent of code indices into ``quantizer.code
 # z drawn through a learned second stage that follows the aggregate posterior q(z), beside the
 # plain prior N(0, I): sample(..., stage1=True) draws the latter (Dai & Wipf 2019, the two-stage VAE).
 SECOND_STAGE = "second-stage sampler"
+# The Gaussian latent is a grid (C', h, w), flattened for the views that read a vector; those
+# that draw it as a grid (KL per channel and position) read ``model.spatial_shape``.
+SPATIAL_LATENT = "spatial latent"
 
 @dataclass
 class Terms:
@@ -70,6 +73,13 @@ class LatentModel(nn.Module, abc.ABC):
     explorer_note: ClassVar[str] = ""  # one sentence for views that do not apply: what its latent is instead
     rate_name: ClassVar[str] = "KL(q(z|x) ‖ p(z))"  # what its rate R is, in words: tables and axes say it
     train_command: ClassVar[str | None] = None  # the command that trains (and --resume continues) one
+
+    @classmethod
+    def from_folder(cls, folder, config) -> "LatentModel | None":
+        """The model of a bundle folder whose weights are not ``model.safetensors`` (the ONNX
+        family's graphs), checked against ``config``; None (the default) loads that file.
+        Raises BundleError naming the file and the problem."""
+        return None
 
     @property
     @abc.abstractmethod

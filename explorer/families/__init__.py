@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from explorer.families import toy2d, vq_vae
+from explorer.families import autoencoder_kl, onnx, toy2d, vq_vae
 
 # vae_core family name -> its explorer folder (the 2-D lab's toy model is not a bundle family).
-FOLDERS = {"vq-vae": vq_vae, "toy2d": toy2d}  # the two-stage VAE needs no pages of its own
+FOLDERS = {"vq-vae": vq_vae, "toy2d": toy2d, "autoencoder-kl": autoencoder_kl, "onnx": onnx}  # the two-stage VAE needs no pages of its own
 PAGES = [page for folder in FOLDERS.values() for page in getattr(folder, "PAGES", [])]
 
 

@@ -22,6 +22,8 @@ if IMPORTANCE_WEIGHTED_BOUND in bundle.model.provides:
 else:  # no L_k (a VQ-VAE's posterior is a point mass on its codes)
     st.latex(texts.SECTIONS["model_card_point"].equations[0])
 trained_objective.show_iwae_note(bundle)
+if note := families.section(bundle, "model_card_note"):  # what a family's numbers mean (AutoencoderKL's σ)
+    note(bundle)
 
 if bundle.command:
     st.subheader("Reproduce it")

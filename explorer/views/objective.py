@@ -3,7 +3,7 @@ import math
 
 import streamlit as st
 
-from explorer import capabilities, figures, state, trained_objective, widgets, written_out
+from explorer import capabilities, figures, spatial, state, trained_objective, widgets, written_out
 from vae_core.families.gaussian.evaluation import ACTIVE_THRESHOLD
 from vae_core.families.gaussian.objectives import objective
 from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND
@@ -30,6 +30,7 @@ st.subheader("KL per latent dimension")
 st.plotly_chart(figures.kl_per_dimension(kl_mean, active), key="kl_dims")
 st.caption(f"{int(active.sum())} of {len(active)} active units: dimensions whose posterior mean varies "
            f"across images, Cov_x(μ_j) > {ACTIVE_THRESHOLD} (Burda et al. 2016). Trained with β = {trained_beta:g}.")
+spatial.kl_section(bundle, kl_mean)  # a grid latent: the same KL as heat maps per channel and position
 
 st.subheader("The objective as β moves")
 widgets.start_at("beta", trained_beta, bundle.path)  # at the bundle's own β, unless a lesson step set one

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import capabilities, figures, own, widgets
+from explorer import capabilities, figures, own, spatial, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -39,6 +39,7 @@ widgets.download_png(np.concatenate([mean, draws])[None], f"{bundle.name}-poster
 sigma = sel.sigma
 c2.caption(f"Mean σ_j over the {dim} dimensions: {sigma.mean():.2f} (1 = the prior's; small = certain). "
            f"Pixelwise spread of the draws: {draws.std(0).mean():.3f} (intensity units, mean over pixels).")
+spatial.posterior_section(bundle, sigma, sel.kl_per_dim)  # a grid latent: σ and KL per channel and position
 
 st.header("A damaged input")
 st.markdown(

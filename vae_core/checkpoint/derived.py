@@ -12,7 +12,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import save as st_save
 
-from vae_core.checkpoint.files import ENCODINGS, MAX_FILE_BYTES, PROJECTIONS, BundleError, atomic_write, weights_digest
+from vae_core.checkpoint.files import ENCODINGS, WEIGHT_FILES, MAX_FILE_BYTES, PROJECTIONS, BundleError, atomic_write, weights_digest
 
 
 def _write_stamped(path: Path, tensors: dict[str, Any], metadata: dict[str, str]) -> None:
@@ -121,8 +121,8 @@ def read_encodings(folder: str | os.PathLike, n: int, latent_dim: int) -> dict[s
 
 
 def weights_stamp(folder: str | os.PathLike) -> float:
-    """The modification time of the bundle's ``model.safetensors`` (0.0 when absent): a cheap
-    key for caches of what was computed from these weights, which changes whenever a run
-    writes better ones."""
-    weights = Path(folder) / "model.safetensors"
-    return weights.stat().st_mtime if weights.exists() else 0.0
+    """The modification time of the bundle's ``model.safetensors`` or ONNX graphs, the latest
+    (0.0 when absent): a cheap key for caches of what was computed from these weights, which
+    changes whenever a run writes better ones."""
+    times = [(Path(folder) / name).stat().st_mtime for name in WEIGHT_FILES if (Path(folder) / name).exists()]
+    return max(times, default=0.0)

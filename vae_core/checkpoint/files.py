@@ -48,8 +48,12 @@ FORMAT_VERSION = 1
 CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS, TRAIN_STATE = (
     "config.json", "model.safetensors", "probe.safetensors", "metrics.json", "history.jsonl",
     "projections.safetensors", "encodings.safetensors", "train_state.safetensors")
-BUNDLE_FILES = (CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS, TRAIN_STATE)
+# An ONNX bundle (vae_core.families.onnx) holds its weights in graphs instead of WEIGHTS.
+ONNX_GRAPHS = ("encoder.onnx", "decoder.onnx", "prior.onnx")
+WEIGHT_FILES = (WEIGHTS, *ONNX_GRAPHS)
+BUNDLE_FILES = (CONFIG, WEIGHTS, PROBE, METRICS, HISTORY, PROJECTIONS, ENCODINGS, TRAIN_STATE, *ONNX_GRAPHS)
 REQUIRED = (CONFIG, WEIGHTS, PROBE)
+REQUIRED_ONNX = (CONFIG, *ONNX_GRAPHS[:2], PROBE)
 MAX_FILE_BYTES = 256 * 2**20  # no shipped or sensible bundle file comes near this
 MAX_UNZIPPED_BYTES = 512 * 2**20  # a bundle's files in all
 MAX_ZIP_ENTRIES = 16
@@ -116,8 +120,16 @@ def write_weights(folder: Path, model: nn.Module, dtype: torch.dtype = torch.flo
 
 
 def weights_digest(folder: str | os.PathLike) -> str:
-    """SHA-256 of ``model.safetensors``: what precomputed projections and encodings are tied to."""
-    return hashlib.sha256(_read_bytes(Path(folder) / WEIGHTS)).hexdigest()
+    """SHA-256 of ``model.safetensors`` (of an ONNX bundle's graphs, in turn): what precomputed
+    projections and encodings are tied to. Raises BundleError when there are no weights."""
+    folder = Path(folder)
+    if (folder / WEIGHTS).is_file() or not (folder / ONNX_GRAPHS[0]).is_file():
+        return hashlib.sha256(_read_bytes(folder / WEIGHTS)).hexdigest()
+    digest = hashlib.sha256()
+    for name in ONNX_GRAPHS:
+        if (folder / name).is_file():
+            digest.update(name.encode() + hashlib.sha256(_read_bytes(folder / name)).digest())
+    return digest.hexdigest()
 
 
 def write_probe(folder: Path, images: torch.Tensor, labels: torch.Tensor) -> None:

@@ -14,6 +14,7 @@ from vae_core.checkpoint.files import (
     MAX_UNZIPPED_BYTES,
     METRICS,
     PROBE,
+    WEIGHT_FILES,
     WEIGHTS,
     BundleError,
     _read_tensors,
@@ -23,6 +24,7 @@ from vae_core.checkpoint.files import (
 )
 from vae_core.checkpoint.history import read_history
 from vae_core.config import TrainConfig
+from vae_core.extras import MissingExtra
 from vae_core.family import DEFAULT_FAMILY, LatentModel, family_class
 
 _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
@@ -111,6 +113,19 @@ def _check_probe(path: Path, probe: dict[str, torch.Tensor], image_shape: tuple[
     return images, labels
 
 
+def _from_weights(folder: Path, family: str, model_config: Any) -> LatentModel:
+    model_class = family_class(family)
+    try:
+        with torch.device("meta"):  # shapes only: a config naming huge layers allocates nothing
+            skeleton = model_class(model_config)
+    except MissingExtra as exc:  # a family built by an optional package (diffusers)
+        raise BundleError(folder / CONFIG, str(exc)) from None
+    weights = _check_weights(folder / WEIGHTS, skeleton, _read_tensors(folder / WEIGHTS))
+    model = model_class(model_config)  # as large as the weights file that matched it, which is capped
+    model.load_state_dict(weights)
+    return model
+
+
 def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -> Bundle:
     """Rebuild a model and its probe set from a bundle folder, validating everything.
 
@@ -126,18 +141,13 @@ def load_bundle(folder: str | os.PathLike, device: str | torch.device = "cpu") -
     folder = Path(folder)
     if not folder.is_dir():
         raise BundleError(folder, "not a folder")
-    total = sum((folder / f).stat().st_size for f in (CONFIG, WEIGHTS, PROBE, METRICS) if (folder / f).is_file())
+    total = sum((folder / f).stat().st_size for f in (CONFIG, PROBE, METRICS, *WEIGHT_FILES) if (folder / f).is_file())
     if total > MAX_UNZIPPED_BYTES:
         raise BundleError(folder, f"its files hold {total} bytes, over the {MAX_UNZIPPED_BYTES} byte limit for a bundle")
     config = read_config(folder)
     model_config, train_config, _ = read_configs(folder)  # of the family config.json names
     family = config.get("family") or DEFAULT_FAMILY
-    model_class = family_class(family)
-    with torch.device("meta"):  # shapes only: a config naming huge layers allocates nothing
-        skeleton = model_class(model_config)
-    weights = _check_weights(folder / WEIGHTS, skeleton, _read_tensors(folder / WEIGHTS))
-    model = model_class(model_config)  # as large as the weights file that matched it, which is capped
-    model.load_state_dict(weights)
+    model = family_class(family).from_folder(folder, model_config) or _from_weights(folder, family, model_config)
     images, labels = _check_probe(folder / PROBE, _read_tensors(folder / PROBE), model_config.image_shape,
                                   list(config["dataset"].get("classes") or []))
     return Bundle(path=folder, model=model.to(device).eval(), model_config=model_config,

@@ -14,7 +14,9 @@ from vae_core.checkpoint.files import (
     MAX_FILE_BYTES,
     MAX_UNZIPPED_BYTES,
     MAX_ZIP_ENTRIES,
+    ONNX_GRAPHS,
     REQUIRED,
+    REQUIRED_ONNX,
     BundleError,
 )
 
@@ -96,7 +98,7 @@ def _bundle_members(name: str, infos: list[zipfile.ZipInfo]) -> list[tuple[zipfi
         members.append((info, base))
     if len({i.filename.split("/")[0] for i in files if "/" in i.filename}) > 1:
         raise BundleError(name, "entries come from more than one folder")
-    missing = [f for f in REQUIRED if f not in seen]
+    missing = [f for f in (REQUIRED_ONNX if ONNX_GRAPHS[0] in seen else REQUIRED) if f not in seen]
     if missing:
         raise BundleError(name, f"missing {', '.join(missing)}")
     declared = sum(i.file_size for i in files)

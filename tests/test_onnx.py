@@ -1,0 +1,240 @@
+"""The ONNX family: shipped bundles exported and reopened agree with the originals, a VAE
+defined only here becomes a bundle through bundle_from_modules and opens in every view, and
+graphs that do not fit their config are refused in one sentence naming the file."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import CHECKPOINTS
+from vae_core import BundleError, load_bundle
+from vae_core.families.gaussian.objectives import importance_weighted_bound
+from vae_core.families.onnx import bundle_from_modules, export_bundle
+from vae_core.families.onnx.export import export_graph
+
+TOL = 1e-4
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory):
+    """mnist-conv-z16 and mnist-vq, each with its ONNX export (about 15 s for both)."""
+    out = tmp_path_factory.mktemp("onnx")
+    return {name: (load_bundle(CHECKPOINTS / name), load_bundle(export_bundle(CHECKPOINTS / name, out / f"{name}-onnx")[0]))
+            for name in ("mnist-conv-z16", "mnist-vq")}
+
+
+def _seeded():
+    return torch.Generator().manual_seed(0)
+
+
+def test_an_exported_gaussian_vae_gives_every_number_of_the_original_within_1e_4(exported):
+    original, onnx = exported["mnist-conv-z16"]
+    assert onnx.family == "onnx" and (onnx.path / "encoder.onnx").is_file() and not (onnx.path / "model.safetensors").exists()
+    x = original.probe_images[:64].float() / 255
+    a, b = original.model.image_terms(x, generator=_seeded()), onnx.model.image_terms(x, generator=_seeded())
+    for name in ("reconstruction", "kl", "kl_per_dim", "elbo"):
+        assert torch.allclose(getattr(a, name), getattr(b, name), atol=TOL, rtol=0), name
+    mu = original.model.encode(x)[0]
+    assert torch.allclose(original.model.decode_mean(mu), onnx.model.decode_mean(mu), atol=TOL)
+    z = original.model.sample(8, generator=_seeded())
+    assert torch.equal(z, onnx.model.sample(8, generator=_seeded()))  # the same prior, drawn the same way
+    la = importance_weighted_bound(original.model, x[:8], 16, generator=_seeded())
+    lb = importance_weighted_bound(onnx.model, x[:8], 16, generator=_seeded())
+    assert torch.allclose(la, lb, atol=TOL)
+    assert onnx.metrics == original.metrics  # its figures, which the graphs reproduce
+
+
+def test_an_exported_vq_vae_keeps_its_codes_rate_and_prior_samples(exported):
+    original, onnx = exported["mnist-vq"]
+    assert (onnx.path / "prior.onnx").is_file() and onnx.model.latent_shape == original.model.latent_shape
+    x = original.probe_images[:64].float() / 255
+    assert torch.equal(original.model.encode_latent(x), onnx.model.encode_latent(x))
+    a, b = original.model.image_terms(x), onnx.model.image_terms(x)
+    assert torch.allclose(a.reconstruction, b.reconstruction, atol=TOL, rtol=0)
+    assert torch.allclose(a.kl, b.kl, atol=TOL, rtol=0)  # -log p(k) under the PixelCNN, run by onnxruntime
+    assert torch.equal(original.model.sample(4, generator=_seeded()), onnx.model.sample(4, generator=_seeded()))
+
+
+class TinyVAE(nn.Module):
+    """A VAE written here only: an MLP on 8 x 8 digits whose encoder gives (mu, log sigma) and
+    whose decoder ends in a sigmoid, as most tutorials write one."""
+
+    def __init__(self, latent: int = 3):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 2 * latent))
+        self.decoder = nn.Sequential(nn.Linear(latent, 32), nn.ReLU(), nn.Linear(32, 64), nn.Sigmoid(),
+                                     nn.Unflatten(1, (1, 8, 8)))
+
+    def encode(self, x):
+        mu, log_std = self.encoder(x).chunk(2, dim=1)
+        return mu, log_std
+
+    def loss(self, x):
+        mu, log_std = self.encode(x)
+        z = mu + log_std.exp() * torch.randn_like(mu)
+        d = nn.functional.binary_cross_entropy(self.decoder(z), x, reduction="none").flatten(1).sum(1)
+        r = 0.5 * (mu ** 2 + (2 * log_std).exp() - 2 * log_std - 1).sum(1)
+        return (d + r).mean()
+
+
+class Encoder(nn.Module):
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, x):
+        return self.vae.encode(x)
+
+
+@pytest.fixture(scope="session")
+def module_bundle(tmp_path_factory):
+    """TinyVAE trained one epoch on digits, written by bundle_from_modules with its images."""
+    from vae_core.data import load_dataset
+
+    torch.manual_seed(0)
+    train = load_dataset("digits", "train").images.float() / 255
+    vae = TinyVAE()
+    opt = torch.optim.Adam(vae.parameters(), lr=3e-3)
+    for batch in train.split(64):  # one epoch
+        opt.zero_grad()
+        vae.loss(batch).backward()
+        opt.step()
+    test = load_dataset("digits", "test")
+    out = bundle_from_modules(Encoder(vae), vae.decoder, test.images, tmp_path_factory.mktemp("mine") / "my-vae",
+                              labels=test.labels, classes=test.classes, encoder_scale="log_std", dataset="digits")
+    return vae, test, out
+
+
+def test_a_vae_defined_in_a_test_file_becomes_a_bundle_with_its_own_numbers(module_bundle):
+    vae, test, out = module_bundle
+    bundle = load_bundle(out)
+    x = test.images[:50].float() / 255
+    mu, log_std = vae.encode(x)
+    got_mu, got_logvar = bundle.model.encode(x)
+    assert torch.allclose(got_mu, mu, atol=1e-5) and torch.allclose(got_logvar, 2 * log_std, atol=1e-5)
+    assert torch.allclose(bundle.model.decode_mean(mu), vae.decoder(mu), atol=1e-5)
+    # D at z = mu is its own binary cross-entropy, R its own closed-form KL: nats per image.
+    bce = nn.functional.binary_cross_entropy(vae.decoder(mu), x, reduction="none").flatten(1).sum(1)
+    d = -bundle.model.likelihood.log_prob(x, bundle.model.decode(mu))
+    assert torch.allclose(d, bce, atol=1e-3)
+    kl = 0.5 * (mu ** 2 + (2 * log_std).exp() - 2 * log_std - 1).sum(1)
+    assert torch.allclose(bundle.model.image_terms(x).kl, kl, atol=1e-4)
+    assert bundle.classes == test.classes and len(bundle.probe_images) == len(test.images)
+    assert bundle.metrics["split"] == f"the {len(test.images)} probe images" and math.isfinite(bundle.metrics["elbo"])
+
+
+def test_a_graph_that_does_not_fit_its_config_is_one_sentence_naming_the_file(module_bundle, tmp_path):
+    import shutil
+
+    vae, _, out = module_bundle
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken)
+    decoder = nn.Sequential(nn.Linear(3, 64), nn.Unflatten(1, (1, 8, 8)))
+    export_graph(decoder.forward, decoder, torch.zeros(2, 3), broken / "decoder.onnx", ["latent"], ["out"])
+    with pytest.raises(BundleError, match=r"decoder.onnx: has inputs \['latent'\], the config implies \['z'\]"):
+        load_bundle(broken)
+    wide = nn.Sequential(nn.Linear(3, 128), nn.Unflatten(1, (2, 8, 8)))
+    export_graph(wide.forward, wide, torch.zeros(2, 3), broken / "decoder.onnx", ["z"], ["out"])
+    with pytest.raises(BundleError, match=r"decoder.onnx: output 'out' has shape \[.*2, 8, 8\], the config implies"):
+        load_bundle(broken)
+    (broken / "encoder.onnx").write_bytes(b"not a graph")
+    with pytest.raises(BundleError, match="encoder.onnx: not an ONNX model"):
+        load_bundle(broken)
+
+
+def test_a_graph_that_points_at_external_weight_files_is_refused(module_bundle, tmp_path):
+    import shutil
+
+    import onnx
+
+    _, _, out = module_bundle
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    proto = onnx.load(str(bad / "decoder.onnx"))
+    onnx.external_data_helper.convert_model_to_external_data(proto, location="../not-here/secret.bin", size_threshold=0)
+    (bad / "decoder.onnx").write_bytes(proto.SerializeToString())
+    with pytest.raises(BundleError, match="external files"):
+        load_bundle(bad)
+
+
+def test_without_onnxruntime_the_bundle_names_the_extra_to_install(module_bundle, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
+    with pytest.raises(BundleError, match=r"pip install 'vae-explorer\[onnx\]'"):
+        load_bundle(module_bundle[2])
+
+
+def test_a_zipped_onnx_upload_is_refused_unless_the_server_allows_it(module_bundle, monkeypatch):
+    import io
+    import zipfile
+
+    from explorer import bundles
+
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        for f in module_bundle[2].iterdir():
+            zf.write(f, f"mine/{f.name}")
+    monkeypatch.delenv(bundles.ONNX_UPLOADS_ENV, raising=False)
+    assert bundles.open_upload("mine.zip", data.getvalue(), bundles.SessionUploads()) == (None, bundles.ONNX_REFUSED)
+    monkeypatch.setenv(bundles.ONNX_UPLOADS_ENV, "1")
+    mine = bundles.SessionUploads()  # held: its folder goes when it is dropped
+    path, error = bundles.open_upload("mine.zip", data.getvalue(), mine)
+    assert error is None and load_bundle(path).family == "onnx"
+
+
+def test_the_commands_export_a_bundle_and_bundle_a_users_modules(digits_bundle, tmp_path, capsys):
+    from vae_core.cli.onnx import export_main, modules_main
+
+    assert export_main([str(digits_bundle), "--out", str(tmp_path / "exported")]) == 0
+    assert load_bundle(tmp_path / "exported").model_config.latent_shape == (2,)
+    assert export_main([str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 1
+    assert "missing: not a folder" in capsys.readouterr().err
+    # A user's file naming a function that returns (encoder, decoder), and a folder of images.
+    (tmp_path / "mine.py").write_text(
+        "from torch import nn\n"
+        "def build():\n"
+        "    enc = nn.Sequential(nn.Flatten(), nn.Linear(48, 4))\n"
+        "    dec = nn.Sequential(nn.Linear(2, 48), nn.Sigmoid(), nn.Unflatten(1, (3, 4, 4)))\n"
+        "    return enc, dec\n")
+    from PIL import Image
+
+    for cls in ("red", "blue"):
+        (tmp_path / "images" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (9, 7), (200, 10, 10) if cls == "red" else (10, 10, 200)).save(tmp_path / "images" / cls / f"{i}.png")
+    assert modules_main([f"{tmp_path / 'mine.py'}:build", "--images", str(tmp_path / "images"), "--image-shape", "3", "4",
+                         "4", "--out", str(tmp_path / "colour"), "--likelihood", "gaussian"]) == 0
+    colour = load_bundle(tmp_path / "colour")
+    assert colour.classes == ["blue", "red"] and tuple(colour.probe_images.shape) == (6, 3, 4, 4)
+    assert modules_main([f"{tmp_path / 'mine.py'}:nothing", "--images", str(tmp_path / "images"), "--image-shape", "3",
+                         "4", "4", "--out", str(tmp_path / "y")]) == 1
+    assert "has no function 'nothing'" in capsys.readouterr().err
+
+
+def test_the_vae_from_the_test_file_opens_in_every_view_that_applies(module_bundle, monkeypatch):
+    from test_explorer import VIEWS, open_app, show
+
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(module_bundle[2].parent))
+    at = open_app(module_bundle[2])
+    refused = set()
+    for view in VIEWS:
+        show(at, view)
+        assert not at.main.error, (view, [e.value for e in at.main.error])
+        if any(i.value.startswith("This view needs") for i in at.main.info):
+            refused.add(view)
+    # A Gaussian VAE in ONNX has every view but the VQ-VAE's own pages.
+    assert refused == {v for v in VIEWS if v.startswith("families/vq_vae/")}
+
+
+def test_an_exported_vq_vae_shows_its_reconstructions_samples_and_card(exported, monkeypatch):
+    from test_explorer import open_app, show
+
+    onnx = exported["mnist-vq"][1]
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(onnx.path.parent))
+    at = open_app(onnx.path)
+    for view in ("views/reconstructions.py", "views/generation.py", "views/model_card.py"):
+        show(at, view)
+        assert not at.main.error and not [i for i in at.main.info if i.value.startswith("This view needs")], view
+    assert any("prior.onnx" in c.value for c in at.main.caption), [c.value for c in at.main.caption]  # where the graphs came from
