@@ -121,6 +121,7 @@ def describe(model: nn.Module) -> tuple[dict[str, Any], np.ndarray]:
     decoder, likelihood = getattr(model, "decoder", None), getattr(model, "likelihood", None)
     if getattr(model, "page_decoder_note", None):  # a family that knows why (diffusers' decoder)
         raise Unsupported(model.page_decoder_note)
+    decoder = _page_network(model) or decoder
     if not isinstance(decoder, nn.Module):
         raise Unsupported(f"a {getattr(model, 'title', type(model).__name__)} has no decoder network the page knows")
     if not isinstance(likelihood, _SIGMOID_MEANS):
@@ -138,6 +139,16 @@ def describe(model: nn.Module) -> tuple[dict[str, Any], np.ndarray]:
     return {"input": inp, "layers": layers, "output": list(model.config.image_shape)}, packer.buffer()
 
 
+def _page_network(model: nn.Module) -> nn.Module | None:
+    """The torch layers of a decoder kept in another form (an ONNX graph), or None."""
+    if not hasattr(model, "page_network"):
+        return None
+    try:
+        return model.page_network()
+    except ValueError as exc:  # the graph is not a chain of known layers: the reason, in words
+        raise Unsupported(str(exc)) from None
+
+
 def check_latents(model: nn.Module, n: int = 64, seed: int = 0) -> torch.Tensor:
     """``n`` latents that the decoder is checked on: prior-scale z (N(0, 2² I)) for a vector
     latent, uniform codes for a code grid."""
@@ -150,6 +161,12 @@ def check_latents(model: nn.Module, n: int = 64, seed: int = 0) -> torch.Tensor:
 @torch.no_grad()
 def float16_error(model: nn.Module, latents: torch.Tensor) -> float:
     """Largest |E[x|z] with float16-rounded weights − E[x|z]| over ``latents``, per pixel."""
+    network = _page_network(model)
+    if network is not None:  # the weights the page gets are these layers' (an ONNX graph's, read back)
+        rounded = copy.deepcopy(network)
+        for tensor in rounded.parameters():
+            tensor.copy_(tensor.half().float())
+        return float((torch.sigmoid(rounded(latents)) - torch.sigmoid(network(latents))).abs().max())
     rounded = copy.deepcopy(model)
     for tensor in [*rounded.parameters(), *rounded.buffers()]:
         if tensor.is_floating_point():

@@ -238,3 +238,17 @@ def test_an_exported_vq_vae_shows_its_reconstructions_samples_and_card(exported,
         show(at, view)
         assert not at.main.error and not [i for i in at.main.info if i.value.startswith("This view needs")], view
     assert any("prior.onnx" in c.value for c in at.main.caption), [c.value for c in at.main.caption]  # where the graphs came from
+
+
+def test_an_onnx_decoder_that_is_a_chain_of_known_layers_decodes_in_the_page(exported, module_bundle):
+    from explorer import page_decoder
+
+    original, onnx = exported["mnist-conv-z16"]
+    mine, theirs = page_decoder.export(onnx.model), page_decoder.export(original.model)
+    assert mine.spec == theirs.spec and mine.weights == theirs.weights  # the same layers, the same bytes
+    chain = load_bundle(module_bundle[2]).model
+    net = chain.page_network()
+    z = torch.randn(5, 3)
+    assert torch.allclose(torch.sigmoid(net(z)), module_bundle[0].decoder(z), atol=1e-5)  # its sigmoid left to the page
+    with pytest.raises(page_decoder.Unsupported, match="codebook is inside decoder.onnx"):
+        page_decoder.export(exported["mnist-vq"][1].model)

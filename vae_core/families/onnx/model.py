@@ -107,6 +107,14 @@ class OnnxVAE(VAE):
         """(C', h, w) of a spatial latent, whose flattened units the views see; else None."""
         return tuple(self.config.latent_shape) if len(self.config.latent_shape) == 3 else None
 
+    def page_network(self) -> nn.Module:
+        """The decoder graph as torch layers, z (B, D) -> logits (B, C, H, W), for the explorer's
+        in-page decoder, checked against onnxruntime (layers.checked_chain). Raises NotAChain
+        (a ValueError) saying why when the graph is not such a chain."""
+        from vae_core.families.onnx.layers import checked_chain
+
+        return checked_chain(self)
+
     @classmethod
     def from_folder(cls, folder: Path, config: OnnxConfig) -> LatentModel:
         """The model of an ONNX bundle folder, its graphs checked against ``config``: an
@@ -127,6 +135,7 @@ class OnnxVQ(LatentModel):
     provides = frozenset({PRIOR_SAMPLES})
     explorer_note: ClassVar[str] = ("Its latent is a grid of codebook indices given by encoder.onnx; the codebook "
                                     "itself is inside the graphs, so the code pages of a VQ-VAE do not apply.")
+    page_decoder_note: ClassVar[str] = "its codebook is inside decoder.onnx, where the page's kernels cannot read it"
 
     def __init__(self, config: OnnxConfig, graphs: dict[str, OnnxGraph]):
         super().__init__()
