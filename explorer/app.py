@@ -104,9 +104,11 @@ def metrics_box(bundle) -> None:
         own_metrics(bundle)
         return
     ll = m.get("log_likelihood")
+    # A model trained elsewhere is scored on its probe images (vae_core.families.onnx.modules).
+    where = {"test": "Test set", "probe": "Probe images"}.get(m.get("split", "test"), str(m.get("split")))
     st.sidebar.markdown(
-        f"**Test set** ({m['n_images']:,} images, "
-        f"{'stochastic binarization' if m.get('binarization', '').startswith('stochastic') else 'grey levels'})  \n"
+        f"**{where}** ({m['n_images']:,} images, "
+        f"{'stochastic binarization' if m.get('binarization', '').startswith('stochastic') else 'pixel values in [0, 1]'})  \n"
         f"ELBO **{m['elbo']:.2f}** nats/image  \n"
         + (f"L_{ll['k']} **{ll['estimate']:.2f}** nats/image  \n" if ll else "")
         + (f"active units **{m['active_units']}** of {m['latent_dim']}" if "active_units" in m else ""))

@@ -1,6 +1,6 @@
 """The learner's own image (drawn or uploaded) and "the selected image" every view starts from.
 
-A session holds at most one own image, as the grey picture it was given (``own_raw``); each
+A session holds at most one own image, as the picture it was given, grey or colour (``own_raw``); each
 bundle prepares it with its data set's recipe (vae_core.preprocess) and scores it once (cached
 across sessions by the prepared pixels). When the learner makes it the selected image
 (``own_in_use``), ``picked(bundle)`` returns it instead of the sidebar's probe image, for every
@@ -39,9 +39,9 @@ class Picked:
     caption: str
 
 
-def keep(grey: np.ndarray, source: str) -> None:
-    """Hold ``grey`` (H, W) float in [0, 1] as this session's own image."""
-    st.session_state[RAW] = np.asarray(grey, dtype=np.float32)
+def keep(image: np.ndarray, source: str) -> None:
+    """Hold ``image`` (H, W) grey or (H, W, 3) colour, float in [0, 1], as this session's own image."""
+    st.session_state[RAW] = np.asarray(image, dtype=np.float32)
     st.session_state[SOURCE] = source
 
 
@@ -52,10 +52,10 @@ def raw() -> np.ndarray | None:
 def prepared(bundle: Bundle) -> tuple[torch.Tensor, str]:
     """The own image as ``bundle``'s model takes it, (C, H, W), and how it was made. Raises
     ImageInputError (a blank drawing) or LookupError when the session has none."""
-    grey = raw()
-    if grey is None:
+    image = raw()
+    if image is None:
         raise LookupError("no own image in this session")
-    x, recipe = prepare_for(bundle.dataset.get("name", ""), grey, tuple(bundle.probe_images.shape[1:]))
+    x, recipe = prepare_for(bundle.dataset.get("name", ""), image, tuple(bundle.probe_images.shape[1:]))
     if st.session_state.get(INVERT):  # the page's out-of-distribution test
         return 1.0 - x, recipe + ", then inverted"
     return x, recipe

@@ -1,7 +1,7 @@
 """diffusers' AutoencoderKL: a folder written by save_pretrained (diffusers' own test
-configuration, colour 32 x 32 images, a 4 x 16 x 16 latent) opens as a bundle whose numbers are
-diffusers' own, every view runs on it, and a stranger's folder is checked before anything is
-built."""
+configuration) opens as a bundle whose numbers are diffusers' own, every view runs on it (colour
+16 x 16 images, a 4 x 8 x 8 latent: small, as the views decode it many times), and a stranger's
+folder is checked before anything is built."""
 import json
 import sys
 
@@ -42,14 +42,15 @@ def diffusers_folders(tmp_path_factory):
 @pytest.fixture(scope="session")
 def kl_bundle(diffusers_folders, tmp_path_factory):
     vae, root = diffusers_folders
-    return vae, import_autoencoder_kl(root / "pipeline", root / "images", tmp_path_factory.mktemp("kl") / "tiny-kl")
+    return vae, import_autoencoder_kl(root / "pipeline", root / "images", tmp_path_factory.mktemp("kl") / "tiny-kl",
+                                      image_shape=(3, 16, 16))
 
 
 def test_the_bundle_gives_diffusers_own_posterior_decoder_and_kl(kl_bundle):
     vae, out = kl_bundle
     bundle = load_bundle(out)
-    assert bundle.model.spatial_shape == (4, 16, 16) and bundle.model.latent_shape == (1024,)
-    assert tuple(bundle.probe_images.shape) == (24, 3, 32, 32) and bundle.classes == ["blue", "red"]
+    assert bundle.model.spatial_shape == (4, 8, 8) and bundle.model.latent_shape == (256,)
+    assert tuple(bundle.probe_images.shape) == (24, 3, 16, 16) and bundle.classes == ["blue", "red"]
     x = bundle.probe_images[:8].float() / 255
     with torch.no_grad():
         dist = vae.encode(2 * x - 1).latent_dist  # diffusers works in [-1, 1]
@@ -59,7 +60,7 @@ def test_the_bundle_gives_diffusers_own_posterior_decoder_and_kl(kl_bundle):
         assert torch.allclose(bundle.model.image_terms(x).kl, dist.kl(), atol=1e-3)  # R: diffusers' KL to N(0, I)
         decoded = ((vae.decode(dist.mean).sample + 1) / 2).clamp(0, 1)
         assert torch.allclose(bundle.model.decode_mean(mu), decoded, atol=1e-5)
-    assert bundle.metrics["split"] == "the 24 probe images" and bundle.metrics["latent_dim"] == 1024
+    assert bundle.metrics["split"] == "probe" and bundle.metrics["n_images"] == 24 and bundle.metrics["latent_dim"] == 256
 
 
 def test_a_strangers_folder_is_checked_before_anything_is_built(diffusers_folders, tmp_path):
@@ -114,8 +115,8 @@ def test_the_command_imports_a_pipeline_folder(diffusers_folders, tmp_path, caps
 
     _, root = diffusers_folders
     assert main([str(root / "pipeline"), "--images", str(root / "images"), "--out", str(tmp_path / "b"),
-                 "--size", "16", "16", "--probe-size", "5"]) == 0
-    bundle = load_bundle(tmp_path / "b")
-    assert bundle.model.spatial_shape == (4, 8, 8) and len(bundle.probe_images) == 5
+                 "--probe-size", "5"]) == 0
+    bundle = load_bundle(tmp_path / "b")  # at the model's sample_size, 32: a 4 x 16 x 16 latent
+    assert bundle.model.spatial_shape == (4, 16, 16) and len(bundle.probe_images) == 5
     assert main([str(tmp_path), "--images", str(root / "images"), "--out", str(tmp_path / "c")]) == 1
     assert "holds no AutoencoderKL" in capsys.readouterr().err

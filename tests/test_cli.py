@@ -348,7 +348,8 @@ def test_the_installed_commands_point_at_the_command_lines():
 
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert set(scripts) == {"vae-train", "vae-evaluate", "vae-sweep", "vae-import-examples", "vae-explorer",
-                            "vae-train-stage2", "vae-train-vq", "vae-export-site"}
+                            "vae-train-stage2", "vae-train-vq", "vae-export-site", "vae-export-onnx",
+                            "vae-bundle-modules", "vae-import-diffusers"}
     for name, target in scripts.items():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(module), function)), name

@@ -98,3 +98,26 @@ def test_a_file_that_is_not_a_picture_is_named_in_words_not_an_objects_repr():
     with pytest.raises(ImageInputError) as err:
         read_image(b"this is not a picture", "digit.png")
     assert str(err.value) == "digit.png is not a picture this page can read: PNG or JPEG, please."
+
+
+def test_a_colour_upload_keeps_its_colours_for_a_colour_model_and_turns_grey_for_a_grey_one():
+    import io
+
+    from PIL import Image
+
+    picture = np.zeros((60, 90, 3), np.uint8)
+    picture[:] = (210, 190, 140)  # sand
+    picture[20:40, 35:55] = (20, 160, 40)  # a green blob in the middle
+    data = io.BytesIO()
+    Image.fromarray(picture).save(data, format="PNG")
+    colour = read_image(data.getvalue(), colour=True)
+    assert colour.shape == (60, 90, 3)
+    x, recipe = prepare_for("folder", colour, (3, 16, 16))
+    assert x.shape == (3, 16, 16) and "in colour" in recipe
+    centre, corner = x[:, 8, 8], x[:, 0, 0]
+    assert centre[1] > centre[0] + 0.3 and corner[0] > corner[2] + 0.2  # green in the middle, sand around
+    assert read_image(data.getvalue()).shape == (60, 90)  # without colour=True: grey, as before
+    grey = io.BytesIO()
+    Image.fromarray(picture.mean(2).astype(np.uint8)).save(grey, format="PNG")
+    assert read_image(grey.getvalue(), colour=True).ndim == 2  # a grey picture stays grey
+    assert prepare_for("folder", colour, (1, 16, 16))[0].shape == (1, 16, 16)  # a grey model: its luminance

@@ -248,4 +248,4 @@ def prepare(images: torch.Tensor, binarized: bool, seed: int = 0) -> torch.Tenso
 def binarization_note(binarize: bool, seed: int) -> str:
     if binarize:
         return f"stochastic: each pixel drawn once as Bernoulli(intensity), seed {seed}"
-    return "none: grey levels in [0, 1]"
+    return "none: pixel values in [0, 1]"

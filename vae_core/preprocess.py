@@ -128,14 +128,32 @@ RECIPE_TEXT = {
 }
 
 
+def photo(image: np.ndarray, h: int, w: int) -> np.ndarray:
+    """(H', W', 3) float in [0, 1] -> (3, h, w): the largest centred crop of the target's aspect,
+    resized with antialiasing (PIL), colours kept: how a colour model's images are usually made."""
+    from PIL import Image
+
+    a = np.asarray(image, dtype=np.float64)[..., :3]
+    rows, cols = a.shape[:2]
+    scale = min(rows / h, cols / w)
+    ch, cw = max(1, round(h * scale)), max(1, round(w * scale))
+    top, left = (rows - ch) // 2, (cols - cw) // 2
+    crop = Image.fromarray((a[top:top + ch, left:left + cw] * 255).round().astype(np.uint8))
+    return np.asarray(crop.resize((w, h), Image.LANCZOS), dtype=np.float32).transpose(2, 0, 1) / 255.0
+
+
 def prepare_for(dataset: str, image: np.ndarray, image_shape: tuple[int, int, int]) -> tuple[torch.Tensor, str]:
     """An image (see to_grey) as a model of ``dataset`` with inputs ``image_shape`` (C, H, W)
     takes it: (C, H, W) float32 in [0, 1], and a sentence saying how it was made.
 
-    Data sets without a recipe of their own (a folder of images) get the ink box resized to
-    (H, W) and centred. Raises ImageInputError for a blank image or an unusable array."""
-    grey = light_on_dark(to_grey(image))
+    A colour picture (H, W, 3) for a colour model keeps its colours (``photo``). Data sets without
+    a recipe of their own (a folder of images) get the ink box resized to (H, W) and centred.
+    Raises ImageInputError for a blank image or an unusable array."""
     c, h, w = image_shape
+    if c == 3 and np.ndim(image) == 3 and np.shape(image)[2] == 3:
+        return (torch.from_numpy(photo(image, h, w)),
+                f"in colour, its largest centred {h}:{w} crop resized to {h} × {w} (no inversion, no ink box)")
+    grey = light_on_dark(to_grey(image))
     recipe = RECIPES.get(dataset)
     if recipe is not None and RECIPE_SIZE[dataset] == (h, w):
         out, text = recipe(grey), RECIPE_TEXT[dataset]
@@ -147,8 +165,9 @@ def prepare_for(dataset: str, image: np.ndarray, image_shape: tuple[int, int, in
     return torch.tensor(out, dtype=torch.float32).expand(c, h, w).clone(), text
 
 
-def read_image(data: bytes, name: str = "the upload") -> np.ndarray:
-    """Decode uploaded bytes (PNG, JPEG, …, anything PIL reads) to (H, W) float in [0, 1] grey.
+def read_image(data: bytes, name: str = "the upload", colour: bool = False) -> np.ndarray:
+    """Decode uploaded bytes (PNG, JPEG, …, anything PIL reads) to (H, W) float in [0, 1] grey,
+    or with ``colour`` and a picture that has colour, (H, W, 3) RGB (transparency over white).
     Raises ImageInputError when the file is too large or not an image."""
     from PIL import Image, UnidentifiedImageError
 
@@ -159,6 +178,10 @@ def read_image(data: bytes, name: str = "the upload") -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > MAX_UPLOAD_PIXELS:
                 raise ImageInputError(f"{name} is {img.width} × {img.height} pixels; at most 4096 × 4096, please.")
+            rgba = np.asarray(img.convert("RGBA"), dtype=np.float64) / 255.0
+            if colour and np.ptp(rgba[..., :3], axis=2).max(initial=0) > 2 / 255:  # channels differ: colour
+                alpha = rgba[..., 3:]
+                return rgba[..., :3] * alpha + (1 - alpha)
             img = img.convert("LA")  # grey with alpha: transparency stays background
             a = np.asarray(img, dtype=np.float64) / 255.0
     except UnidentifiedImageError:  # PIL's message names a BytesIO object, which says nothing to a person

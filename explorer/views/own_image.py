@@ -17,7 +17,7 @@ NO_STALE_FADE = "<style>.stMain [data-stale='true'] {opacity: 1 !important; tran
 st.html(NO_STALE_FADE)
 st.title("Your own image")
 st.markdown(
-    "Draw a digit (or upload a picture) and see what the model makes of it: the image as the model "
+    "Draw a digit (or upload a picture: a colour one for a colour model) and see what the model makes of it: the image as the model "
     "sees it, its reconstruction, the terms of the objective, where q(z|x) sits in every dimension, "
     "and where the image lands among the test images on the latent map.")
 st.latex(r"\begin{gathered}x_{\text{yours}} \;\to\; q(z\mid x) = \mathcal{N}\big(\mu(x), \operatorname{diag}\sigma^2(x)\big)"
@@ -45,7 +45,8 @@ with draw:
                                 type=["png", "jpg", "jpeg", "bmp", "gif", "webp"], key="own_upload")
         if file is not None:
             try:
-                own.keep(read_image(file.getvalue(), file.name), f"upload {file.name}")
+                colour = bundle.probe_images.shape[1] == 3  # a colour model keeps a photo's colours
+                own.keep(read_image(file.getvalue(), file.name, colour=colour), f"upload {file.name}")
             except ImageInputError as exc:
                 st.error(str(exc))
     st.checkbox("Invert the prepared image (an out-of-distribution test)", key=own.INVERT)

@@ -97,7 +97,7 @@ def import_autoencoder_kl(path: str | os.PathLike, images: str | os.PathLike, ou
         ckpt.write_weights(tmp, model)
         with torch.no_grad():
             metrics = model.evaluate_metrics(probe.images.float() / 255, k=0, batch_size=100)
-        ckpt.write_metrics(tmp, {**metrics, "split": f"the {len(probe.images)} probe images"})
+        ckpt.write_metrics(tmp, {**metrics, "split": "probe"})
         _replace(tmp, out)
     return out
 

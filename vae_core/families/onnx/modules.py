@@ -126,6 +126,6 @@ def bundle_from_modules(encoder: nn.Module, decoder: nn.Module, images: Any, out
         if score:
             model = ckpt.load_bundle(tmp).model
             metrics = model.evaluate_metrics(probe.images.float() / 255, k=0)
-            ckpt.write_metrics(tmp, {**metrics, "split": f"the {len(probe.images)} probe images"})
+            ckpt.write_metrics(tmp, {**metrics, "split": "probe"})
         _replace(tmp, out)
     return out
