@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer import state
 from vae_core import Bundle
-from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, PRIOR_SAMPLES
+from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, PRIOR_SAMPLES, SPATIAL_LATENT
 
 # What each thing a view may need is, in the sentence shown where the open model lacks it.
 NEEDS = {GAUSSIAN_POSTERIOR: "a diagonal Gaussian posterior q(z|x) = N(μ(x), diag σ²(x)) over a vector z",
@@ -34,6 +34,8 @@ def describe(bundle: Bundle) -> str:
     latent = "×".join(map(str, bundle.model.latent_shape))
     gaussian = GAUSSIAN_POSTERIOR in bundle.model.provides
     latent = f"{latent}-D latent" if gaussian else f"{latent} grid of codes" if CODEBOOK in bundle.model.provides else latent
+    if SPATIAL_LATENT in bundle.model.provides:  # a grid of units: C × h × w, as its family names it
+        latent = f"{'×'.join(map(str, bundle.model.spatial_shape))} latent grid"
     # An IWAE (Burda et al. 2016) trained on L_k, not on D + βR: its k, not a β, says what it trained.
     objective = f"IWAE, k = {t.mc_samples}" if getattr(t, "objective", "elbo") == "iwae" else f"β = {t.beta:g}"
     parts = [bundle.model.title, t.dataset, getattr(m, "architecture", None), latent,
@@ -41,5 +43,6 @@ def describe(bundle: Bundle) -> str:
              f"{m.likelihood} decoder" if hasattr(m, "likelihood") else None, objective if gaussian else None]
     line = " · ".join(p for p in parts if p)
     if bundle.metrics:
-        line += f" · test ELBO {bundle.metrics['elbo']:.1f} nats/image"
+        split = "probe" if bundle.metrics.get("split") == "probe" else "test"  # a model trained elsewhere: its probe set
+        line += f" · {split} ELBO {bundle.metrics['elbo']:.1f} nats/image"
     return line

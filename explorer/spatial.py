@@ -35,23 +35,26 @@ def unit_name(shape: tuple[int, int, int] | None, j: int) -> str:
 
 
 def channel_maps(values: np.ndarray, shape: tuple[int, int, int], title: str, unit: str,
-                 colorscale: str = "Viridis") -> go.Figure:
+                 colorscale: str = "Viridis", total: bool = True) -> go.Figure:
     """One heat map per channel of ``values`` (C' h w,) reshaped to ``shape``, on one colour
-    scale (``unit`` labels its bar); row 0 at the top, as in the image."""
+    scale (``unit`` labels its bar); row 0 at the top, as in the image. Each map's title gives
+    the channel's sum (``total``: a KL adds up) or its mean (a σ does not)."""
     maps = np.asarray(values, dtype=np.float64).reshape(shape)
     c = shape[0]
     cols = min(c, PER_ROW)
     rows = math.ceil(c / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"channel {k}: Σ {maps[k].sum():.2f}" for k in range(c)],
-                        horizontal_spacing=0.04, vertical_spacing=0.12)
+    names = [f"channel {k} · Σ {maps[k].sum():.1f}" if total else f"channel {k} · mean {maps[k].mean():.2f}"
+             for k in range(c)]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names,
+                        horizontal_spacing=0.05, vertical_spacing=0.12)
     for k in range(c):
         fig.add_trace(go.Heatmap(z=maps[k], coloraxis="coloraxis",
                                  hovertemplate=f"channel {k}, row %{{y}}, column %{{x}}: %{{z:.3f}} {unit}<extra></extra>"),
                       row=k // cols + 1, col=k % cols + 1)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showticklabels=False)
     fig.update_xaxes(constrain="domain", showticklabels=False)
-    fig.update_layout(coloraxis=dict(colorscale=colorscale, colorbar=dict(title=unit)), title=title,
-                      height=60 + 230 * rows, margin=dict(l=10, r=10, t=70, b=10))
+    fig.update_layout(coloraxis=dict(colorscale=colorscale, colorbar=dict(title=dict(text=unit, side="right"))),
+                      title=title, height=80 + 260 * rows, margin=dict(l=10, r=10, t=80, b=10))
     return fig
 
 
@@ -76,13 +79,16 @@ def posterior_section(bundle, sigma: np.ndarray, kl_per_dim: np.ndarray) -> None
     if shape is None:
         return
     st.header("Where the encoder is sure")
-    left, right = st.columns(2)
-    left.plotly_chart(channel_maps(sigma, shape, "σ of q(z|x) per unit (1 = the prior's)", "σ (latent units)",
-                                   "Cividis"), key="spatial_sigma")
-    right.plotly_chart(channel_maps(kl_per_dim, shape, "KL of each unit for this image", "nats per image"),
-                       key="spatial_kl_image")
+    st.plotly_chart(channel_maps(sigma, shape, "σ of q(z|x) of each unit for this image (1 = the prior's)",
+                                 "σ, latent units", "Cividis", total=False), key="spatial_sigma")
+    st.plotly_chart(channel_maps(kl_per_dim, shape, "KL of each unit for this image, nats per image", "nats per image"),
+                    key="spatial_kl_image")
+    unused = [k for k in range(shape[0]) if np.asarray(sigma).reshape(shape)[k].min() > 0.9]
     st.caption("Small σ (dark) is a unit the image pins down; σ near 1 is one left at the prior, which the "
-               "decoder ignores. The KL map is the same information as a rate, in nats per image.")
+               "decoder ignores. The KL map is the same information as a rate, in nats per image."
+               + (f" Channel{'s' * (len(unused) > 1)} {', '.join(map(str, unused))} stay{'s' * (len(unused) == 1)} at the "
+                  "prior at every position for this image: the model does not use "
+                  f"{'them' if len(unused) > 1 else 'it'} to describe it." if unused else ""))
 
 
 def traversal_section(bundle, anchor: torch.Tensor, values: torch.Tensor, kl_mean: np.ndarray) -> None:

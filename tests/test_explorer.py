@@ -41,7 +41,8 @@ def test_shipped_bundles_exist():
 SAME_AS_BETA_1 = {"mnist-beta-0", "mnist-beta-0.5", "mnist-beta-2", "mnist-beta-4", "mnist-beta-8"}
 # The Burda-architecture VAE is a Gaussian MLP VAE as digits-mlp-z2 (every view runs on it, below
 # and in test_every_view_runs_on_a_small_mlp_bundle): its own files' views suffice.
-OWN_FILES_ONLY = SAME_AS_BETA_1 | {"mnist-burda-vae"}
+# The AutoencoderKL's every view runs in tests/test_autoencoder_kl.py, on a smaller one of its family.
+OWN_FILES_ONLY = SAME_AS_BETA_1 | {"mnist-burda-vae", "fashion-autoencoder-kl"}
 OWN_FILES_VIEWS = ["views/reconstructions.py", "views/latent_map.py", "views/model_card.py"]
 
 

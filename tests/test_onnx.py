@@ -197,6 +197,10 @@ def test_the_commands_export_a_bundle_and_bundle_a_users_modules(digits_bundle, 
         "def build():\n"
         "    enc = nn.Sequential(nn.Flatten(), nn.Linear(48, 4))\n"
         "    dec = nn.Sequential(nn.Linear(2, 48), nn.Sigmoid(), nn.Unflatten(1, (3, 4, 4)))\n"
+        "    return enc, dec\n"
+        "def grid():\n"  # a posterior that is a (2, 2, 2) grid, as a convolutional encoder gives
+        "    enc = nn.Conv2d(3, 4, 2, stride=2)\n"
+        "    dec = nn.Sequential(nn.ConvTranspose2d(2, 3, 2, stride=2), nn.Sigmoid())\n"
         "    return enc, dec\n")
     from PIL import Image
 
@@ -208,6 +212,11 @@ def test_the_commands_export_a_bundle_and_bundle_a_users_modules(digits_bundle, 
                          "4", "--out", str(tmp_path / "colour"), "--likelihood", "gaussian"]) == 0
     colour = load_bundle(tmp_path / "colour")
     assert colour.classes == ["blue", "red"] and tuple(colour.probe_images.shape) == (6, 3, 4, 4)
+    assert modules_main([f"{tmp_path / 'mine.py'}:grid", "--images", str(tmp_path / "images"), "--image-shape", "3", "4",
+                         "4", "--out", str(tmp_path / "grid")]) == 0
+    grid = load_bundle(tmp_path / "grid")
+    assert grid.model.spatial_shape == (2, 2, 2) and grid.model.latent_shape == (8,)
+    assert grid.model.decode_mean(grid.model.encode(colour.probe_images.float() / 255)[0]).shape == (6, 3, 4, 4)
     assert modules_main([f"{tmp_path / 'mine.py'}:nothing", "--images", str(tmp_path / "images"), "--image-shape", "3",
                          "4", "4", "--out", str(tmp_path / "y")]) == 1
     assert "has no function 'nothing'" in capsys.readouterr().err

@@ -41,6 +41,16 @@ def vq_row(folder: Path) -> tuple[str, str]:
             f"{fd} |"), f"- `{folder.name}`: `{command}`"
 
 
+def imported_row(folder: Path) -> tuple[str, str]:
+    """One row for a model trained elsewhere and imported (scored on its probe images)."""
+    model, _, command = read_configs(folder)
+    m = read_metrics(folder)
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) / 2**20
+    return (f"| `{folder.name}` | {model.source} | {m['n_images']:,} | {size:.1f} MB | {m['elbo']:.2f} | "
+            f"{m['reconstruction']:.2f} | {m['kl']:.2f} | {m['active_units']} of {m['latent_dim']} |"), \
+        f"- `{folder.name}`: `{command}`"
+
+
 def frechet_row(folder: Path) -> str | None:
     """One row of the sample-quality table, or None when the bundle has no Fréchet distances."""
     f = (read_metrics(folder) or {}).get("frechet_distance")
@@ -59,7 +69,9 @@ def _duration(seconds: float) -> str:
 
 def main() -> None:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "checkpoints")
-    finished = [folder for folder in find_bundles(root) if read_metrics(folder)]
+    found = [folder for folder in find_bundles(root) if read_metrics(folder)]
+    imported = [imported_row(folder) for folder in found if read_metrics(folder).get("split") == "probe"]
+    finished = [folder for folder in found if read_metrics(folder).get("split") != "probe"]
     rows = [row(folder) for folder in finished if "codebook" not in read_metrics(folder)]
     vq = [vq_row(folder) for folder in finished if "codebook" in read_metrics(folder)]
     print("| bundle | data set, test images, pixels | size | epochs | wall time | test ELBO | reconstruction D | "
@@ -85,6 +97,13 @@ def main() -> None:
         print("\n".join(r for r, _ in vq))
         print("\nMade by:\n")
         print("\n".join(c for _, c in vq))
+    if imported:
+        print("\nModels trained elsewhere and imported, scored on their probe images (nats per image):\n")
+        print("| bundle | source | probe images | size | probe ELBO | reconstruction D | KL R | active units |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("\n".join(r for r, _ in imported))
+        print("\nMade by:\n")
+        print("\n".join(c for _, c in imported))
 
 
 if __name__ == "__main__":

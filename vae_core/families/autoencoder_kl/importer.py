@@ -51,7 +51,7 @@ def read_autoencoder_kl(path: str | os.PathLike, image_shape: tuple[int, int, in
     shape = tuple(image_shape or (data.get("in_channels", 3), size, size))
     try:
         config = AutoencoderKLConfig.from_diffusers({**data, "sample_size": size}, shape, sigma=sigma,
-                                                    source=f"diffusers AutoencoderKL: {folder.name}")
+                                                    source=f"diffusers AutoencoderKL from {folder.parent.name}/{folder.name}")
     except (ConfigError, TypeError) as exc:
         raise BundleError(folder / "config.json", str(exc)) from None
     weights = {f"vae.{k}": v for k, v in _read_tensors(folder / WEIGHTS).items()}

@@ -72,9 +72,21 @@ def train(dataset: str, data_dir: str | None, out: Path, *, minutes: float, batc
         row["elbo"] = -(row["reconstruction"] + row["kl"])
         log.append(row)
         print(json.dumps(row), flush=True)
+        set_scaling_factor(vae, x_train)
         _save(vae, out / "diffusers")
         (out / "training.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
     return log[-1]
+
+
+@torch.no_grad()
+def set_scaling_factor(vae, x: torch.Tensor, n: int = 5000) -> float:
+    """Set the config's scaling_factor to 1 / std of latents z ~ q(z|x) of the first ``n``
+    training images, as Rombach et al. (2022) chose Stable Diffusion's 0.18215: what a latent
+    diffusion model trained on this VAE would multiply z by. Returns it."""
+    z = torch.cat([vae.encode(2 * b - 1).latent_dist.sample() for b in x[:n].split(500)])
+    factor = float(1 / z.std())
+    vae.register_to_config(scaling_factor=factor)
+    return factor
 
 
 def _save(vae, folder: Path) -> None:
