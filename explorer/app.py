@@ -15,6 +15,7 @@ import streamlit as st
 # this runs from any folder: ``streamlit run explorer/app.py`` or ``vae-explorer``.
 from explorer import bundles, capabilities, families, figures, lesson_panel, own, pages, projector, runtime, selection, serving, state
 from vae_core import family as model_families
+from vae_core import BundleError
 
 st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/explore:", layout="wide")
 projector.fit()  # less blank space above the view, formulas shrunk to their column
@@ -141,21 +142,32 @@ here = nav.url_path or "reconstructions"
 goto = st.session_state.pop(lesson_panel.GOTO, None)
 if goto in by_address and goto != here:
     st.switch_page(by_address[goto])
-if bundle is not None:
-    selection.say_notice(bundle.name, len(bundle.probe_labels))
-    metrics_box(bundle)
-    image_box(bundle)
-    upload_box()
-    serving.sign_in_box()
-    note = pages.missing_note(bundle.model.provides, model_families.families())
-    if note:
-        st.sidebar.caption(note)
-    selection.write_url(bundle.name, lesson_panel.url_params())
-if bundle is not None or here in bundle_free:
-    lesson_panel.panel(here)
-    try:
-        nav.run()
-    finally:  # also when the view stops early (st.stop): it is drawn, so now what other pages will import
-        runtime.warm_later_pages()
-else:
-    st.info("Pick a bundle that opens in the sidebar to see its views.")
+
+def failed(exc: BundleError) -> None:
+    """A model that opened but fails when run (an ONNX graph that gives what its config does not
+    say, runs out of time or memory): one sentence, not a traceback."""
+    st.error(f"{bundle.name if bundle is not None else 'This bundle'} failed while this view ran it: "
+             f"{exc.path.name}: {exc.problem}")
+
+
+try:
+    if bundle is not None:
+        selection.say_notice(bundle.name, len(bundle.probe_labels))
+        metrics_box(bundle)
+        image_box(bundle)
+        upload_box()
+        serving.sign_in_box()
+        note = pages.missing_note(bundle.model.provides, model_families.families())
+        if note:
+            st.sidebar.caption(note)
+        selection.write_url(bundle.name, lesson_panel.url_params())
+    if bundle is not None or here in bundle_free:
+        lesson_panel.panel(here)
+        try:
+            nav.run()
+        finally:  # also when the view stops early (st.stop): it is drawn, so now what other pages will import
+            runtime.warm_later_pages()
+    else:
+        st.info("Pick a bundle that opens in the sidebar to see its views.")
+except BundleError as exc:
+    failed(exc)

@@ -21,7 +21,7 @@ import streamlit as st
 
 from explorer import state
 from vae_core import BundleError, extract_zipped_bundle, find_bundles, load_bundle
-from vae_core.checkpoint.files import ONNX_GRAPHS
+from vae_core.checkpoint import read_config
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINTS = REPO / "checkpoints"
@@ -60,12 +60,15 @@ def uploads_root() -> Path:
     return root
 
 
-# An ONNX graph, unlike our families' configs, can ask onnxruntime for any memory and time: a
-# stranger's is opened only where whoever runs the server said so.
-ONNX_UPLOADS_ENV = "VAE_ALLOW_ONNX_UPLOADS"
-ONNX_REFUSED = ("This is an ONNX bundle. Its graphs can ask for any amount of memory and time, so this server "
-                "opens ONNX bundles from its own bundle folders only. Put the folder in one of them (vae-explorer "
-                f"--bundles DIR), or start the explorer with {ONNX_UPLOADS_ENV}=1 to accept uploaded ones.")
+# A model trained elsewhere (ONNX graphs, a diffusers AutoencoderKL) can cost far more time and
+# memory than this project's small configs allow theirs: a stranger's is opened only where
+# whoever runs the server said so.
+FOREIGN_FAMILIES = ("onnx", "autoencoder-kl")
+FOREIGN_UPLOADS_ENV = "VAE_ALLOW_FOREIGN_UPLOADS"
+FOREIGN_REFUSED = ("This bundle holds a model trained elsewhere (ONNX graphs or a diffusers AutoencoderKL), which "
+                   "can ask for minutes of the server's time and gigabytes of its memory per view, so this server "
+                   "opens such bundles from its own bundle folders only. Put the folder in one of them (vae-explorer "
+                   f"--bundles DIR), or start the explorer with {FOREIGN_UPLOADS_ENV}=1 to accept uploaded ones.")
 
 
 class SessionUploads:
@@ -113,8 +116,8 @@ def open_upload(filename: str, data: bytes, uploads: SessionUploads) -> tuple[st
         work = Path(tempfile.mkdtemp(prefix=".unpack-", dir=uploads.folder))
         try:
             extract_zipped_bundle(io.BytesIO(data), work / stem)
-            if (work / stem / ONNX_GRAPHS[0]).exists() and os.environ.get(ONNX_UPLOADS_ENV) != "1":
-                return None, ONNX_REFUSED
+            if read_config(work / stem).get("family") in FOREIGN_FAMILIES and os.environ.get(FOREIGN_UPLOADS_ENV) != "1":
+                return None, FOREIGN_REFUSED
             load_bundle(work / stem)  # validate before anything is kept
             folder.parent.mkdir(exist_ok=True)
             os.replace(work / stem, folder)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from vae_core import likelihoods
+from vae_core import BundleError
 from vae_core.family import CODEBOOK
 from vae_core.families.vq_vae.model import Residual
 
@@ -147,6 +148,8 @@ def _page_network(model: nn.Module) -> nn.Module | None:
         return model.page_network()
     except ValueError as exc:  # the graph is not a chain of known layers: the reason, in words
         raise Unsupported(str(exc)) from None
+    except BundleError as exc:  # the graph failed on the check latents (vae_core.families.onnx.runtime)
+        raise Unsupported(f"its decoder graph failed on the check latents ({exc.problem})") from None
 
 
 def check_latents(model: nn.Module, n: int = 64, seed: int = 0) -> torch.Tensor:

@@ -120,3 +120,53 @@ def test_the_command_imports_a_pipeline_folder(diffusers_folders, tmp_path, caps
     assert bundle.model.spatial_shape == (4, 16, 16) and len(bundle.probe_images) == 5
     assert main([str(tmp_path), "--images", str(root / "images"), "--out", str(tmp_path / "c")]) == 1
     assert "holds no AutoencoderKL" in capsys.readouterr().err
+
+
+def test_older_attention_names_open_and_a_config_too_large_to_run_is_refused(diffusers_folders, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    vae, root = diffusers_folders
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "config.json").write_text((root / "pipeline" / "vae" / "config.json").read_text())
+    renames = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
+    state = load_file(root / "pipeline" / "vae" / "diffusion_pytorch_model.safetensors")
+    renamed = {}
+    for key, value in state.items():
+        for new, former in renames.items():
+            key = key.replace(f".{new}.", f".{former}.")
+        renamed[key] = value
+    assert renamed.keys() != state.keys()
+    save_file(renamed, old / "diffusion_pytorch_model.safetensors")
+    model = read_autoencoder_kl(old, (3, 16, 16))  # as diffusers' own from_pretrained renames them
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(model.encode(x)[0], vae.encode(2 * x - 1).latent_dist.mean.flatten(1), atol=1e-5)
+    # 64 latent channels at 512 x 512 with one block: 16.7 million units per image, refused unbuilt.
+    big = tmp_path / "big"
+    big.mkdir()
+    config = json.loads((root / "pipeline" / "vae" / "config.json").read_text())
+    config.update(block_out_channels=[32], down_block_types=["DownEncoderBlock2D"], up_block_types=["UpDecoderBlock2D"],
+                  latent_channels=64, sample_size=512)
+    (big / "config.json").write_text(json.dumps(config))
+    (big / "diffusion_pytorch_model.safetensors").write_bytes(b"never read")
+    with pytest.raises(BundleError, match="the latent would have 16777216 units, over 65536"):
+        read_autoencoder_kl(big)
+
+
+def test_an_uploaded_autoencoder_kl_needs_the_servers_consent(kl_bundle, monkeypatch):
+    import io
+    import zipfile
+
+    from explorer import bundles
+
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        for f in kl_bundle[1].iterdir():
+            zf.write(f, f"kl/{f.name}")
+    monkeypatch.delenv(bundles.FOREIGN_UPLOADS_ENV, raising=False)
+    mine = bundles.SessionUploads()
+    assert bundles.open_upload("kl.zip", data.getvalue(), mine) == (None, bundles.FOREIGN_REFUSED)
+    monkeypatch.setenv(bundles.FOREIGN_UPLOADS_ENV, "1")
+    path, error = bundles.open_upload("kl.zip", data.getvalue(), mine)
+    assert error is None and load_bundle(path).family == "autoencoder-kl"

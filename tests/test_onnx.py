@@ -176,9 +176,9 @@ def test_a_zipped_onnx_upload_is_refused_unless_the_server_allows_it(module_bund
     with zipfile.ZipFile(data, "w") as zf:
         for f in module_bundle[2].iterdir():
             zf.write(f, f"mine/{f.name}")
-    monkeypatch.delenv(bundles.ONNX_UPLOADS_ENV, raising=False)
-    assert bundles.open_upload("mine.zip", data.getvalue(), bundles.SessionUploads()) == (None, bundles.ONNX_REFUSED)
-    monkeypatch.setenv(bundles.ONNX_UPLOADS_ENV, "1")
+    monkeypatch.delenv(bundles.FOREIGN_UPLOADS_ENV, raising=False)
+    assert bundles.open_upload("mine.zip", data.getvalue(), bundles.SessionUploads()) == (None, bundles.FOREIGN_REFUSED)
+    monkeypatch.setenv(bundles.FOREIGN_UPLOADS_ENV, "1")
     mine = bundles.SessionUploads()  # held: its folder goes when it is dropped
     path, error = bundles.open_upload("mine.zip", data.getvalue(), mine)
     assert error is None and load_bundle(path).family == "onnx"
@@ -275,3 +275,180 @@ def test_the_example_of_docs_onnx_md_runs_and_its_bundle_opens(tmp_path, monkeyp
     bundle = load_bundle(tmp_path / "runs" / "my-digits-vae")
     assert bundle.family == "onnx" and bundle.model.latent_shape == (4,)
     assert bundle.metrics["elbo"] > -60  # 20 epochs on digits: far above an untrained model's (about -100 nats)
+
+
+# ---- what a stranger's graphs may not do (found by attacking the loader; each was a failure) ----
+
+def _write_graph(path, nodes, inputs, outputs, consts=()):
+    """A hand-made ONNX graph: ``inputs``/``outputs`` as (name, elem_type, shape) triples."""
+    import onnx
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(*i) for i in inputs],
+                              [helper.make_tensor_value_info(*o) for o in outputs], list(consts))
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+
+
+def _stranger(module_bundle, tmp_path):
+    import shutil
+
+    folder = tmp_path / "stranger"
+    shutil.copytree(module_bundle[2], folder)
+    return folder
+
+
+def _decoder(folder, extra_nodes=(), consts=(), out="y"):
+    """decoder.onnx: z (batch, 3) -> MatMul -> Reshape (batch, 1, 8, 8), plus ``extra_nodes``."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.full((3, 64), 0.01, np.float32), "w")
+    shape = numpy_helper.from_array(np.array([-1, 1, 8, 8], np.int64), "shape")
+    nodes = [helper.make_node("MatMul", ["z", "w"], ["m"]), helper.make_node("Reshape", ["m", "shape"], ["y"]),
+             *extra_nodes]
+    if out != "out":
+        nodes.append(helper.make_node("Identity", [out], ["out"]))
+    _write_graph(folder / "decoder.onnx", nodes, [("z", TensorProto.FLOAT, ["batch", 3])],
+                 [("out", TensorProto.FLOAT, ["batch", 1, 8, 8])], [w, shape, *consts])
+
+
+def test_a_constant_that_points_at_a_server_file_is_refused_before_anything_runs(module_bundle, tmp_path, monkeypatch):
+    from onnx import TensorProto, helper
+
+    folder = _stranger(module_bundle, tmp_path)
+    secret = TensorProto(name="c", data_type=TensorProto.FLOAT, dims=[1], data_location=TensorProto.EXTERNAL)
+    secret.external_data.add(key="location", value="pyproject.toml")  # relative: onnxruntime would read the cwd's
+    _decoder(folder, [helper.make_node("Constant", [], ["c"], value=secret), helper.make_node("Add", ["y", "c"], ["s"])],
+             out="s")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("a secret of the server")
+    with pytest.raises(BundleError, match="external files"):
+        load_bundle(folder)
+
+
+def test_a_loop_is_refused_and_a_run_that_asks_too_much_is_stopped_with_a_sentence(module_bundle, tmp_path, monkeypatch):
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    folder = _stranger(module_bundle, tmp_path)
+    body = helper.make_graph([helper.make_node("Identity", ["c"], ["c2"])], "body",
+                             [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                              helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+                             [helper.make_tensor_value_info("c2", TensorProto.BOOL, [])])
+    trips = numpy_helper.from_array(np.array(10**15, np.int64), "trips")
+    _decoder(folder, [helper.make_node("Loop", ["trips", ""], [], body=body)], [trips])
+    with pytest.raises(BundleError, match="decoder.onnx: has a Loop node, which can run without end"):
+        load_bundle(folder)
+    # 4 GB asked for in the middle of the graph: the shared arena ($VAE_ONNX_MAX_MB) says no.
+    size = numpy_helper.from_array(np.array([1_000_000_000], np.int64), "size")
+    _decoder(folder, [helper.make_node("ConstantOfShape", ["size"], ["big"]),
+                      helper.make_node("ReduceSum", ["big"], ["total"], keepdims=0),
+                      helper.make_node("Add", ["y", "total"], ["s"])], [size], out="s")
+    model = load_bundle(folder).model
+    with pytest.raises(BundleError, match=r"decoder.onnx: asked for more memory than the \$VAE_ONNX_MAX_MB"):
+        model.decode_mean(torch.zeros(2, 3))
+    # Minutes of matrix products: stopped after $VAE_ONNX_RUN_SECONDS.
+    side = numpy_helper.from_array(np.array([3000, 3000], np.int64), "side")
+    chain = [helper.make_node("ConstantOfShape", ["side"], ["a0"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1e-4]))]
+    chain += [helper.make_node("MatMul", [f"a{i}", f"a{i}"], [f"a{i + 1}"]) for i in range(40)]  # ~20 s of work
+    chain += [helper.make_node("ReduceSum", ["a40"], ["t"], keepdims=0), helper.make_node("Add", ["y", "t"], ["s"])]
+    _decoder(folder, chain, [side], out="s")
+    monkeypatch.setenv("VAE_ONNX_RUN_SECONDS", "1")
+    model = load_bundle(folder).model
+    with pytest.raises(BundleError, match=r"ran for over 1 s and was stopped"):
+        model.decode_mean(torch.zeros(1, 3))
+
+
+def test_a_graph_whose_outputs_break_its_config_is_stopped_when_it_runs(module_bundle, tmp_path):
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    folder = _stranger(module_bundle, tmp_path)
+    # Declared (batch, 1, 8, 8), but it gives (batch, 1, 8, 4) on a run: its reshape's target is
+    # computed from z, so no check at load can see it.
+    from onnx import TensorProto
+
+    consts = [numpy_helper.from_array(np.array([-1, 1, 8, 4], np.int64), "half"),
+              numpy_helper.from_array(np.array([0], np.int64), "zero"),
+              numpy_helper.from_array(np.array([32], np.int64), "thirtytwo"),
+              numpy_helper.from_array(np.array([1], np.int64), "one")]
+    _decoder(folder, [helper.make_node("Cast", ["z"], ["zi"], to=TensorProto.INT64),
+                      helper.make_node("ReduceMin", ["zi"], ["low"], keepdims=0),
+                      helper.make_node("Mul", ["low", "zero"], ["nothing"]),
+                      helper.make_node("Add", ["half", "nothing"], ["target"]),
+                      helper.make_node("Slice", ["m", "zero", "thirtytwo", "one"], ["h"]),
+                      helper.make_node("Reshape", ["h", "target"], ["s"])], consts, out="s")
+    model = load_bundle(folder).model
+    with pytest.raises(BundleError, match=r"decoder.onnx: gave output 'out' of shape \[2, 1, 8, 4\]"):
+        model.decode_mean(torch.zeros(2, 3))
+    # NaN from a division by zero is named, not passed on as D = NaN.
+    _decoder(folder, [helper.make_node("Div", ["y", "zeros"], ["s"])],
+             [numpy_helper.from_array(np.zeros(1, np.float32), "zeros")], out="s")
+    with pytest.raises(BundleError, match="gave NaN or infinite values in 'out'"):
+        load_bundle(folder).model.decode_mean(torch.zeros(2, 3))
+
+
+def test_the_explorer_shows_a_graph_failing_mid_view_as_a_sentence(module_bundle, tmp_path, monkeypatch):
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    from test_explorer import open_app
+
+    folder = _stranger(module_bundle, tmp_path)
+    _decoder(folder, [helper.make_node("Div", ["y", "zeros"], ["s"])],
+             [numpy_helper.from_array(np.zeros(1, np.float32), "zeros")], out="s")
+    monkeypatch.setenv("VAE_EXPLORER_BUNDLES", str(folder.parent))
+    at = open_app(folder)  # asserts no exception reached the page
+    assert any("failed while this view ran it: decoder.onnx: gave NaN" in e.value for e in at.error)
+
+
+def test_what_the_loader_and_the_commands_refuse_they_refuse_in_one_sentence(exported, module_bundle, tmp_path, capsys):
+    import io
+    import zipfile
+
+    from vae_core.checkpoint import extract_zipped_bundle, weights_digest
+    from vae_core.cli.onnx import export_main, modules_main
+
+    onnx_vq = exported["mnist-vq"][1].path
+    assert export_main([str(onnx_vq), "--out", str(tmp_path / "again")]) == 1  # already ONNX: nothing traced
+    assert "vae-export-onnx writes bundles of the families vae, two-stage, vq-vae" in capsys.readouterr().err
+    # A zip holding both kinds of weights, and a stray model.safetensors beside the graphs.
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        for f in module_bundle[2].iterdir():
+            zf.write(f, f.name)
+        zf.write(CHECKPOINTS / "digits-mlp-z2" / "model.safetensors", "model.safetensors")
+    with pytest.raises(BundleError, match="holds both model.safetensors and ONNX graphs"):
+        extract_zipped_bundle(io.BytesIO(data.getvalue()), tmp_path / "mixed")
+    folder = _stranger(module_bundle, tmp_path)
+    before = weights_digest(folder)
+    (folder / "model.safetensors").write_bytes((CHECKPOINTS / "digits-mlp-z2" / "model.safetensors").read_bytes())
+    assert weights_digest(folder) == before  # the caches stay tied to the graphs that run
+    (tmp_path / "f.py").write_text("import torch\ndef one():\n    return torch.nn.Linear(2, 2)\n"
+                                   "def boom():\n    raise KeyError('weights')\n")
+    for name, said in (("one", "must return (encoder, decoder), two torch.nn.Modules"), ("boom", "raised KeyError")):
+        assert modules_main([f"{tmp_path / 'f.py'}:{name}", "--images", str(tmp_path), "--image-shape", "1", "8", "8",
+                             "--out", str(tmp_path / "o")]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and said in err and "Traceback" not in err
+
+
+def test_an_onnx_decoder_with_its_bias_first_still_decodes_in_the_page(module_bundle, tmp_path):
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    from explorer import page_decoder
+
+    folder = _stranger(module_bundle, tmp_path)
+    bias = numpy_helper.from_array(np.linspace(-1, 1, 64, dtype=np.float32), "b")
+    _decoder(folder, [helper.make_node("Sigmoid", ["y"], ["s"])], [bias], out="s")  # its mean; the Add goes in below
+    import onnx
+
+    proto = onnx.load(str(folder / "decoder.onnx"))
+    proto.graph.node.insert(1, helper.make_node("Add", ["b", "m"], ["mb"]))
+    proto.graph.node[2].input[0] = "mb"
+    (folder / "decoder.onnx").write_bytes(proto.SerializeToString())
+    model = load_bundle(folder).model
+    z = torch.randn(4, 3)
+    assert torch.allclose(torch.sigmoid(model.page_network()(z)), model.decode_mean(z), atol=1e-5)
+    assert page_decoder.export(model).spec["layers"][0]["op"] == "linear"

@@ -136,6 +136,7 @@ def _fixed_split(data: ImageSet, split: str, test_fraction: float) -> ImageSet:
 
 @functools.lru_cache(maxsize=2)  # train and test splits of one run decode the folder once
 def _read_folder(root: str, image_shape: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    from PIL import Image
     from torchvision import transforms
     from torchvision.datasets import ImageFolder
     from torchvision.datasets.folder import IMG_EXTENSIONS, default_loader
@@ -143,6 +144,8 @@ def _read_folder(root: str, image_shape: tuple[int, int, int]) -> tuple[torch.Te
     folder = Path(root)
     layout = (f"Put images ({', '.join(IMG_EXTENSIONS)}) in {folder}, directly or in one sub-folder per class "
               f"(torchvision's ImageFolder layout: {folder}/cats/001.png, {folder}/dogs/002.png, ...).")
+    if folder.is_file():
+        raise DatasetNotFoundError(f"{folder} is one file; give the folder that holds the images. {layout}")
     if not folder.is_dir():
         raise DatasetNotFoundError(f"image folder {folder} does not exist. {layout}")
     flat = sorted(str(p) for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
@@ -164,7 +167,7 @@ def _read_folder(root: str, image_shape: tuple[int, int, int]) -> tuple[torch.Te
     for i, (path, _) in enumerate(samples):
         try:
             images[i] = to_tensor(default_loader(path))
-        except (OSError, ValueError) as exc:  # PIL's UnidentifiedImageError is an OSError
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:  # UnidentifiedImageError is an OSError
             raise DatasetError(f"cannot read the image {path}: {exc}") from None
     return images, torch.tensor([label for _, label in samples]), classes
 

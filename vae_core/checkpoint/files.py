@@ -123,13 +123,21 @@ def weights_digest(folder: str | os.PathLike) -> str:
     """SHA-256 of ``model.safetensors`` (of an ONNX bundle's graphs, in turn): what precomputed
     projections and encodings are tied to. Raises BundleError when there are no weights."""
     folder = Path(folder)
-    if (folder / WEIGHTS).is_file() or not (folder / ONNX_GRAPHS[0]).is_file():
+    if _family(folder) != "onnx":
         return hashlib.sha256(_read_bytes(folder / WEIGHTS)).hexdigest()
     digest = hashlib.sha256()
     for name in ONNX_GRAPHS:
         if (folder / name).is_file():
             digest.update(name.encode() + hashlib.sha256(_read_bytes(folder / name)).digest())
     return digest.hexdigest()
+
+
+def _family(folder: Path) -> str | None:
+    """config.json's "family", or None when it cannot be read (the loader says why)."""
+    try:
+        return json.loads(_read_bytes(folder / CONFIG)).get("family")
+    except (BundleError, ValueError, AttributeError):
+        return None
 
 
 def write_probe(folder: Path, images: torch.Tensor, labels: torch.Tensor) -> None:

@@ -17,6 +17,7 @@ from vae_core.checkpoint.files import (
     ONNX_GRAPHS,
     REQUIRED,
     REQUIRED_ONNX,
+    WEIGHTS,
     BundleError,
 )
 
@@ -98,7 +99,10 @@ def _bundle_members(name: str, infos: list[zipfile.ZipInfo]) -> list[tuple[zipfi
         members.append((info, base))
     if len({i.filename.split("/")[0] for i in files if "/" in i.filename}) > 1:
         raise BundleError(name, "entries come from more than one folder")
-    missing = [f for f in (REQUIRED_ONNX if ONNX_GRAPHS[0] in seen else REQUIRED) if f not in seen]
+    onnx = bool(seen & set(ONNX_GRAPHS))
+    if onnx and WEIGHTS in seen:
+        raise BundleError(name, "holds both model.safetensors and ONNX graphs; a bundle has one or the other")
+    missing = [f for f in (REQUIRED_ONNX if onnx else REQUIRED) if f not in seen]
     if missing:
         raise BundleError(name, f"missing {', '.join(missing)}")
     declared = sum(i.file_size for i in files)

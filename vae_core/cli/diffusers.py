@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe-size", type=int, default=1000, help="images kept as the probe set (default 1000)")
     parser.add_argument("--data-dir", default=None, help="the data sets' folder, for --images mnist or fashion-mnist")
     args = parser.parse_args(argv)
+    if args.probe_size < 1:
+        parser.error(f"--probe-size must be at least 1, got {args.probe_size}")
     try:
         from vae_core.families.autoencoder_kl.importer import import_autoencoder_kl, read_autoencoder_kl
 

@@ -13,6 +13,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from torch import nn
+
 from vae_core.checkpoint import BundleError
 from vae_core.cli.options import Parser, recorded_command
 from vae_core.data import DATASETS, DatasetError, DatasetNotFoundError
@@ -46,18 +48,35 @@ def _load_factory(spec: str):
     where, _, name = spec.rpartition(":")
     if not where or not name:
         raise ValueError(f"expected FILE.py:FUNCTION or module:FUNCTION, got {spec!r}")
-    if where.endswith(".py"):
-        path = Path(where)
-        if not path.is_file():
-            raise ValueError(f"{path} is not a file")
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-    else:
-        module = importlib.import_module(where)
+    try:
+        if where.endswith(".py"):
+            path = Path(where)
+            if not path.is_file():
+                raise ValueError(f"{path} is not a file")
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(where)
+    except ValueError:
+        raise
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  a syntax error, a missing import: theirs
+        raise ValueError(f"cannot load {where}: {type(exc).__name__}: {exc}") from None
     if not callable(getattr(module, name, None)):
         raise ValueError(f"{where} has no function {name!r}")
     return getattr(module, name)
+
+
+def _run_factory(spec: str) -> tuple:
+    """The (encoder, decoder) pair FUNCTION() returns; whatever the user's file raises, in words."""
+    factory = _load_factory(spec)
+    try:
+        pair = factory()
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  their code, their exceptions
+        raise ValueError(f"{spec} raised {type(exc).__name__}: {exc}") from None
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(m, nn.Module) for m in pair)):
+        raise ValueError(f"{spec} must return (encoder, decoder), two torch.nn.Modules; it returned {type(pair).__name__}")
+    return tuple(pair)
 
 
 def modules_main(argv: list[str] | None = None) -> int:
@@ -81,15 +100,21 @@ def modules_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from vae_core.families.onnx.modules import bundle_from_modules
 
+    if args.probe_size < 1:
+        parser.error(f"--probe-size must be at least 1, got {args.probe_size}")
     try:
-        encoder, decoder = _load_factory(args.factory)()
-        out = bundle_from_modules(encoder, decoder, args.images, args.out, likelihood=args.likelihood,
+        pair = _run_factory(args.factory)
+        out = bundle_from_modules(*pair, args.images, args.out, likelihood=args.likelihood,
                                   sigma=args.sigma, decoder_output=args.decoder_output,
                                   encoder_scale=args.encoder_scale, image_shape=args.image_shape,
                                   dataset=args.dataset, probe_size=args.probe_size,
                                   command=recorded_command("vae-bundle-modules", argv))
     except ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001  the user's modules can raise anything while exported or run
+        print(f"error: your modules failed while being exported or run on the images: {type(exc).__name__}: "
+              f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}", file=sys.stderr)
         return 1
     print(f"wrote {out}; open it with: vae-explorer {out}")
     return 0

@@ -16,6 +16,14 @@ DIFFUSERS_KEYS = ("in_channels", "out_channels", "down_block_types", "up_block_t
                   "scaling_factor", "shift_factor", "use_quant_conv", "use_post_quant_conv", "mid_block_add_attention")
 
 
+MAX_LATENT_UNITS = 65_536  # Stable Diffusion's 4 x 64 x 64 at 512 x 512 is 16,384
+MAX_ACTIVATIONS = 2**26  # channels x pixels at any block: Stable Diffusion's VAE at 512 x 512 needs 2**25
+
+
+def _int(value) -> bool:
+    return type(value) is int  # JSON's true and false are not sizes
+
+
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ConfigError(f"AutoencoderKLConfig: {message}")
@@ -54,27 +62,32 @@ class AutoencoderKLConfig(_JSONConfig):
     source: str = ""
 
     def __post_init__(self):
+        _check(isinstance(self.block_out_channels, tuple) and 1 <= len(self.block_out_channels) <= 6
+               and all(_int(b) and 0 < b <= 1024 for b in self.block_out_channels),
+               f"block_out_channels must be 1 to 6 integers up to 1024, got {self.block_out_channels!r}")
         c, h, w = self.image_shape if len(self.image_shape) == 3 else (0, 0, 0)
         factor = 2 ** (len(self.block_out_channels) - 1)
-        _check(c in (1, 3) and all(isinstance(s, int) and 0 < s <= MAX_SIDE for s in (h, w)) and h % factor == 0
+        _check(c in (1, 3) and all(_int(s) and 0 < s <= MAX_SIDE for s in (h, w)) and h % factor == 0
                and w % factor == 0, f"image_shape must be (C, H, W), C 1 or 3, H and W divisible by {factor}, "
                                     f"got {self.image_shape}")
-        _check(1 <= len(self.block_out_channels) <= 6 and all(isinstance(b, int) and 0 < b <= 1024
-                                                              for b in self.block_out_channels),
-               f"block_out_channels must be 1 to 6 integers up to 1024, got {self.block_out_channels}")
-        _check(isinstance(self.norm_num_groups, int) and self.norm_num_groups > 0
+        _check(_int(self.norm_num_groups) and self.norm_num_groups > 0
                and all(b % self.norm_num_groups == 0 for b in self.block_out_channels),
                f"norm_num_groups must divide every block's channels, got {self.norm_num_groups}")
-        _check(isinstance(self.layers_per_block, int) and 1 <= self.layers_per_block <= 4,
+        _check(_int(self.layers_per_block) and 1 <= self.layers_per_block <= 4,
                f"layers_per_block must be from 1 to 4, got {self.layers_per_block!r}")
-        _check(isinstance(self.latent_channels, int) and 1 <= self.latent_channels <= 64,
+        _check(_int(self.latent_channels) and 1 <= self.latent_channels <= 64,
                f"latent_channels must be from 1 to 64, got {self.latent_channels!r}")
+        units = self.latent_channels * (h // factor) * (w // factor)
+        _check(units <= MAX_LATENT_UNITS, f"the latent would have {units} units, over {MAX_LATENT_UNITS}")
+        widest = max(b * (h >> i) * (w >> i) for i, b in enumerate(self.block_out_channels))
+        _check(widest <= MAX_ACTIVATIONS, f"a block would hold {widest} values per image, over {MAX_ACTIVATIONS}: "
+                                          "open it at a smaller image size")
         _check(self.act_fn in ACTIVATIONS, f"act_fn must be one of {ACTIVATIONS}, got {self.act_fn!r}")
-        _check(isinstance(self.sample_size, int) and 0 < self.sample_size <= 4096, "sample_size must be from 1 to 4096")
+        _check(_int(self.sample_size) and 0 < self.sample_size <= 4096, "sample_size must be from 1 to 4096")
         for name in ("scaling_factor", "sigma") + (("shift_factor",) if self.shift_factor is not None else ()):
             value = getattr(self, name)
             _check(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-                   and (value > 0 or name == "shift_factor"), f"{name} must be a finite number > 0, got {value!r}")
+                   and (value >= 1e-4 or name == "shift_factor"), f"{name} must be a finite number >= 1e-4, got {value!r}")
         for name in ("use_quant_conv", "use_post_quant_conv", "mid_block_add_attention"):
             _check(isinstance(getattr(self, name), bool), f"{name} must be true or false")
         _check(isinstance(self.source, str) and len(self.source) <= 500, "source must be a string of at most 500 characters")
@@ -108,7 +121,8 @@ class AutoencoderKLConfig(_JSONConfig):
     def from_diffusers(cls, data: dict[str, Any], image_shape: tuple[int, int, int], **extra) -> "AutoencoderKLConfig":
         """From diffusers' config.json (its ``_class_name`` checked by the caller). Raises
         ConfigError for blocks other than AutoencoderKL's own or values out of bounds."""
-        n = len(data.get("block_out_channels") or ())
+        _check(isinstance(data.get("block_out_channels"), list), "config.json needs \"block_out_channels\", a list")
+        n = len(data["block_out_channels"])
         for key, block in (("down_block_types", DOWN), ("up_block_types", UP)):
             _check(list(data.get(key) or [block] * n) == [block] * n, f"{key} must be {n} x {block!r}, got {data.get(key)}")
         _check(data.get("in_channels", 3) == data.get("out_channels", 3) == image_shape[0],

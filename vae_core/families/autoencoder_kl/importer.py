@@ -47,19 +47,23 @@ def read_autoencoder_kl(path: str | os.PathLike, image_shape: tuple[int, int, in
         found = data.get("_class_name") if isinstance(data, dict) else type(data).__name__
         raise BundleError(folder / "config.json", f"is not an AutoencoderKL config (\"_class_name\": {found!r})")
     size = data.get("sample_size", 32)
-    size = size[0] if isinstance(size, list) and size else size
-    shape = tuple(image_shape or (data.get("in_channels", 3), size, size))
+    h, w = (size[:2] * 2)[:2] if isinstance(size, list) and size else (size, size)  # [H, W] or one side
+    shape = tuple(image_shape or (data.get("in_channels", 3), h, w))
     try:
-        config = AutoencoderKLConfig.from_diffusers({**data, "sample_size": size}, shape, sigma=sigma,
+        config = AutoencoderKLConfig.from_diffusers({**data, "sample_size": h}, shape, sigma=sigma,
                                                     source=f"diffusers AutoencoderKL from {folder.parent.name}/{folder.name}")
-    except (ConfigError, TypeError) as exc:
+    except (ConfigError, TypeError, ValueError) as exc:
         raise BundleError(folder / "config.json", str(exc)) from None
-    weights = {f"vae.{k}": v for k, v in _read_tensors(folder / WEIGHTS).items()}
     from vae_core.checkpoint.loading import _check_weights
 
     with torch.device("meta"):
         skeleton = AutoencoderKLVAE(config)
     model = AutoencoderKLVAE(config)
+    # Older checkpoints name the attention's layers query/key/value/proj_attn; diffusers renames
+    # them on loading, and so does this (its own method, so the two cannot drift apart).
+    state = dict(_read_tensors(folder / WEIGHTS))
+    state = getattr(model.vae, "_fix_state_dict_keys_on_load", lambda d: d)(state) or state
+    weights = {f"vae.{k}": v for k, v in state.items()}
     weights.update(model.likelihood.state_dict(prefix="likelihood."))  # σ is ours, not diffusers'
     model.load_state_dict(_check_weights(folder / WEIGHTS, skeleton, weights))
     return model.eval()

@@ -14,6 +14,10 @@ MAX_LATENT_UNITS = 65_536  # Stable Diffusion's 4 x 64 x 64 at 512 x 512 is 16,3
 ENCODER, DECODER, PRIOR = "encoder.onnx", "decoder.onnx", "prior.onnx"
 
 
+def _int(value) -> bool:
+    return type(value) is int  # JSON's true and false are not sizes
+
+
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ConfigError(f"OnnxConfig: {message}")
@@ -47,21 +51,21 @@ class OnnxConfig(_JSONConfig):
     source: str = ""
 
     def __post_init__(self):
-        _check(len(self.image_shape) == 3 and all(isinstance(s, int) and 0 < s <= MAX_SIDE for s in self.image_shape)
+        _check(len(self.image_shape) == 3 and all(_int(s) and 0 < s <= MAX_SIDE for s in self.image_shape)
                and self.image_shape[0] in (1, 3), f"image_shape must be (C, H, W) with C 1 or 3, got {self.image_shape}")
         _check(self.posterior in POSTERIORS, f"posterior must be one of {POSTERIORS}, got {self.posterior!r}")
         dims = (1, 3) if self.posterior == "gaussian" else (2,)
-        _check(len(self.latent_shape) in dims and all(isinstance(s, int) and s > 0 for s in self.latent_shape)
+        _check(len(self.latent_shape) in dims and all(_int(s) and s > 0 for s in self.latent_shape)
                and math.prod(self.latent_shape) <= MAX_LATENT_UNITS,
                f"latent_shape must be {' or '.join(f'{d} positive integers' for d in dims)} for a {self.posterior} "
                f"posterior, at most {MAX_LATENT_UNITS} units, got {self.latent_shape}")
         quantized = self.posterior == "quantized"
-        _check(isinstance(self.codebook_size, int) and (2 <= self.codebook_size <= 65_536 if quantized
+        _check(_int(self.codebook_size) and (2 <= self.codebook_size <= 65_536 if quantized
                                                         else self.codebook_size == 0),
                f"codebook_size must be from 2 to 65536 for a quantized posterior, else 0; got {self.codebook_size!r}")
         _check(self.likelihood in LIKELIHOODS, f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         _check(isinstance(self.sigma, (int, float)) and not isinstance(self.sigma, bool) and math.isfinite(self.sigma)
-               and self.sigma > 0, f"sigma must be a finite number > 0, got {self.sigma!r}")
+               and 1e-4 <= self.sigma <= 1e4, f"sigma must be a number from 1e-4 to 1e4 (pixel units), got {self.sigma!r}")
         _check(self.decoder_output in DECODER_OUTPUTS,
                f"decoder_output must be one of {DECODER_OUTPUTS}, got {self.decoder_output!r}")
         _check(isinstance(self.source, str) and len(self.source) <= 500, "source must be a string of at most 500 characters")

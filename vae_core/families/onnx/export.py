@@ -20,7 +20,7 @@ from vae_core.extras import need
 from vae_core.families.onnx.config import DECODER, ENCODER, PRIOR, OnnxConfig
 from vae_core.family import CODEBOOK, GAUSSIAN_POSTERIOR
 
-_NAMES = {ENCODER: (["image"], None), DECODER: (None, ["out"]), PRIOR: (["codes"], ["logits"])}
+EXPORTABLE = ("vae", "two-stage", "vq-vae")
 
 
 class _Call(nn.Module):
@@ -76,6 +76,9 @@ def export_bundle(folder: str | Path, out: str | Path, *, command: str | None = 
     """
     bundle = ckpt.load_bundle(folder)
     model, out = bundle.model, Path(out)
+    if bundle.family not in EXPORTABLE:  # an ONNX bundle already is one; others are not traced by torch.onnx here
+        raise BundleError(bundle.path, f"is a {model.title}; vae-export-onnx writes bundles of the families "
+                                       f"{', '.join(EXPORTABLE)}")
     x = bundle.probe_images[:2].float() / 255
     likelihood, sigma = _likelihood(model)
     with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:

@@ -63,9 +63,9 @@ def chain(path, latent_shape: tuple[int, ...], decoder_output: str) -> nn.Sequen
             consts[node.output[0]] = numpy_helper.to_array(attrs["value"])
             continue
         data = [i for i in node.input if i and i not in consts]
-        if data != [current]:
+        if data != [current] or (node.input[0] != current and node.op_type != "Add"):
             raise NotAChain("its decoder graph is not a single chain of layers (it branches or merges)")
-        params = [consts[i] for i in node.input[1:] if i]
+        params = [consts[i] for i in node.input if i and i in consts]  # weights, then bias; an Add's constant
         op = node.op_type
         if op == "Gemm":
             if attrs.get("transA", 0) or attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0:
@@ -78,6 +78,8 @@ def chain(path, latent_shape: tuple[int, ...], decoder_output: str) -> nn.Sequen
                 and params[0].shape == (layers[-1].out_features,):
             with torch.no_grad():
                 layers[-1].bias.add_(torch.tensor(params[0]))
+        elif op == "Identity":
+            pass  # exporters leave them to rename an output
         elif op in ACTIVATIONS:
             layers.append(ACTIVATIONS[op]())
         elif op == "Reshape" and len(params) == 1 and len(params[0]) == 4 and params[0][0] in (-1, 0):
@@ -100,7 +102,12 @@ def checked_chain(model, n: int = 16) -> nn.Sequential:
     """``chain`` of an OnnxVAE's decoder, checked: its logits equal the graph's within
     CHECK_TOLERANCE on ``n`` latents drawn from N(0, 4 I). Raises NotAChain."""
     config = model.config
-    net = chain(model.decoder.graph.path, config.latent_shape, config.decoder_output)
+    try:
+        net = chain(model.decoder.graph.path, config.latent_shape, config.decoder_output)
+    except (RuntimeError, ValueError, KeyError, IndexError, TypeError) as exc:  # weights that do not fit their layer
+        if isinstance(exc, NotAChain):
+            raise
+        raise NotAChain(f"its decoder graph's weights do not fit the layers they feed ({str(exc)[:80]})") from None
     z = 2 * torch.randn((n, config.latent_dim), generator=torch.Generator().manual_seed(0))
     try:
         gap = (torch.sigmoid(net(z)) - model.decode_mean(z)).abs().max()

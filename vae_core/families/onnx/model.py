@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vae_core.checkpoint.files import BundleError
 from vae_core.families.gaussian.model import VAE
 from vae_core.families.onnx.config import DECODER, ENCODER, PRIOR, OnnxConfig
 from vae_core.families.onnx.runtime import OnnxGraph
@@ -161,8 +162,8 @@ class OnnxVQ(LatentModel):
         """(B, C, H, W) -> (B, h, w) int64 codes, checked to lie in [0, K)."""
         (codes,) = self.encoder(x)
         if len(codes) and (codes.min() < 0 or codes.max() >= self.config.codebook_size):
-            raise ValueError(f"encoder.onnx gave code {int(codes.max())}, outside the {self.config.codebook_size} "
-                             "codes config.json names")
+            raise BundleError(self.encoder.path, f"gave codes from {int(codes.min())} to {int(codes.max())}, outside "
+                                                 f"the {self.config.codebook_size} codes config.json names")
         return codes
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
