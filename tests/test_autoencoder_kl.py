@@ -85,7 +85,7 @@ def test_a_strangers_folder_is_checked_before_anything_is_built(diffusers_folder
 
 def test_without_diffusers_the_bundle_names_the_extra_to_install(kl_bundle, monkeypatch):
     monkeypatch.setitem(sys.modules, "diffusers", None)
-    with pytest.raises(BundleError, match=r"pip install 'vae-explorer\[diffusers\]'"):
+    with pytest.raises(BundleError, match=r"install the extra 'diffusers', pip install -e '\.\[diffusers\]'"):
         load_bundle(kl_bundle[1])
 
 

@@ -162,7 +162,7 @@ def test_without_onnxruntime_the_bundle_names_the_extra_to_install(module_bundle
     import sys
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
-    with pytest.raises(BundleError, match=r"pip install 'vae-explorer\[onnx\]'"):
+    with pytest.raises(BundleError, match=r"install the extra 'onnx', pip install -e '\.\[onnx\]'"):
         load_bundle(module_bundle[2])
 
 
@@ -281,7 +281,6 @@ def test_the_example_of_docs_onnx_md_runs_and_its_bundle_opens(tmp_path, monkeyp
 
 def _write_graph(path, nodes, inputs, outputs, consts=()):
     """A hand-made ONNX graph: ``inputs``/``outputs`` as (name, elem_type, shape) triples."""
-    import onnx
     from onnx import helper
 
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(*i) for i in inputs],

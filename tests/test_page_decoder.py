@@ -42,6 +42,10 @@ def torch_decode(model, latents) -> np.ndarray:
 @pytest.mark.parametrize("path", shipped_bundles(), ids=lambda p: p.name)
 def test_the_page_decodes_every_shipped_bundle_as_torch_does(page, path):
     model = load_bundle(path).model
+    if getattr(model, "page_decoder_note", None):  # diffusers' decoder: the views say why it stays on the server
+        with pytest.raises(page_decoder.Unsupported, match="diffusers"):
+            page_decoder.describe(model)
+        return
     spec, weights = page_decoder.describe(model)
     latents = page_decoder.check_latents(model, n=8, seed=1)
     expected = torch_decode(model, latents)

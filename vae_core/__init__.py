@@ -36,7 +36,7 @@ __all__ = [
     "ModelConfig", "TrainConfig", "ConfigError",
     "load_dataset", "ImageSet", "DatasetNotFoundError",
     "VAE", "VAEOutput", "TwoStageVAE", "TwoStageConfig", "VQVAE", "VQConfig", "DiagonalGaussian", "LatentModel",
-    "register_family", "family", "gaussian", "two_stage", "vq_vae",
+    "register_family", "family", "gaussian", "two_stage", "vq_vae", "onnx", "autoencoder_kl",
     "terms", "Terms", "gaussian_kl", "importance_weighted_bound", "active_units",
     "load_bundle", "find_bundles", "read_history", "read_projections", "read_encodings", "read_metrics", "weights_stamp",
     "extract_zipped_bundle",

@@ -14,8 +14,9 @@ class MissingExtra(ImportError):
 
     def __init__(self, module: str, extra: str, purpose: str):
         self.module, self.extra = module, extra
-        super().__init__(f"{purpose} needs the optional package {module!r}, which is not installed: "
-                         f"pip install 'vae-explorer[{extra}]' (it brings {EXTRAS[extra]})")
+        super().__init__(f"{purpose} needs the optional package {module!r}, which is not installed: install the "
+                         f"extra '{extra}', pip install -e '.[{extra}]' in the project's folder (it brings "
+                         f"{EXTRAS[extra]})")
 
 
 def need(module: str, extra: str, purpose: str) -> ModuleType:

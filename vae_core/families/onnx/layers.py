@@ -62,6 +62,9 @@ def chain(path, latent_shape: tuple[int, ...], decoder_output: str) -> nn.Sequen
         if node.op_type == "Constant" and "value" in attrs:
             consts[node.output[0]] = numpy_helper.to_array(attrs["value"])
             continue
+        if node.op_type == "Identity" and list(node.input) == [current]:  # exporters rename outputs with these
+            current = node.output[0]
+            continue
         data = [i for i in node.input if i and i not in consts]
         if data != [current] or (node.input[0] != current and node.op_type != "Add"):
             raise NotAChain("its decoder graph is not a single chain of layers (it branches or merges)")
@@ -78,8 +81,6 @@ def chain(path, latent_shape: tuple[int, ...], decoder_output: str) -> nn.Sequen
                 and params[0].shape == (layers[-1].out_features,):
             with torch.no_grad():
                 layers[-1].bias.add_(torch.tensor(params[0]))
-        elif op == "Identity":
-            pass  # exporters leave them to rename an output
         elif op in ACTIVATIONS:
             layers.append(ACTIVATIONS[op]())
         elif op == "Reshape" and len(params) == 1 and len(params[0]) == 4 and params[0][0] in (-1, 0):
