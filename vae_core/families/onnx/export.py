@@ -59,7 +59,7 @@ def _likelihood(model: nn.Module) -> tuple[str, float]:
     """("bernoulli" | "gaussian", sigma): a learned sigma is exported as the value it learned."""
     lik = model.likelihood
     if hasattr(lik, "log_sigma"):
-        return "gaussian", float(lik.log_sigma.exp())
+        return "gaussian", float(lik.log_sigma.detach().exp())
     return "bernoulli", 0.1
 
 
