@@ -28,6 +28,14 @@ def require(*needs: str) -> Bundle:
     return bundle
 
 
+def _decoder(m) -> str | None:
+    """"bernoulli decoder", or a Gaussian one with its σ (its D depends on it)."""
+    likelihood = getattr(m, "likelihood", None)
+    if likelihood is None:
+        return None
+    return f"{likelihood} decoder" + (f", σ = {m.sigma:g}" if likelihood == "gaussian" and hasattr(m, "sigma") else "")
+
+
 def describe(bundle: Bundle) -> str:
     """One line for the sidebar: data set, family, body, latent size, decoder, beta, test ELBO."""
     m, t = bundle.model_config, bundle.train_config
@@ -39,8 +47,8 @@ def describe(bundle: Bundle) -> str:
     # An IWAE (Burda et al. 2016) trained on L_k, not on D + βR: its k, not a β, says what it trained.
     objective = f"IWAE, k = {t.mc_samples}" if getattr(t, "objective", "elbo") == "iwae" else f"β = {t.beta:g}"
     parts = [bundle.model.title, t.dataset, getattr(m, "architecture", None), latent,
-             f"K = {m.codebook_size} codes" if hasattr(m, "codebook_size") else None,
-             f"{m.likelihood} decoder" if hasattr(m, "likelihood") else None, objective if gaussian else None]
+             f"K = {m.codebook_size} codes" if getattr(m, "codebook_size", 0) else None,
+             _decoder(m), objective if gaussian and not bundle.dataset.get("imported_from") else None]
     line = " · ".join(p for p in parts if p)
     if bundle.metrics:
         split = "probe" if bundle.metrics.get("split") == "probe" else "test"  # a model trained elsewhere: its probe set

@@ -196,16 +196,18 @@ def png_bytes(picture: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def kl_per_dimension(kl_mean: np.ndarray, active: np.ndarray) -> go.Figure:
-    """Bars of the average KL of each latent dimension (D,), largest first; active units coloured."""
+def kl_per_dimension(kl_mean: np.ndarray, active: np.ndarray, names: list[str] | None = None) -> go.Figure:
+    """Bars of the average KL of each latent dimension (D,), largest first; active units coloured.
+    ``names``: each dimension's label (default z0, z1, ...)."""
     order = np.argsort(-kl_mean)
+    names = names or [f"z{j}" for j in range(len(kl_mean))]
     fig = go.Figure()
     for is_active, name, color in ((True, "active unit (Cov_x(mu) > 0.01)", "#1f77b4"),
                                    (False, "inactive (collapsed to the prior)", "#c7c7c7")):
         pick = [j for j in order if bool(active[j]) == is_active]
-        fig.add_trace(go.Bar(x=[f"z{j}" for j in pick], y=kl_mean[pick], name=name, marker_color=color,
+        fig.add_trace(go.Bar(x=[names[j] for j in pick], y=kl_mean[pick], name=name, marker_color=color,
                              hovertemplate="%{x}: %{y:.2f} nats per image<extra></extra>"))
-    fig.update_xaxes(categoryorder="array", categoryarray=[f"z{j}" for j in order],
+    fig.update_xaxes(categoryorder="array", categoryarray=[names[j] for j in order],
                      title="latent dimension (sorted by KL)")
     fig.update_layout(yaxis_title=f"KL, {NATS}", height=360, legend=dict(orientation="h", y=1.12),
                       margin=dict(l=10, r=10, t=30, b=10))
@@ -231,14 +233,20 @@ def reconstruction_vs_kl(recon: np.ndarray, kl: np.ndarray, labels: np.ndarray, 
 
 
 def objective_bar(recon: float, kl: float, beta: float) -> go.Figure:
-    """The objective D + β·R as stacked parts, next to the ELBO's D + R (β = 1)."""
+    """The objective D + β·R as stacked parts, next to the ELBO's D + R (β = 1). A negative D (a
+    Gaussian decoder's density over continuous pixels) cannot stack: the parts are then drawn side
+    by side from 0, each total marked where it ends."""
     fig = go.Figure()
     rows = [f"D + β·R (β = {beta:g})", "−ELBO = D + R (β = 1)"]
     fig.add_trace(go.Bar(y=rows, x=[recon, recon], name="reconstruction D", orientation="h", marker_color="#1f77b4",
                          hovertemplate="D = %{x:.2f} nats per image<extra></extra>"))
     fig.add_trace(go.Bar(y=rows, x=[beta * kl, kl], name="KL term (β·R, or R)", orientation="h",
                          marker_color="#ff7f0e", hovertemplate="%{x:.2f} nats per image<extra></extra>"))
-    fig.update_layout(barmode="stack", xaxis_title=NATS, height=220,
+    if recon < 0:
+        fig.add_trace(go.Scatter(y=rows, x=[recon + beta * kl, recon + kl], mode="markers", name="the total",
+                                 marker=dict(symbol="line-ns-open", size=26, color="black", line_width=3),
+                                 hovertemplate="%{x:.2f} nats per image<extra></extra>"))
+    fig.update_layout(barmode="stack" if recon >= 0 else "group", xaxis_title=NATS, height=220,
                       legend=dict(orientation="h", y=1.25, traceorder="normal"),
                       margin=dict(l=10, r=10, t=40, b=10))
     return fig

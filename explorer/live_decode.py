@@ -124,3 +124,26 @@ def released_z(value, dim: int):
         return None
     z = np.asarray(z, np.float64)
     return z if np.isfinite(z).all() else None
+
+
+def plane_sliders(bundle, origin, basis, lim: float, labels: list[str], key: str) -> None:
+    """The server's version of a pad, for a decoder the page cannot run: two sliders a, b from
+    −``lim`` to ``lim`` decode z = origin + a·basis[0] + b·basis[1] (``basis`` (2, D)), one rerun
+    of this fragment per move."""
+    import numpy as np
+    import torch
+
+    from explorer import figures
+    from vae_core import analysis
+
+    @st.fragment
+    def pad() -> None:
+        left, right = st.columns([3, 2])
+        a = left.slider(f"{labels[0]} (latent units)", -lim, lim, 0.0, lim / 20, key=f"{key}_a")
+        b = left.slider(f"{labels[1]} (latent units)", -lim, lim, 0.0, lim / 20, key=f"{key}_b")
+        z = np.asarray(origin, np.float32) + a * np.asarray(basis[0], np.float32) + b * np.asarray(basis[1], np.float32)
+        image = analysis.decode(bundle.model, torch.from_numpy(z))
+        right.image(figures.to_uint8_grid(image[None, None].numpy(), scale=8), output_format="PNG",
+                    caption=f"E[x | z] at {labels[0]} = {a:+.2f}, {labels[1]} = {b:+.2f}")
+
+    pad()

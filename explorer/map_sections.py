@@ -126,8 +126,10 @@ def pca_pad(bundle: Bundle, points: Points, coords: np.ndarray, i: int | None, s
         ab = (z - origin) @ components.T
         choose(source, [int(((coords - ab) ** 2).sum(1).argmin())], points)
 
-    if live_decode.mount(bundle, "pad", "map_pca_pad", payload, on_release=choose_nearest):
-        total = max(float(np.var(points.mu, 0).sum()), 1e-12)
+    total = max(float(np.var(points.mu, 0).sum()), 1e-12)
+    if not live_decode.mount(bundle, "pad", "map_pca_pad", payload, on_release=choose_nearest):
+        live_decode.plane_sliders(bundle, origin, components, lim, ["a along PC 1", "b along PC 2"], "map_pca_sliders")
+    else:
         st.caption(f"Move the cursor over the plane: E[x | z] for the latent under it, decoded in your browser; "
                    f"click to select the nearest image. The plane holds {spread[0] ** 2 / total * 100:.0f}% + "
                    f"{spread[1] ** 2 / total * 100:.0f}% of the variance of μ; the other directions stay fixed, "

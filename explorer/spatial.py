@@ -51,8 +51,11 @@ def channel_maps(values: np.ndarray, shape: tuple[int, int, int], title: str, un
         fig.add_trace(go.Heatmap(z=maps[k], coloraxis="coloraxis",
                                  hovertemplate=f"channel {k}, row %{{y}}, column %{{x}}: %{{z:.3f}} {unit}<extra></extra>"),
                       row=k // cols + 1, col=k % cols + 1)
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", showticklabels=False)
-    fig.update_xaxes(constrain="domain", showticklabels=False)
+    ticks = dict(tickmode="linear", tick0=0, dtick=max(1, shape[1] // 4), tickfont_size=10)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title_text=None, **ticks)
+    fig.update_xaxes(constrain="domain", **{**ticks, "dtick": max(1, shape[2] // 4)})
+    fig.update_xaxes(title_text="column", row=rows, col=1)
+    fig.update_yaxes(title_text="row", row=rows, col=1)
     fig.update_layout(coloraxis=dict(colorscale=colorscale, colorbar=dict(title=dict(text=unit, side="right"))),
                       title=title, height=80 + 260 * rows, margin=dict(l=10, r=10, t=80, b=10))
     return fig
@@ -85,7 +88,8 @@ def posterior_section(bundle, sigma: np.ndarray, kl_per_dim: np.ndarray) -> None
                     key="spatial_kl_image")
     unused = [k for k in range(shape[0]) if np.asarray(sigma).reshape(shape)[k].min() > 0.9]
     st.caption("Small σ (dark) is a unit the image pins down; σ near 1 is one left at the prior, which the "
-               "decoder ignores. The KL map is the same information as a rate, in nats per image."
+               "decoder ignores. The KL map adds where μ sits: KL_j = ½(μ_j² + σ_j² − log σ_j² − 1) nats, large "
+               "where the image pins a unit far from the prior's mean."
                + (f" Channel{'s' * (len(unused) > 1)} {', '.join(map(str, unused))} stay{'s' * (len(unused) == 1)} at the "
                   "prior at every position for this image: the model does not use "
                   f"{'them' if len(unused) > 1 else 'it'} to describe it." if unused else ""))

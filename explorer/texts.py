@@ -63,7 +63,7 @@ SECTIONS: dict[str, Section] = {
         "cuts through the middle of the latent space, where points have a smaller norm than samples "
         "from the prior usually do; a **spherical** path turns the direction along a great circle "
         "(slerp of μ/‖μ‖) while the norm moves evenly from ‖μ_a‖ to ‖μ_b‖, staying where the decoder "
-        "was trained (White 2016). If the images in between look like plausible digits, the "
+        "was trained (White 2016). If the images in between look like plausible images of the data set, the "
         "latent space is smooth between these two.",
         (r"z_t^{\text{lin}} = (1-t)\,\mu_a + t\,\mu_b",
          r"z_t^{\text{slerp}} = \big((1-t)\|\mu_a\| + t\|\mu_b\|\big)\left(\frac{\sin((1-t)\Omega)}{\sin\Omega}\,u_a"

@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from explorer import aggregate_figures, capabilities, figures, state
+from explorer import aggregate_figures, capabilities, figures, spatial, state
 from vae_core import aggregate, analysis
 from vae_core.family import GAUSSIAN_POSTERIOR, SECOND_STAGE
 
@@ -10,7 +10,7 @@ bundle = capabilities.require(GAUSSIAN_POSTERIOR)
 arrays = state.probe(bundle)
 mu, logvar = torch.tensor(arrays["mu"]), torch.tensor(arrays["logvar"])
 kl_mean, order = state.kl_by_dimension(bundle)
-names = [f"z{j}" for j in range(mu.shape[1])]
+names = [spatial.unit_name(spatial.shape_of(bundle), j) for j in range(mu.shape[1])]  # z[c, row, column] in a grid
 
 st.title("Aggregate posterior against the prior")
 st.markdown(
@@ -33,7 +33,7 @@ c[2].metric("probe images pooled", f"{len(mu):,}")
 
 st.subheader("Each dimension: pooled z against N(0, 1)")
 shown = order[:min(8, len(order))]
-st.plotly_chart(aggregate_figures.marginals(pooled.numpy(), shown, [f"z{j} · KL {kl_mean[j]:.2f} nats" for j in
+st.plotly_chart(aggregate_figures.marginals(pooled.numpy(), shown, [f"{names[j]} · KL {kl_mean[j]:.2f} nats" for j in
                                                                      range(len(names))]), key="agg_marginals")
 st.caption("The dimensions with the largest average KL first. A histogram narrower or shifted against the red "
            "curve, or with several humps, is where prior samples leave the data.")

@@ -14,6 +14,8 @@ if own:
 likelihood = bundle.model_config.likelihood
 
 texts.header("generation")
+if note := families.section(bundle, "generation_note"):  # what its prior samples are (an AutoencoderKL's)
+    note(bundle)
 
 two_stage = SECOND_STAGE in bundle.model.provides
 if two_stage:

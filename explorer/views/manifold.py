@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from explorer import capabilities, figures, live_decode, own, state, texts, widgets
+from explorer import capabilities, figures, live_decode, own, spatial, state, texts, widgets
 from vae_core import analysis
 from vae_core.family import GAUSSIAN_POSTERIOR
 
@@ -13,7 +13,13 @@ kl_mean, order = state.kl_by_dimension(bundle)
 
 texts.header("manifold")
 
-names = [f"z{j} (KL {kl_mean[j]:.2f} nats/image)" for j in range(dim)]
+
+def unit(j: int) -> str:
+    """z5, or z[c1, 2, 3] in a grid latent."""
+    return spatial.unit_name(spatial.shape_of(bundle), j)
+
+
+names = [f"{unit(j)} (KL {kl_mean[j]:.2f} nats/image)" for j in range(dim)]
 c1, c2, c3, c4 = st.columns(4)
 i = c1.selectbox("Columns: dimension z_i", range(dim), index=order[0], format_func=names.__getitem__,
                  key="mf_i")
@@ -33,8 +39,8 @@ images, q = analysis.manifold_grid(bundle.model, anchor, (i, j), size)
 scale = 2 if size > 10 else 3
 ticks = [f"{v:+.2f}" for v in q.tolist()]
 st.plotly_chart(figures.image_grid(images.numpy(), col_labels=ticks, row_labels=ticks[::-1], scale=scale,
-                                   x_title=f"z{i} (prior standard deviations)",
-                                   y_title=f"z{j} (prior standard deviations)"), key="mf_grid")
+                                   x_title=f"{unit(i)} (prior standard deviations)",
+                                   y_title=f"{unit(j)} (prior standard deviations)"), key="mf_grid")
 st.caption(f"{size}×{size} decoder means E[x|z]. "
            + (f"Other {dim - 2} dimensions at {'0' if kind == 'prior' else f'μ of {sel.caption}'}. " if dim > 2 else "")
            + "Dimensions with KL ≈ 0 are ignored by the decoder: a grid over one of them does not change.")
@@ -55,9 +61,13 @@ def remember(value) -> None:
 
 payload = {"z": anchor.tolist(), "dims": [i, j], "x_values": values, "y_values": values, "size": 360, "scale": 8,
            "background": live_decode.png_data_url(figures.to_uint8_grid(images.numpy(), scale=1)), "start": [0.5, 0.5],
-           "axes_label": f"z{i} right and z{j} up at the prior's quantiles 5 % to 95 %, as the grid above"}
-if live_decode.mount(bundle, "pad", "mf_pad", payload, on_release=remember):
+           "axes_label": f"{unit(i)} right and {unit(j)} up at the prior's quantiles 5 % to 95 %, as the grid above"}
+if not live_decode.mount(bundle, "pad", "mf_pad", payload, on_release=remember):
+    directions = torch.zeros(2, len(anchor))
+    directions[0, i], directions[1, j] = 1.0, 1.0  # z_i and z_j move from the anchor, the others stay
+    live_decode.plane_sliders(bundle, anchor.numpy(), directions.numpy(), 3.0, [f"{unit(i)} offset", f"{unit(j)} offset"], "mf_sliders")
+else:
     released = st.session_state.get("mf_released")
     st.caption("Move the cursor over the grid: the z under it, between the cells too, is decoded in your browser "
-               "and drawn beside it." + (f" Last click: z{i} = {released[0]:+.2f}, z{j} = {released[1]:+.2f}."
+               "and drawn beside it." + (f" Last click: {unit(i)} = {released[0]:+.2f}, {unit(j)} = {released[1]:+.2f}."
                                          if released else " Click to note a z."))

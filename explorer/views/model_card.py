@@ -37,6 +37,7 @@ if bundle.command:
                   if (Path(bundle.path) / "projections.safetensors").exists() else ""))
 
 metrics = bundle.metrics or {}
+elsewhere = bundle.dataset.get("imported_from")  # a model trained elsewhere: no training facts of ours
 own_metrics = families.section(bundle, "model_card_metrics")  # a family whose figures differ (VQ-VAE)
 if metrics and own_metrics:
     st.subheader("Held-out metrics")
@@ -51,10 +52,11 @@ elif metrics:
     c[3].metric(f"L_{ll['k']} (nats/image)" if ll else "L_k", f"{ll['estimate']:.2f}" if ll else "—")
     units = metrics.get("active_units")  # a Gaussian posterior's; other families have none
     c[4].metric("active units", f"{units} of {metrics.get('latent_dim', '?')}" if units is not None else "—")
+    trained = (f"Trained {metrics.get('epochs', '?')} epochs (best held-out epoch {metrics.get('best_epoch', '?')}) in "
+               f"{metrics.get('wall_time_s', 0) / 60:.0f} min on {metrics.get('device', '?')}." if not elsewhere else
+               f"Trained elsewhere ({elsewhere}): this project knows nothing of its training.")
     st.caption(f"{metrics.get('split', 'test')} set, {format(metrics['n_images'], ',') if 'n_images' in metrics else '?'} images; binarization: "
-               f"{metrics.get('binarization', 'none')}. Trained {metrics.get('epochs', '?')} epochs "
-               f"(best held-out epoch {metrics.get('best_epoch', '?')}) in "
-               f"{metrics.get('wall_time_s', 0) / 60:.0f} min on {metrics.get('device', '?')}."
+               f"{metrics.get('binarization', 'none')}. " + trained
                + (f" Stopped {metrics['stopped']}." if isinstance(metrics.get("stopped"), str) else "")
                + (f" L_{ll['k']} = {ll['estimate']:.2f} ± {ll['standard_error']:.2f} nats per image (standard error "
                   "over the images)." if ll and ll.get("standard_error") is not None else ""))
@@ -100,8 +102,11 @@ GAUSSIAN_OBJECTIVE = ("beta", "warmup_epochs", "capacity", "capacity_epochs", "f
 
 def unused(model: dict, train: dict) -> set[str]:
     """Settings the config holds that this model never used: σ of a Bernoulli decoder, the other
-    body's widths, the Gaussian objective's settings for a family without a Gaussian posterior."""
-    left_out = set() if str(model.get("likelihood", "")).startswith("gaussian") else {"sigma"}
+    body's widths, the Gaussian objective's settings for a family without a Gaussian posterior,
+    a codebook size of 0."""
+    likelihood = str(getattr(m, "likelihood", model.get("likelihood", "")))  # a family's may be a property
+    left_out = set() if likelihood.startswith("gaussian") else {"sigma"}
+    left_out |= {"codebook_size"} if model.get("codebook_size") == 0 else set()
     left_out |= {"conv": {"hidden"}, "mlp": {"channels", "fc_hidden"}}.get(model.get("architecture"), set())
     if GAUSSIAN_POSTERIOR not in bundle.model.provides:
         left_out |= set(GAUSSIAN_OBJECTIVE)
@@ -113,7 +118,12 @@ def unused(model: dict, train: dict) -> set[str]:
 model_settings, train_settings = m.to_dict(), t.to_dict()
 left_out = unused(model_settings, train_settings)
 left, right = st.columns(2)
-for column, title, config in ((left, "Model", model_settings), (right, "Training", train_settings)):
+tables = [(left, "Model", model_settings)] + ([(right, "Training", train_settings)] if not elsewhere else [])
+if elsewhere:  # the training config a bundle must hold is this project's defaults, not the model's
+    right.subheader("Training")
+    right.caption(f"Trained elsewhere ({elsewhere}); its training settings are not known here. config.json's "
+                  "\"train\" section holds this project's defaults, which it never used.")
+for column, title, config in tables:
     column.subheader(title)
     column.dataframe([{"setting": k, "value": json.dumps(v)} for k, v in config.items() if k not in left_out],
                      hide_index=True, width="stretch")

@@ -27,7 +27,8 @@ st.latex(r"\mathcal{L}_\beta(x) = D + \beta R = -\mathbb{E}_{q(z|x)}[\log p(x\mi
 trained_objective.show_iwae_note(bundle)
 
 st.subheader("KL per latent dimension")
-st.plotly_chart(figures.kl_per_dimension(kl_mean, active), key="kl_dims")
+units = [spatial.unit_name(spatial.shape_of(bundle), j) for j in range(len(kl_mean))]
+st.plotly_chart(figures.kl_per_dimension(kl_mean, active, units), key="kl_dims")
 st.caption(f"{int(active.sum())} of {len(active)} active units: dimensions whose posterior mean varies "
            f"across images, Cov_x(μ_j) > {ACTIVE_THRESHOLD} (Burda et al. 2016). Trained with β = {trained_beta:g}.")
 spatial.kl_section(bundle, kl_mean)  # a grid latent: the same KL as heat maps per channel and position

@@ -16,7 +16,7 @@ st.title("Posterior spread")
 st.markdown(
     "The encoder does not return one code but a distribution q(z|x). Decoding several draws from it "
     "shows what the model is unsure about: where the draws agree it is certain, where they differ "
-    "(a stroke that comes and goes) the image is ambiguous to it. Training sees one such draw per "
+    "(a stroke or an edge that comes and goes) the image is ambiguous to it. Training sees one such draw per "
     "image per step, via the reparameterization trick.")
 st.latex(r"z^{(s)} = \mu(x) + \sigma(x)\odot\varepsilon^{(s)},\quad \varepsilon^{(s)}\sim\mathcal{N}(0, I),"
          r"\qquad \hat x^{(s)} = \mathbb{E}[x\mid z^{(s)}]")

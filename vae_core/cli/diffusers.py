@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BundleError, MissingExtra, DatasetNotFoundError, DatasetError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {out}; open it with: vae-explorer --bundles {out}")
+    print(f"wrote {out}; open it with: vae-explorer --bundles {out} (then pick {out.name} in the sidebar)")
     return 0
 
 

@@ -39,7 +39,7 @@ def export_main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {out} ({', '.join(f'{k} by the {v} exporter' for k, v in used.items())}); "
-          f"open it with: vae-explorer --bundles {out}")
+          f"open it with: vae-explorer --bundles {out} (then pick {out.name} in the sidebar)")
     return 0
 
 
@@ -116,5 +116,5 @@ def modules_main(argv: list[str] | None = None) -> int:
         print(f"error: your modules failed while being exported or run on the images: {type(exc).__name__}: "
               f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}", file=sys.stderr)
         return 1
-    print(f"wrote {out}; open it with: vae-explorer --bundles {out}")
+    print(f"wrote {out}; open it with: vae-explorer --bundles {out} (then pick {out.name} in the sidebar)")
     return 0

@@ -14,4 +14,12 @@ def model_card_note(bundle) -> None:
             "KL weight near 10⁻⁶), so its ELBO is a figure of this σ, not the literature's.")
 
 
-SECTIONS = {"model_card_note": model_card_note}
+def generation_note(bundle) -> None:
+    st.info("These are z ~ N(0, T² I), the prior R is measured against, decoded. Stable Diffusion does not draw its "
+            "VAE's latents this way: a diffusion model does, because that VAE trained with a KL weight near 10⁻⁶ and "
+            "its latents are far from N(0, I) (scaled by scaling_factor for the diffusion model). A small one trained "
+            "on the ELBO itself (β = 1, as this project's fashion-autoencoder-kl) gives images from its prior; the "
+            "Aggregate posterior view shows how far its q(z) is from N(0, I).")
+
+
+SECTIONS = {"model_card_note": model_card_note, "generation_note": generation_note}

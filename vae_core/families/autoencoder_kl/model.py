@@ -17,7 +17,8 @@ from torch import nn
 from vae_core.extras import need
 from vae_core.families.autoencoder_kl.config import AutoencoderKLConfig
 from vae_core.families.gaussian.model import VAE
-from vae_core.family import GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, SPATIAL_LATENT, LatentModel, register
+from vae_core.family import (GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, PRIOR_SAMPLES, SPATIAL_LATENT, LatentModel,
+                             register)
 from vae_core.likelihoods import build_likelihood
 
 _EPS = 1e-6
@@ -55,9 +56,10 @@ class AutoencoderKLVAE(VAE):
     title = "diffusers AutoencoderKL"
     train_command = None
     config_class = AutoencoderKLConfig
-    provides = frozenset({GAUSSIAN_POSTERIOR, IMPORTANCE_WEIGHTED_BOUND, SPATIAL_LATENT})
-    explorer_note: ClassVar[str] = ("Its latents are drawn by a diffusion model, not from N(0, I): it trained with a "
-                                    "KL weight near 10⁻⁶, so prior samples are not its images.")
+    # Prior samples z ~ N(0, I), the prior of its R: a Stable Diffusion VAE's are not its images
+    # (a KL weight near 1e-6; a diffusion model draws its latents), which the Generation view says.
+    provides = frozenset({GAUSSIAN_POSTERIOR, PRIOR_SAMPLES, IMPORTANCE_WEIGHTED_BOUND, SPATIAL_LATENT})
+    explorer_note: ClassVar[str] = "Its latent is a grid of channels at positions: see Posterior spread and Latent traversals."
     # Why the page cannot decode it (explorer.page_decoder): said instead of a layer's name.
     page_decoder_note: ClassVar[str] = ("its decoder is diffusers' (group norms, SiLU, self-attention), which the "
                                         "page's kernels do not run")
@@ -74,3 +76,4 @@ class AutoencoderKLVAE(VAE):
     @property
     def spatial_shape(self) -> tuple[int, int, int]:
         return self.config.latent_shape
+

@@ -114,7 +114,7 @@ def bundle_from_modules(encoder: nn.Module, decoder: nn.Module, images: Any, out
     name = dataset if dataset in DATASETS and dataset != "folder" else None
     train = TrainConfig(dataset=name or "folder", folder="" if name else "the user's images", device="cpu")
     described = {"name": name or "the user's images", "image_shape": list(config.image_shape), "value_range": [0.0, 1.0],
-                 "classes": probe.classes, "binarized": False, "likelihood": likelihood}
+                 "classes": probe.classes, "binarized": False, "likelihood": likelihood, "imported_from": config.source}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
