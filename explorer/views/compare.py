@@ -73,8 +73,11 @@ st.dataframe([{"": k, "bundle": b.name, "β": float(b.train_config.beta),
 same_data = (bundle.dataset.get("name") == other.dataset.get("name")
              and bundle.model_config.image_shape == other.model_config.image_shape)
 if not same_data:
-    st.warning(f"A and B were trained on different data ({bundle.dataset.get('name')} and "
-               f"{other.dataset.get('name')}): each shows its own probe images below.")
+    names_ab = (bundle.dataset.get("name"), other.dataset.get("name"))
+    shapes_ab = ["×".join(map(str, b.model_config.image_shape)) for b in (bundle, other)]
+    differ = (f"different data ({names_ab[0]} and {names_ab[1]})" if names_ab[0] != names_ab[1]
+              else f"images of different sizes ({shapes_ab[0]} and {shapes_ab[1]})")
+    st.warning(f"A and B were trained on {differ}: each shows its own probe images below.")
 
 st.subheader("Latent maps (PCA of the posterior means)")
 n = min(2000, *(len(a["labels"]) for a in arrays.values()))
