@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     from streamlit.web import cli as streamlit_cli
 
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["-h"], ["--help"]):  # say how, rather than start a server
+        print(__doc__)
+        return 0
     ours, theirs = (argv[argv.index("--") + 1:], argv[:argv.index("--")]) if "--" in argv else (argv, [])
     if not any(a.startswith("--server.address") for a in theirs):
         theirs = ["--server.address", "0.0.0.0" if "--class" in ours else "localhost", *theirs]

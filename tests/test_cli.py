@@ -405,3 +405,10 @@ def test_the_burda_preset_is_the_papers_recipe_and_an_explicit_option_overrides_
     _, changed = configs("--batch-size", "100", "--preset", "burda2016")  # before or after: the option wins
     assert changed.batch_size == 100 and changed.adam_eps == 1e-4
     assert configs("--out", "y")[1].batch_size == 128  # a parser without the preset keeps the defaults
+
+
+def test_vae_explorer_help_says_how_instead_of_starting_a_server(capsys):
+    from explorer.cli import main
+
+    assert main(["--help"]) == 0  # before, --help went to the explorer's options and a server started
+    assert "--bundles DIR" in capsys.readouterr().out

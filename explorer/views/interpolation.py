@@ -32,9 +32,11 @@ rows = np.stack([analysis.decode(bundle.model, analysis.interpolate(za, zb, step
                  for m in ("linear", "spherical")])
 norms = [[float(z.norm()) for z in analysis.interpolate(za, zb, steps, m)] for m in ("linear", "spherical")]
 t = np.linspace(0, 1, steps)
-labels = [f"t = {v:.2f}<br>‖z‖ lin {norms[0][k]:.1f} / slerp {norms[1][k]:.1f}" for k, v in enumerate(t)]
+# Short labels (a 32-pixel image's column is ~100 px at 1280 wide): the two norms, linear over slerp.
+labels = [f"t = {v:.2f}<br>{norms[0][k]:.1f}<br>{norms[1][k]:.1f}" for k, v in enumerate(t)]
 st.plotly_chart(figures.image_grid(rows, row_labels=["linear", "spherical"], col_labels=labels, scale=3,
-                                   x_title="position t along the path; ‖z‖ in latent units"),
+                                   x_title="position t along the path; below it ‖z‖ of the linear path, then of the "
+                                           "spherical one, latent units"),
                 key="interp_grid")
 st.caption(f"Decoder means E[x|z] along both paths from μ of {start.caption} to μ of #{b}. A {dim}-D prior sample "
            f"has norm ≈ √{dim} = {dim ** 0.5:.1f}.")
