@@ -135,3 +135,25 @@ def chromium():
         b = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def upload_needs_consent(folder: Path, monkeypatch) -> str:
+    """Upload ``folder`` zipped: refused (FOREIGN_REFUSED) without the server's
+    $VAE_ALLOW_FOREIGN_UPLOADS, opened with it. Returns the opened bundle's folder."""
+    import io
+    import zipfile
+
+    from explorer import bundles
+
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as zf:
+        for f in folder.iterdir():
+            zf.write(f, f"{folder.name}/{f.name}")
+    monkeypatch.delenv(bundles.FOREIGN_UPLOADS_ENV, raising=False)
+    uploads = bundles.SessionUploads()  # held: its folder goes when it is dropped
+    assert bundles.open_upload("up.zip", data.getvalue(), uploads) == (None, bundles.FOREIGN_REFUSED)
+    monkeypatch.setenv(bundles.FOREIGN_UPLOADS_ENV, "1")
+    path, error = bundles.open_upload("up.zip", data.getvalue(), uploads)
+    assert error is None, error
+    monkeypatch.setattr(bundles, "_held_in_test", uploads, raising=False)  # kept as long as the test runs
+    return path

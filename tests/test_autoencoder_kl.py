@@ -156,18 +156,6 @@ def test_older_attention_names_open_and_a_config_too_large_to_run_is_refused(dif
 
 
 def test_an_uploaded_autoencoder_kl_needs_the_servers_consent(kl_bundle, monkeypatch):
-    import io
-    import zipfile
+    from conftest import upload_needs_consent
 
-    from explorer import bundles
-
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w") as zf:
-        for f in kl_bundle[1].iterdir():
-            zf.write(f, f"kl/{f.name}")
-    monkeypatch.delenv(bundles.FOREIGN_UPLOADS_ENV, raising=False)
-    mine = bundles.SessionUploads()
-    assert bundles.open_upload("kl.zip", data.getvalue(), mine) == (None, bundles.FOREIGN_REFUSED)
-    monkeypatch.setenv(bundles.FOREIGN_UPLOADS_ENV, "1")
-    path, error = bundles.open_upload("kl.zip", data.getvalue(), mine)
-    assert error is None and load_bundle(path).family == "autoencoder-kl"
+    assert load_bundle(upload_needs_consent(kl_bundle[1], monkeypatch)).family == "autoencoder-kl"

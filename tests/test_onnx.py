@@ -167,21 +167,9 @@ def test_without_onnxruntime_the_bundle_names_the_extra_to_install(module_bundle
 
 
 def test_a_zipped_onnx_upload_is_refused_unless_the_server_allows_it(module_bundle, monkeypatch):
-    import io
-    import zipfile
+    from conftest import upload_needs_consent
 
-    from explorer import bundles
-
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w") as zf:
-        for f in module_bundle[2].iterdir():
-            zf.write(f, f"mine/{f.name}")
-    monkeypatch.delenv(bundles.FOREIGN_UPLOADS_ENV, raising=False)
-    assert bundles.open_upload("mine.zip", data.getvalue(), bundles.SessionUploads()) == (None, bundles.FOREIGN_REFUSED)
-    monkeypatch.setenv(bundles.FOREIGN_UPLOADS_ENV, "1")
-    mine = bundles.SessionUploads()  # held: its folder goes when it is dropped
-    path, error = bundles.open_upload("mine.zip", data.getvalue(), mine)
-    assert error is None and load_bundle(path).family == "onnx"
+    assert load_bundle(upload_needs_consent(module_bundle[2], monkeypatch)).family == "onnx"
 
 
 def test_the_commands_export_a_bundle_and_bundle_a_users_modules(digits_bundle, tmp_path, capsys):

@@ -26,6 +26,11 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def is_int(value: Any) -> bool:
+    """An integer, not a bool: JSON's true and false are not sizes."""
+    return type(value) is int
+
+
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)

@@ -54,5 +54,5 @@ widgets.download_png(grid, f"{bundle.name}-reconstructions.png", key="recon_png"
 sel = arrays["reconstruction"][chosen], arrays["kl"][chosen]
 st.caption(f"These {len(chosen)} images: mean D {sel[0].mean():.2f}, mean R {sel[1].mean():.2f}, "
            f"mean −ELBO {(sel[0] + sel[1]).mean():.2f} nats per image. Whole probe set "
-           f"({len(labels):,} {'images of its own' if bundle.dataset.get('imported_from') else 'test images'}): mean D {arrays['reconstruction'].mean():.2f}, "
+           f"({len(labels):,} {'probe images' if bundle.dataset.get('imported_from') else 'test images'}): mean D {arrays['reconstruction'].mean():.2f}, "
            f"mean R {arrays['kl'].mean():.2f} nats per image.")

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from vae_core.config import MAX_SIDE, ConfigError, _JSONConfig
+from vae_core.config import MAX_SIDE, _check, _JSONConfig, is_int
 
 DOWN, UP = "DownEncoderBlock2D", "UpDecoderBlock2D"  # the only blocks AutoencoderKL is built from
 ACTIVATIONS = ("silu", "swish", "relu", "gelu", "mish")
@@ -18,15 +18,6 @@ DIFFUSERS_KEYS = ("in_channels", "out_channels", "down_block_types", "up_block_t
 
 MAX_LATENT_UNITS = 65_536  # Stable Diffusion's 4 x 64 x 64 at 512 x 512 is 16,384
 MAX_ACTIVATIONS = 2**26  # channels x pixels at any block: Stable Diffusion's VAE at 512 x 512 needs 2**25
-
-
-def _int(value) -> bool:
-    return type(value) is int  # JSON's true and false are not sizes
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"AutoencoderKLConfig: {message}")
 
 
 @dataclass(frozen=True)
@@ -63,19 +54,19 @@ class AutoencoderKLConfig(_JSONConfig):
 
     def __post_init__(self):
         _check(isinstance(self.block_out_channels, tuple) and 1 <= len(self.block_out_channels) <= 6
-               and all(_int(b) and 0 < b <= 1024 for b in self.block_out_channels),
+               and all(is_int(b) and 0 < b <= 1024 for b in self.block_out_channels),
                f"block_out_channels must be 1 to 6 integers up to 1024, got {self.block_out_channels!r}")
         c, h, w = self.image_shape if len(self.image_shape) == 3 else (0, 0, 0)
         factor = 2 ** (len(self.block_out_channels) - 1)
-        _check(c in (1, 3) and all(_int(s) and 0 < s <= MAX_SIDE for s in (h, w)) and h % factor == 0
+        _check(c in (1, 3) and all(is_int(s) and 0 < s <= MAX_SIDE for s in (h, w)) and h % factor == 0
                and w % factor == 0, f"image_shape must be (C, H, W), C 1 or 3, H and W divisible by {factor}, "
                                     f"got {self.image_shape}")
-        _check(_int(self.norm_num_groups) and self.norm_num_groups > 0
+        _check(is_int(self.norm_num_groups) and self.norm_num_groups > 0
                and all(b % self.norm_num_groups == 0 for b in self.block_out_channels),
                f"norm_num_groups must divide every block's channels, got {self.norm_num_groups}")
-        _check(_int(self.layers_per_block) and 1 <= self.layers_per_block <= 4,
+        _check(is_int(self.layers_per_block) and 1 <= self.layers_per_block <= 4,
                f"layers_per_block must be from 1 to 4, got {self.layers_per_block!r}")
-        _check(_int(self.latent_channels) and 1 <= self.latent_channels <= 64,
+        _check(is_int(self.latent_channels) and 1 <= self.latent_channels <= 64,
                f"latent_channels must be from 1 to 64, got {self.latent_channels!r}")
         units = self.latent_channels * (h // factor) * (w // factor)
         _check(units <= MAX_LATENT_UNITS, f"the latent would have {units} units, over {MAX_LATENT_UNITS}")
@@ -83,7 +74,7 @@ class AutoencoderKLConfig(_JSONConfig):
         _check(widest <= MAX_ACTIVATIONS, f"a block would hold {widest} values per image, over {MAX_ACTIVATIONS}: "
                                           "open it at a smaller image size")
         _check(self.act_fn in ACTIVATIONS, f"act_fn must be one of {ACTIVATIONS}, got {self.act_fn!r}")
-        _check(_int(self.sample_size) and 0 < self.sample_size <= 4096, "sample_size must be from 1 to 4096")
+        _check(is_int(self.sample_size) and 0 < self.sample_size <= 4096, "sample_size must be from 1 to 4096")
         for name in ("scaling_factor", "sigma") + (("shift_factor",) if self.shift_factor is not None else ()):
             value = getattr(self, name)
             _check(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -5,22 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vae_core.config import MAX_SIDE, ConfigError, _JSONConfig
+from vae_core.config import MAX_SIDE, _check, _JSONConfig, is_int
 
 POSTERIORS = ("gaussian", "quantized")
 LIKELIHOODS = ("bernoulli", "gaussian")
 DECODER_OUTPUTS = ("logits", "mean")
 MAX_LATENT_UNITS = 65_536  # Stable Diffusion's 4 x 64 x 64 at 512 x 512 is 16,384
 ENCODER, DECODER, PRIOR = "encoder.onnx", "decoder.onnx", "prior.onnx"
-
-
-def _int(value) -> bool:
-    return type(value) is int  # JSON's true and false are not sizes
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"OnnxConfig: {message}")
 
 
 @dataclass(frozen=True)
@@ -51,16 +42,16 @@ class OnnxConfig(_JSONConfig):
     source: str = ""
 
     def __post_init__(self):
-        _check(len(self.image_shape) == 3 and all(_int(s) and 0 < s <= MAX_SIDE for s in self.image_shape)
+        _check(len(self.image_shape) == 3 and all(is_int(s) and 0 < s <= MAX_SIDE for s in self.image_shape)
                and self.image_shape[0] in (1, 3), f"image_shape must be (C, H, W) with C 1 or 3, got {self.image_shape}")
         _check(self.posterior in POSTERIORS, f"posterior must be one of {POSTERIORS}, got {self.posterior!r}")
         dims = (1, 3) if self.posterior == "gaussian" else (2,)
-        _check(len(self.latent_shape) in dims and all(_int(s) and s > 0 for s in self.latent_shape)
+        _check(len(self.latent_shape) in dims and all(is_int(s) and s > 0 for s in self.latent_shape)
                and math.prod(self.latent_shape) <= MAX_LATENT_UNITS,
                f"latent_shape must be {' or '.join(f'{d} positive integers' for d in dims)} for a {self.posterior} "
                f"posterior, at most {MAX_LATENT_UNITS} units, got {self.latent_shape}")
         quantized = self.posterior == "quantized"
-        _check(_int(self.codebook_size) and (2 <= self.codebook_size <= 65_536 if quantized
+        _check(is_int(self.codebook_size) and (2 <= self.codebook_size <= 65_536 if quantized
                                                         else self.codebook_size == 0),
                f"codebook_size must be from 2 to 65536 for a quantized posterior, else 0; got {self.codebook_size!r}")
         _check(self.likelihood in LIKELIHOODS, f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
